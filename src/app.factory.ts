@@ -1,0 +1,89 @@
+/**
+ * Builds the HTTP application from a validated config: Fastify (HTTPS with an optional client
+ * certificate when TLS files are configured), 64 KiB bodies, trailing slashes ignored, request
+ * ids, JSON logs, one exception filter, 422 validation, and the metrics hook.
+ */
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyInstance, RouteOptions } from 'fastify';
+import type { Logger } from 'pino';
+import { AppModule, AppOverrides } from './app.module';
+import { AppConfig, ConfigError } from './config/app-config';
+import { AllExceptionsFilter } from './common/http/all-exceptions.filter';
+import { createValidationPipe } from './common/http/validation';
+import { createLogger, PinoNestLogger } from './common/logging/logger';
+import { DatabaseTarget, pgliteDirFor } from './database/data-source';
+import { MetricsService } from './ops/metrics.service';
+
+export const BODY_LIMIT_BYTES = 64 * 1024;
+
+/** The database the config asks for: PostgreSQL when DATABASE_URL is set, else PGlite in DATA_DIR. */
+export function databaseTargetFor(config: AppConfig): DatabaseTarget {
+  return config.databaseUrl ? { url: config.databaseUrl } : { pgliteDir: pgliteDirFor(config.dataDir) };
+}
+
+function readFileOrFail(variable: string, file: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (error) {
+    throw new ConfigError(`invalid configuration: ${variable} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}: ${file})`);
+  }
+}
+
+export interface BuiltApp {
+  app: NestFastifyApplication;
+  logger: Logger;
+  /** Every route Fastify registered (method + URL), for the OpenAPI completeness test. */
+  routes: { method: string; url: string }[];
+}
+
+export async function createApp(config: AppConfig, overrides: AppOverrides = {}): Promise<BuiltApp> {
+  const logger = createLogger(config.logLevel);
+  const https = config.tls
+    ? {
+        cert: readFileOrFail('TLS_CERT_FILE', config.tls.certFile),
+        key: readFileOrFail('TLS_KEY_FILE', config.tls.keyFile),
+        // Ask for a client certificate but do not require one or check its issuer: the VM's is
+        // self-signed at boot, and what matters is that its key is bound into the quote.
+        requestCert: true,
+        rejectUnauthorized: false,
+      }
+    : null;
+  const adapter = new FastifyAdapter({
+    https,
+    bodyLimit: BODY_LIMIT_BYTES,
+    routerOptions: { ignoreTrailingSlash: true },
+    loggerInstance: logger,
+    requestIdHeader: false,
+    genReqId: () => randomUUID(),
+    trustProxy: false,
+  } as ConstructorParameters<typeof FastifyAdapter>[0]);
+
+  const routes: { method: string; url: string }[] = [];
+  const fastify = adapter.getInstance() as unknown as FastifyInstance;
+  fastify.addHook('onRoute', (route: RouteOptions) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url });
+  });
+
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(config, overrides.database ?? databaseTargetFor(config), overrides.clock, overrides.extraModules),
+    adapter,
+    { logger: new PinoNestLogger(logger), abortOnError: false },
+  );
+  app.useGlobalFilters(new AllExceptionsFilter());
+  app.useGlobalPipes(createValidationPipe());
+  app.enableShutdownHooks();
+
+  const metrics = app.get(MetricsService);
+  fastify.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
+  fastify.addHook('onResponse', async (request, reply) => {
+    metrics.httpRequests.inc({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
+  });
+
+  await app.init();
+  return { app, logger, routes };
+}

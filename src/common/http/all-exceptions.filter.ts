@@ -1,0 +1,83 @@
+/**
+ * The one place errors become HTTP. DomainErrors carry their code and a wire-safe message;
+ * Nest's own HttpExceptions (unknown route, wrong method) are translated; anything else is a
+ * bare 500 whose detail goes only to the log.
+ */
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { isDatabaseUnavailable } from '../../database/database-errors';
+import { DomainError, ErrorCode } from '../errors';
+import { errorBody } from './error-body';
+
+const CODE_BY_HTTP_STATUS: Record<number, ErrorCode> = {
+  400: ErrorCode.VALIDATION_FAILED,
+  404: ErrorCode.NOT_FOUND,
+  413: ErrorCode.BODY_TOO_LARGE,
+  422: ErrorCode.VALIDATION_FAILED,
+  429: ErrorCode.RATE_LIMITED,
+};
+
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('errors');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    const request = host.switchToHttp().getRequest<FastifyRequest>();
+    const { status, body, headers } = toHttpError(exception);
+    if (status >= 500) {
+      this.logger.error({ reqId: request?.id, err: describe(exception) }, 'request failed');
+    }
+    for (const [name, value] of Object.entries(headers)) void reply.header(name, value);
+    void reply.status(status).send(body);
+  }
+}
+
+export function toHttpError(exception: unknown): {
+  status: number;
+  body: ReturnType<typeof errorBody>;
+  headers: Record<string, string>;
+} {
+  if (exception instanceof DomainError) {
+    const headers: Record<string, string> = {};
+    const retryAfter = exception.detail?.retryAfterSeconds;
+    if (typeof retryAfter === 'number') headers['retry-after'] = String(retryAfter);
+    return { status: exception.httpStatus, body: errorBody(exception.httpStatus, exception.code, exception.message), headers };
+  }
+  if (exception instanceof HttpException) {
+    const status = exception.getStatus();
+    const code = CODE_BY_HTTP_STATUS[status] ?? (status >= 500 ? ErrorCode.INTERNAL : 'HTTP_ERROR');
+    const message = status === 404 ? 'route not found' : status === 405 ? 'method not allowed' : exception.message;
+    return { status, body: errorBody(status, code, status >= 500 ? 'internal error' : message), headers: {} };
+  }
+  if (isDatabaseUnavailable(exception)) {
+    return { status: 503, body: errorBody(503, ErrorCode.DATABASE_UNAVAILABLE, 'database unavailable, retry later'), headers: { 'retry-after': '5' } };
+  }
+  const fastifyStatus = fastifyErrorStatus(exception);
+  if (fastifyStatus !== undefined) return fromFastifyError(fastifyStatus, exception as { code?: string });
+  return { status: 500, body: errorBody(500, ErrorCode.INTERNAL, 'internal error'), headers: {} };
+}
+
+/** Errors Fastify raises before a handler runs (body too large, bad JSON, bad media type). */
+function fastifyErrorStatus(exception: unknown): number | undefined {
+  if (typeof exception !== 'object' || exception === null) return undefined;
+  const { statusCode, code } = exception as { statusCode?: unknown; code?: unknown };
+  if (typeof code !== 'string' || !code.startsWith('FST_')) return undefined;
+  return typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500 ? statusCode : undefined;
+}
+
+function fromFastifyError(status: number, exception: { code?: string }) {
+  if (status === 413) {
+    return { status, body: errorBody(413, ErrorCode.BODY_TOO_LARGE, 'request body is larger than 64 KiB'), headers: {} };
+  }
+  if (status === 415) {
+    return { status, body: errorBody(415, 'UNSUPPORTED_MEDIA_TYPE', 'request body must be application/json'), headers: {} };
+  }
+  const message = exception.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? 'request body is empty' : 'request body is not valid JSON';
+  return { status: 400, body: errorBody(400, ErrorCode.VALIDATION_FAILED, message), headers: {} };
+}
+
+function describe(exception: unknown): Record<string, unknown> {
+  if (exception instanceof Error) return { name: exception.name, message: exception.message, stack: exception.stack };
+  return { value: String(exception) };
+}

@@ -1,0 +1,76 @@
+import { ConfigError, loadConfig } from './app-config';
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 8080,
+      host: '0.0.0.0',
+      databaseUrl: undefined,
+      tls: undefined,
+      trustProxy: [],
+      acceptedTcbStatuses: ['UpToDate'],
+      nonceTtlSeconds: 600,
+      bootTokenTtlSeconds: 600,
+      luksVolumes: ['storage', 'tdx-cache'],
+      minerPolicy: 'open',
+      signatureWindowSeconds: 600,
+      attestationPort: 30443,
+      allowPrivateHosts: false,
+      collateralStaleGraceSeconds: 86400,
+      rateLimitAnonPerMin: 60,
+      logLevel: 'info',
+    });
+    expect(config.dataDir.endsWith('/data')).toBe(true);
+  });
+
+  it('reads lists and numbers', () => {
+    const config = loadConfig({
+      PORT: '9000',
+      TRUST_PROXY: '10.0.0.0/8, 192.168.1.1,::1',
+      PCCS_URL: 'https://a.example/sgx/certification/v4,https://b.example/sgx/certification/v4',
+      ACCEPTED_TCB_STATUSES: 'UpToDate, SWHardeningNeeded',
+      LUKS_VOLUMES: 'storage,cache',
+      ALLOW_PRIVATE_HOSTS: 'true',
+      RATE_LIMIT_ANON_PER_MIN: '0',
+    });
+    expect(config.port).toBe(9000);
+    expect(config.trustProxy).toEqual(['10.0.0.0/8', '192.168.1.1', '::1']);
+    expect(config.pccsUrls).toHaveLength(2);
+    expect(config.acceptedTcbStatuses).toEqual(['UpToDate', 'SWHardeningNeeded']);
+    expect(config.luksVolumes).toEqual(['storage', 'cache']);
+    expect(config.allowPrivateHosts).toBe(true);
+    expect(config.rateLimitAnonPerMin).toBe(0);
+  });
+
+  const bad: [string, Record<string, string>, RegExp][] = [
+    ['port not a number', { PORT: 'abc' }, /^invalid configuration: PORT must be a port number 1\.\.65535 \(got "abc"\)$/],
+    ['port out of range', { PORT: '70000' }, /^invalid configuration: PORT must be a port number/],
+    ['negative ttl', { NONCE_TTL_S: '-5' }, /^invalid configuration: NONCE_TTL_S must be a whole number of seconds/],
+    ['unknown miner policy', { MINER_POLICY: 'closed' }, /^invalid configuration: MINER_POLICY must be open or allowlist/],
+    ['unknown TCB status', { ACCEPTED_TCB_STATUSES: 'UpToDate,Fine' }, /ACCEPTED_TCB_STATUSES has an unknown status.*\(got "Fine"\)/],
+    ['bad trusted proxy', { TRUST_PROXY: '10.0.0.0/33' }, /TRUST_PROXY must be a comma-separated list of IP addresses or CIDR blocks \(got "10\.0\.0\.0\/33"\)/],
+    ['bad proxy host', { TRUST_PROXY: 'proxy.local' }, /TRUST_PROXY/],
+    ['TLS cert without key', { TLS_CERT_FILE: '/x.crt' }, /TLS_KEY_FILE must be set together/],
+    ['bad volume name', { LUKS_VOLUMES: 'storage,bad name' }, /LUKS_VOLUMES must be a comma-separated list of volume names/],
+    ['bad PCCS URL', { PCCS_URL: 'ftp://x' }, /PCCS_URL must be one or more http\(s\) URLs/],
+    ['bad log level', { LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
+    ['bad boolean', { ALLOW_PRIVATE_HOSTS: 'maybe' }, /ALLOW_PRIVATE_HOSTS must be true or false/],
+  ];
+  it.each(bad)('rejects %s with one line naming the variable', (_case, env, expected) => {
+    let error: unknown;
+    try {
+      loadConfig(env);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toMatch(expected);
+    expect((error as Error).message).not.toContain('\n');
+  });
+
+  it('never echoes a database URL (it may hold a password)', () => {
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://user:hunter2@db/x' })).toThrow(/^invalid configuration: DATABASE_URL must be a postgres/);
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://user:hunter2@db/x' })).not.toThrow(/hunter2/);
+  });
+});

@@ -1,0 +1,178 @@
+/**
+ * Typed configuration, built once from the environment. Nothing else in the service reads
+ * process.env: modules receive `AppConfig` through injection.
+ */
+import { BlockList, isIP } from 'node:net';
+import * as path from 'node:path';
+import { plainToInstance } from 'class-transformer';
+import { getMetadataStorage, validateSync } from 'class-validator';
+import { EnvSchema, SECRET_ENV_KEYS } from './env.schema';
+
+export interface AppConfig {
+  port: number;
+  host: string;
+  databaseUrl?: string;
+  dataDir: string;
+  tls?: { certFile: string; keyFile: string };
+  /** Peers whose X-Forwarded-For and X-Client-Cert are believed; empty = none. */
+  trustProxy: string[];
+  measurementsFile?: string;
+  luksRootPassphraseFile?: string;
+  dcapRootCaFile?: string;
+  pccsUrls: string[];
+  collateralDir?: string;
+  acceptedTcbStatuses: string[];
+  nonceTtlSeconds: number;
+  bootTokenTtlSeconds: number;
+  luksVolumes: string[];
+  adminHotkeys: string[];
+  minerPolicy: 'open' | 'allowlist';
+  signatureWindowSeconds: number;
+  attestationPort: number;
+  allowPrivateHosts: boolean;
+  gpuEvidenceVerifier?: string;
+  gpuEvidence: 'verify' | 'skip';
+  collateralStaleGraceSeconds: number;
+  rateLimitAnonPerMin: number;
+  logLevel: string;
+  brokerKeks?: string;
+  brokerKekFile?: string;
+  brokerActiveKek?: string;
+}
+
+/** A configuration problem; its message is the one line printed before the process exits. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const TCB_STATUSES = [
+  'UpToDate',
+  'SWHardeningNeeded',
+  'ConfigurationNeeded',
+  'ConfigurationAndSWHardeningNeeded',
+  'OutOfDate',
+  'OutOfDateConfigurationNeeded',
+  'Revoked',
+];
+
+function list(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+}
+
+function bool(value: string | undefined): boolean {
+  return /^(true|1|yes)$/i.test(value ?? '');
+}
+
+function fail(variable: string, problem: string, value?: string): never {
+  const shown = value !== undefined && !SECRET_ENV_KEYS.has(variable) ? ` (got "${value}")` : '';
+  throw new ConfigError(`invalid configuration: ${variable} ${problem}${shown}`);
+}
+
+function port(variable: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) fail(variable, 'must be a port number 1..65535', value);
+  return n;
+}
+
+function uint(value: string | undefined, fallback: number): number {
+  return value === undefined || value === '' ? fallback : Number(value);
+}
+
+/** Checks TRUST_PROXY entries: IP addresses or CIDR blocks (IPv4 or IPv6). */
+function parseTrustProxy(value: string | undefined): string[] {
+  const entries = list(value);
+  for (const entry of entries) {
+    const [address, bits, extra] = entry.split('/');
+    const family = isIP(address);
+    const maxBits = family === 6 ? 128 : 32;
+    const bitsOk = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= maxBits);
+    if (family === 0 || !bitsOk || extra !== undefined) {
+      fail('TRUST_PROXY', 'must be a comma-separated list of IP addresses or CIDR blocks', entry);
+    }
+  }
+  return entries;
+}
+
+/**
+ * Validates `env` and returns the typed config, or throws ConfigError naming the first bad
+ * variable and what is wrong with it.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
+  const raw: Record<string, string> = {};
+  const known = new Set(
+    getMetadataStorage()
+      .getTargetValidationMetadatas(EnvSchema, '', true, false)
+      .map((meta) => meta.propertyName),
+  );
+  for (const key of known) {
+    const value = env[key];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const schema = plainToInstance(EnvSchema, raw);
+  const errors = validateSync(schema, { forbidUnknownValues: false });
+  if (errors.length > 0) {
+    const first = errors[0];
+    const problem = Object.values(first.constraints ?? {})[0] ?? 'is invalid';
+    fail(first.property, problem.replace(new RegExp(`^${first.property}\\s+`), ''), raw[first.property]);
+  }
+
+  if (Boolean(raw.TLS_CERT_FILE) !== Boolean(raw.TLS_KEY_FILE)) {
+    fail(raw.TLS_CERT_FILE ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE', 'must be set together with the other TLS file variable');
+  }
+  const acceptedTcbStatuses = list(raw.ACCEPTED_TCB_STATUSES ?? 'UpToDate');
+  for (const status of acceptedTcbStatuses) {
+    if (!TCB_STATUSES.includes(status)) fail('ACCEPTED_TCB_STATUSES', `has an unknown status; known: ${TCB_STATUSES.join(', ')}`, status);
+  }
+  const luksVolumes = list(raw.LUKS_VOLUMES ?? 'storage,tdx-cache');
+  if (luksVolumes.length === 0) fail('LUKS_VOLUMES', 'must name at least one volume');
+
+  return {
+    port: port('PORT', raw.PORT, 8080),
+    host: raw.HOST ?? '0.0.0.0',
+    databaseUrl: raw.DATABASE_URL,
+    dataDir: path.resolve(raw.DATA_DIR ?? './data'),
+    tls: raw.TLS_CERT_FILE && raw.TLS_KEY_FILE ? { certFile: raw.TLS_CERT_FILE, keyFile: raw.TLS_KEY_FILE } : undefined,
+    trustProxy: parseTrustProxy(raw.TRUST_PROXY),
+    measurementsFile: raw.MEASUREMENTS_FILE,
+    luksRootPassphraseFile: raw.LUKS_ROOT_PASSPHRASE_FILE,
+    dcapRootCaFile: raw.DCAP_ROOT_CA_FILE,
+    pccsUrls: list(raw.PCCS_URL),
+    collateralDir: raw.COLLATERAL_DIR,
+    acceptedTcbStatuses,
+    nonceTtlSeconds: uint(raw.NONCE_TTL_S, 600),
+    bootTokenTtlSeconds: uint(raw.BOOT_TOKEN_TTL_S, 600),
+    luksVolumes,
+    adminHotkeys: list(raw.ADMIN_HOTKEYS),
+    minerPolicy: (raw.MINER_POLICY ?? 'open') as AppConfig['minerPolicy'],
+    signatureWindowSeconds: uint(raw.SIGNATURE_WINDOW_S, 600),
+    attestationPort: port('ATTESTATION_PORT', raw.ATTESTATION_PORT, 30443),
+    allowPrivateHosts: bool(raw.ALLOW_PRIVATE_HOSTS),
+    gpuEvidenceVerifier: raw.GPU_EVIDENCE_VERIFIER,
+    gpuEvidence: (raw.GPU_EVIDENCE ?? 'verify') as AppConfig['gpuEvidence'],
+    collateralStaleGraceSeconds: uint(raw.COLLATERAL_STALE_GRACE_S, 86400),
+    rateLimitAnonPerMin: uint(raw.RATE_LIMIT_ANON_PER_MIN, 60),
+    logLevel: raw.LOG_LEVEL ?? 'info',
+    brokerKeks: raw.BROKER_KEKS,
+    brokerKekFile: raw.BROKER_KEK_FILE,
+    brokerActiveKek: raw.BROKER_ACTIVE_KEK,
+  };
+}
+
+/** A BlockList of the trusted proxy peers, for fast membership checks per request. */
+export function trustedProxyList(entries: string[]): BlockList {
+  const blockList = new BlockList();
+  for (const entry of entries) {
+    const [address, bits] = entry.split('/');
+    const type = isIP(address) === 6 ? 'ipv6' : 'ipv4';
+    if (bits === undefined) blockList.addAddress(address, type);
+    else blockList.addSubnet(address, Number(bits), type);
+  }
+  return blockList;
+}

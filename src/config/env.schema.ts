@@ -1,0 +1,100 @@
+/**
+ * The environment variables bootkey reads (DESIGN.md "Configuration"), each validated once at
+ * start. Values arrive as strings; `app-config.ts` turns the validated strings into typed config.
+ */
+import { IsIn, IsOptional, Matches, MinLength } from 'class-validator';
+
+const UINT = /^\d+$/;
+const BOOL = /^(true|false|1|0|yes|no)$/i;
+
+export class EnvSchema {
+  @IsOptional() @Matches(/^\d{1,5}$/, { message: 'must be a port number 1..65535' })
+  PORT?: string;
+
+  @IsOptional() @MinLength(1)
+  HOST?: string;
+
+  @IsOptional() @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'must be a postgres:// or postgresql:// URL' })
+  DATABASE_URL?: string;
+
+  @IsOptional() @MinLength(1)
+  DATA_DIR?: string;
+
+  @IsOptional() @MinLength(1)
+  TLS_CERT_FILE?: string;
+
+  @IsOptional() @MinLength(1)
+  TLS_KEY_FILE?: string;
+
+  @IsOptional()
+  TRUST_PROXY?: string;
+
+  @IsOptional() @MinLength(1)
+  MEASUREMENTS_FILE?: string;
+
+  @IsOptional() @MinLength(1)
+  LUKS_ROOT_PASSPHRASE_FILE?: string;
+
+  @IsOptional() @MinLength(1)
+  DCAP_ROOT_CA_FILE?: string;
+
+  @IsOptional() @Matches(/^https?:\/\/[^\s,]+(,\s*https?:\/\/[^\s,]+)*$/, { message: 'must be one or more http(s) URLs separated by commas' })
+  PCCS_URL?: string;
+
+  @IsOptional() @MinLength(1)
+  COLLATERAL_DIR?: string;
+
+  @IsOptional() @Matches(/^[A-Za-z]+(\s*,\s*[A-Za-z]+)*$/, { message: 'must be a comma-separated list of TCB statuses' })
+  ACCEPTED_TCB_STATUSES?: string;
+
+  @IsOptional() @Matches(UINT, { message: 'must be a whole number of seconds' })
+  NONCE_TTL_S?: string;
+
+  @IsOptional() @Matches(UINT, { message: 'must be a whole number of seconds' })
+  BOOT_TOKEN_TTL_S?: string;
+
+  @IsOptional() @Matches(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}(\s*,\s*[A-Za-z0-9][A-Za-z0-9_-]{0,62})*$/, { message: 'must be a comma-separated list of volume names' })
+  LUKS_VOLUMES?: string;
+
+  @IsOptional()
+  ADMIN_HOTKEYS?: string;
+
+  @IsOptional() @IsIn(['open', 'allowlist'], { message: 'must be open or allowlist' })
+  MINER_POLICY?: string;
+
+  @IsOptional() @Matches(UINT, { message: 'must be a whole number of seconds' })
+  SIGNATURE_WINDOW_S?: string;
+
+  @IsOptional() @Matches(/^\d{1,5}$/, { message: 'must be a port number 1..65535' })
+  ATTESTATION_PORT?: string;
+
+  @IsOptional() @Matches(BOOL, { message: 'must be true or false' })
+  ALLOW_PRIVATE_HOSTS?: string;
+
+  @IsOptional() @MinLength(1)
+  GPU_EVIDENCE_VERIFIER?: string;
+
+  @IsOptional() @IsIn(['verify', 'skip'], { message: 'must be verify or skip' })
+  GPU_EVIDENCE?: string;
+
+  @IsOptional() @Matches(UINT, { message: 'must be a whole number of seconds' })
+  COLLATERAL_STALE_GRACE_S?: string;
+
+  @IsOptional() @Matches(UINT, { message: 'must be a whole number (0 turns the limit off)' })
+  RATE_LIMIT_ANON_PER_MIN?: string;
+
+  @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'must be one of fatal, error, warn, info, debug, trace, silent' })
+  LOG_LEVEL?: string;
+
+  @IsOptional()
+  BROKER_KEKS?: string;
+
+  @IsOptional() @MinLength(1)
+  BROKER_KEK_FILE?: string;
+
+  @IsOptional() @Matches(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'must be a KEK id (letters, digits, _ . -)' })
+  BROKER_ACTIVE_KEK?: string;
+}
+
+/** Variables whose values may hold credentials or keys: never echoed in a config error. */
+export const SECRET_ENV_KEYS: ReadonlySet<string> = new Set(['DATABASE_URL', 'BROKER_KEKS']);

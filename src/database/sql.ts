@@ -1,0 +1,17 @@
+/** Small helpers that make raw SQL behave the same on pg and on PGlite. */
+
+interface QueryExecutor {
+  query(sql: string, parameters?: unknown[]): Promise<unknown>;
+}
+
+/**
+ * Runs `sql` and returns its rows. TypeORM returns `[rows, rowCount]` for UPDATE/DELETE on pg
+ * but plain rows on PGlite (and for SELECT); rows are objects, so the shapes cannot be confused.
+ */
+export async function queryRows<T>(executor: QueryExecutor, sql: string, parameters: unknown[] = []): Promise<T[]> {
+  const result = await executor.query(sql, parameters);
+  if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') {
+    return result[0] as T[];
+  }
+  return (Array.isArray(result) ? result : []) as T[];
+}

@@ -1,0 +1,23 @@
+/** Entry point: validate the environment, build the app, listen. Bad config → one line, exit 1. */
+import 'reflect-metadata';
+import { createApp } from './app.factory';
+import { ConfigError, loadConfig } from './config/app-config';
+
+async function main(): Promise<void> {
+  const config = loadConfig(process.env);
+  const { app, logger } = await createApp(config);
+  await app.listen({ port: config.port, host: config.host });
+  logger.info(
+    { port: config.port, host: config.host, tls: Boolean(config.tls), database: config.databaseUrl ? 'postgresql' : `pglite:${config.dataDir}` },
+    'bootkey listening',
+  );
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`bootkey: ${error.message}\n`);
+  } else {
+    process.stderr.write(`bootkey: failed to start: ${(error as Error)?.message ?? String(error)}\n`);
+  }
+  process.exit(1);
+});

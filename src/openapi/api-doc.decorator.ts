@@ -1,0 +1,34 @@
+/**
+ * What a route says about itself for the OpenAPI document: summary, who may call it, its DTOs
+ * and the error codes it can answer with. Paths and methods come from Nest's own decorators.
+ */
+import { SetMetadata, Type } from '@nestjs/common';
+import { ErrorCode } from '../common/errors';
+
+export const API_DOC = 'bootkey:api-doc';
+
+/** Who may call a route (the OpenAPI security requirement). */
+export type RouteAuth = 'none' | 'hotkey' | 'admin' | 'boot-token';
+
+export interface HeaderDoc {
+  name: string;
+  description: string;
+  required?: boolean;
+}
+
+export interface ApiDocOptions {
+  summary: string;
+  tag: string;
+  auth: RouteAuth;
+  body?: Type;
+  query?: Type;
+  /** The success body: a DTO class, or a free-form description for non-JSON answers. */
+  response?: Type | { contentType: string; description: string };
+  /** Map-shaped success bodies (`{<volume>: <passphrase>}`) document their values' type. */
+  responseMapOf?: 'string';
+  status?: number;
+  headers?: HeaderDoc[];
+  errors?: ErrorCode[];
+}
+
+export const ApiDoc = (options: ApiDocOptions) => SetMetadata(API_DOC, options);

@@ -1,0 +1,144 @@
+/**
+ * Builds the OpenAPI 3.1 document from the registered controllers: Nest's path and method
+ * metadata, our @ApiDoc, and the DTOs' class-validator metadata.
+ */
+import { RequestMethod, Type } from '@nestjs/common';
+import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
+import { OpenApiBuilder, OperationObject, ParameterObject, ResponsesObject } from 'openapi3-ts/oas31';
+import { ErrorCode, HTTP_STATUS_BY_CODE } from '../common/errors';
+import { API_DOC, ApiDocOptions } from './api-doc.decorator';
+import { dtoSchema, queryParameters } from './dto-schema';
+
+export interface DocumentedRoute {
+  method: string;
+  path: string;
+}
+
+const SECURITY: Record<ApiDocOptions['auth'], Record<string, string[]>[]> = {
+  none: [],
+  hotkey: [{ hotkeySignature: [] }],
+  admin: [{ hotkeySignature: [] }],
+  'boot-token': [{ bootToken: [] }],
+};
+
+function joinPath(...parts: (string | undefined)[]): string {
+  const joined = parts
+    .flatMap((part) => (part ?? '').split('/'))
+    .filter((segment) => segment.length > 0)
+    .join('/');
+  return `/${joined}`;
+}
+
+/** Nest `:param` → OpenAPI `{param}`. */
+export function toOpenApiPath(path: string): string {
+  return path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+}
+
+function pathParameters(path: string): ParameterObject[] {
+  return [...path.matchAll(/\{([A-Za-z0-9_]+)\}/g)].map(([, name]) => ({
+    name,
+    in: 'path',
+    required: true,
+    schema: { type: 'string' },
+  }));
+}
+
+function responses(doc: ApiDocOptions): ResponsesObject {
+  const status = String(doc.status ?? 200);
+  const result: ResponsesObject = {};
+  if (doc.response && 'contentType' in doc.response) {
+    result[status] = { description: doc.response.description, content: { [doc.response.contentType]: { schema: { type: 'string' } } } };
+  } else if (doc.response) {
+    result[status] = { description: 'success', content: { 'application/json': { schema: dtoSchema(doc.response) } } };
+  } else if (doc.responseMapOf) {
+    result[status] = {
+      description: 'success',
+      content: { 'application/json': { schema: { type: 'object', additionalProperties: { type: doc.responseMapOf } } } },
+    };
+  } else {
+    result[status] = { description: 'success' };
+  }
+  const errorsByStatus = new Map<number, ErrorCode[]>();
+  for (const code of doc.errors ?? []) {
+    const httpStatus = HTTP_STATUS_BY_CODE[code];
+    errorsByStatus.set(httpStatus, [...(errorsByStatus.get(httpStatus) ?? []), code]);
+  }
+  if (doc.body || doc.query) errorsByStatus.set(422, [...(errorsByStatus.get(422) ?? []), ErrorCode.VALIDATION_FAILED]);
+  for (const [httpStatus, codes] of [...errorsByStatus].sort(([a], [b]) => a - b)) {
+    result[String(httpStatus)] = {
+      description: `error; code: ${[...new Set(codes)].join(', ')}`,
+      content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+    };
+  }
+  return result;
+}
+
+export function buildOpenApiDocument(controllers: Type[], version: string) {
+  const builder = OpenApiBuilder.create()
+    .addOpenApiVersion('3.1.0')
+    .addTitle('bootkey')
+    .addVersion(version)
+    .addDescription('Boot-attestation and LUKS key broker for Intel TDX confidential VMs.')
+    .addSchema('Error', {
+      type: 'object',
+      required: ['statusCode', 'error', 'message', 'code'],
+      properties: {
+        statusCode: { type: 'integer' },
+        error: { type: 'string' },
+        message: { type: 'string' },
+        code: { type: 'string', enum: Object.values(ErrorCode) },
+      },
+    })
+    .addSecurityScheme('hotkeySignature', {
+      type: 'apiKey',
+      in: 'header',
+      name: 'X-Chutes-Signature',
+      description:
+        'sr25519 signature by X-Chutes-Hotkey over `${hotkey}:${nonce}:${sha256hex(body)}` (or `:tee` for an empty body); X-Chutes-Nonce is unix seconds.',
+    })
+    .addSecurityScheme('bootToken', { type: 'apiKey', in: 'header', name: 'X-Boot-Token', description: 'one-time boot token from boot attestation' });
+
+  const paths: Record<string, Record<string, OperationObject>> = {};
+  for (const controller of controllers) {
+    const base = Reflect.getMetadata(PATH_METADATA, controller) as string | undefined;
+    const prototype = controller.prototype as Record<string, unknown>;
+    for (const name of Object.getOwnPropertyNames(prototype)) {
+      const handler = prototype[name];
+      if (name === 'constructor' || typeof handler !== 'function') continue;
+      const routePath = Reflect.getMetadata(PATH_METADATA, handler) as string | string[] | undefined;
+      const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;
+      if (routePath === undefined || method === undefined) continue;
+      const doc = Reflect.getMetadata(API_DOC, handler) as ApiDocOptions | undefined;
+      if (!doc) throw new Error(`route ${controller.name}.${name} has no @ApiDoc`);
+      for (const single of Array.isArray(routePath) ? routePath : [routePath]) {
+        const path = toOpenApiPath(joinPath(base, single));
+        const operation: OperationObject = {
+          operationId: `${controller.name.replace(/Controller$/, '')}_${name}`,
+          summary: doc.summary,
+          tags: [doc.tag],
+          security: SECURITY[doc.auth],
+          parameters: [
+            ...pathParameters(path),
+            ...(doc.query ? queryParameters(doc.query) : []),
+            ...(doc.headers ?? []).map((header) => ({
+              name: header.name,
+              in: 'header' as const,
+              required: header.required ?? true,
+              description: header.description,
+              schema: { type: 'string' as const },
+            })),
+          ],
+          responses: responses(doc),
+        };
+        if (doc.auth === 'admin') operation.description = 'Admin only: the signing hotkey must be in ADMIN_HOTKEYS.';
+        if (doc.body) {
+          operation.requestBody = { required: true, content: { 'application/json': { schema: dtoSchema(doc.body) } } };
+        }
+        paths[path] ??= {};
+        paths[path][RequestMethod[method].toLowerCase()] = operation;
+      }
+    }
+  }
+  for (const path of Object.keys(paths).sort()) builder.addPath(path, paths[path]);
+  return builder.getSpec();
+}

@@ -1,0 +1,6 @@
+import { IsIn } from 'class-validator';
+
+export class HealthResponse {
+  @IsIn(['ok'])
+  status: 'ok';
+}

@@ -1,0 +1,44 @@
+/** Prometheus metrics of one service instance (its own registry, so test apps never collide). */
+import { Injectable } from '@nestjs/common';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+
+  readonly httpRequests = new Counter({
+    name: 'bootkey_http_requests_total',
+    help: 'HTTP requests by method, route template and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly attestations = new Counter({
+    name: 'bootkey_attestations_total',
+    help: 'Attestation attempts by kind (boot, runtime, registration) and outcome (verified, failed) and error code',
+    labelNames: ['kind', 'outcome', 'code'] as const,
+    registers: [this.registry],
+  });
+
+  readonly verificationSeconds = new Histogram({
+    name: 'bootkey_quote_verification_seconds',
+    help: 'Time to verify one quote (DCAP and policy)',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
+
+  readonly collateralEvents = new Counter({
+    name: 'bootkey_collateral_events_total',
+    help: 'Collateral fetches and fallbacks by source and result (fresh, cached, stale, failed)',
+    labelNames: ['source', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'bootkey_' });
+  }
+
+  async render(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

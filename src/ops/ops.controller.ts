@@ -1,0 +1,62 @@
+import { Controller, Get, Header, Inject } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { DomainError, ErrorCode } from '../common/errors';
+import { ApiDoc } from '../openapi/api-doc.decorator';
+import { OpenApiDocument } from './openapi-document';
+import { MetricsService } from './metrics.service';
+import { HealthResponse } from './dto/health.response';
+
+@Controller()
+export class OpsController {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly metrics: MetricsService,
+    @Inject(OpenApiDocument) private readonly openapi: OpenApiDocument,
+  ) {}
+
+  @Get('healthz')
+  @ApiDoc({ summary: 'Liveness: the process answers', tag: 'operations', auth: 'none', response: HealthResponse })
+  healthz(): HealthResponse {
+    return { status: 'ok' };
+  }
+
+  @Get('readyz')
+  @ApiDoc({
+    summary: 'Readiness: the process answers and the database round-trips',
+    tag: 'operations',
+    auth: 'none',
+    response: HealthResponse,
+    errors: [ErrorCode.DATABASE_UNAVAILABLE],
+  })
+  async readyz(): Promise<HealthResponse> {
+    try {
+      await this.dataSource.query('SELECT 1');
+    } catch {
+      throw new DomainError(ErrorCode.DATABASE_UNAVAILABLE, 'database unavailable');
+    }
+    return { status: 'ok' };
+  }
+
+  @Get('metrics')
+  @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
+  @ApiDoc({
+    summary: 'Prometheus metrics',
+    tag: 'operations',
+    auth: 'none',
+    response: { contentType: 'text/plain', description: 'Prometheus text exposition format' },
+  })
+  metricsText(): Promise<string> {
+    return this.metrics.render();
+  }
+
+  @Get('openapi.json')
+  @ApiDoc({
+    summary: 'This OpenAPI 3.1 document',
+    tag: 'operations',
+    auth: 'none',
+    response: { contentType: 'application/json', description: 'OpenAPI 3.1 document' },
+  })
+  document(): unknown {
+    return this.openapi.get();
+  }
+}

@@ -1,0 +1,15 @@
+/** Liveness, readiness, metrics and the OpenAPI document. */
+import { Global, Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { MetricsService } from './metrics.service';
+import { OpenApiDocument } from './openapi-document';
+import { OpsController } from './ops.controller';
+
+@Global()
+@Module({
+  imports: [DiscoveryModule],
+  controllers: [OpsController],
+  providers: [MetricsService, OpenApiDocument],
+  exports: [MetricsService],
+})
+export class OpsModule {}

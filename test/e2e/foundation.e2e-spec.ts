@@ -1,0 +1,83 @@
+/** The HTTP surface every later feature relies on: errors, validation, limits, ops, OpenAPI. */
+import { httpRequest } from '../support/http';
+import { startTestApp, TestApp } from '../support/app';
+import { testDatabase } from '../support/database';
+import { ProbeModule } from '../support/probe.module';
+
+const db = testDatabase('foundation');
+let app: TestApp;
+
+beforeAll(async () => {
+  app = await startTestApp({ database: db.target, extraModules: [ProbeModule] });
+});
+
+afterAll(async () => {
+  await app?.close();
+  await db.drop();
+});
+
+describe('foundation over HTTP', () => {
+  it('issues boot nonces: 64 lowercase hex, ISO expiry ~10 min ahead, same route with a trailing slash', async () => {
+    for (const path of ['/servers/nonce', '/servers/nonce/']) {
+      const res = await httpRequest<{ nonce: string; expires_at: string }>(`${app.baseUrl}${path}`);
+      expect(res.status).toBe(200);
+      expect(res.json.nonce).toMatch(/^[0-9a-f]{64}$/);
+      const ttl = (Date.parse(res.json.expires_at) - Date.now()) / 1000;
+      expect(ttl).toBeGreaterThan(590);
+      expect(ttl).toBeLessThanOrEqual(600);
+      expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    }
+  });
+
+  it('answers an unknown route with a JSON 404', async () => {
+    const res = await httpRequest(`${app.baseUrl}/no/such/route`);
+    expect(res.status).toBe(404);
+    expect(res.json).toEqual({ statusCode: 404, error: 'Not Found', message: 'route not found', code: 'NOT_FOUND' });
+  });
+
+  it('answers invalid bodies with 422 naming the fields, never echoing the values', async () => {
+    const res = await httpRequest<{ code: string; message: string; statusCode: number }>(`${app.baseUrl}/_probe/identity`, {
+      body: { name: 'x'.repeat(17), tag: 'SECRETVALUE', extra: 1 },
+    });
+    expect(res.status).toBe(422);
+    expect(res.json.code).toBe('VALIDATION_FAILED');
+    expect(res.json.message).toMatch(/name/);
+    expect(res.json.message).toMatch(/tag/);
+    expect(res.json.message).toMatch(/extra/);
+    expect(res.text).not.toContain('SECRETVALUE');
+  });
+
+  it('refuses bodies over 64 KiB with 413 and malformed JSON with 400', async () => {
+    const big = await httpRequest<{ code: string }>(`${app.baseUrl}/_probe/identity`, { rawBody: `{"name":"${'a'.repeat(70 * 1024)}"}` });
+    expect(big.status).toBe(413);
+    expect(big.json.code).toBe('BODY_TOO_LARGE');
+    const bad = await httpRequest<{ code: string; statusCode: number }>(`${app.baseUrl}/_probe/identity`, { rawBody: '{"name": ' });
+    expect(bad.status).toBe(400);
+    expect(bad.json.statusCode).toBe(400);
+    expect(Object.keys(bad.json).sort()).toEqual(['code', 'error', 'message', 'statusCode']);
+  });
+
+  it('serves liveness, readiness with a database round-trip, and Prometheus metrics', async () => {
+    expect((await httpRequest(`${app.baseUrl}/healthz`)).json).toEqual({ status: 'ok' });
+    expect((await httpRequest(`${app.baseUrl}/readyz`)).json).toEqual({ status: 'ok' });
+    const metrics = await httpRequest(`${app.baseUrl}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(metrics.headers['content-type']).toMatch(/^text\/plain/);
+    expect(metrics.text).toMatch(/bootkey_http_requests_total\{method="GET",route="\/servers\/nonce",status="200"\} [1-9]/);
+    expect(metrics.text).toContain('bootkey_quote_verification_seconds_bucket');
+  });
+
+  it('documents every registered route in /openapi.json', async () => {
+    const res = await httpRequest<{ openapi: string; paths: Record<string, Record<string, unknown>> }>(`${app.baseUrl}/openapi.json`);
+    expect(res.status).toBe(200);
+    expect(res.json.openapi).toBe('3.1.0');
+    const registered = app.routes
+      .filter((route) => route.method !== 'HEAD' && route.method !== 'OPTIONS')
+      .map((route) => `${route.method.toLowerCase()} ${route.url.replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`);
+    expect(registered.length).toBeGreaterThanOrEqual(5);
+    const documented = Object.entries(res.json.paths).flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m} ${path}`));
+    for (const route of registered) expect(documented).toContain(route);
+    const probe = res.json.paths['/_probe/identity'].post as { requestBody: { content: Record<string, { schema: { required: string[] } }> } };
+    expect(probe.requestBody.content['application/json'].schema.required.sort()).toEqual(['name', 'tag']);
+  });
+});
