@@ -34,6 +34,8 @@ export enum ErrorCode {
   // availability
   COLLATERAL_UNAVAILABLE = 'COLLATERAL_UNAVAILABLE',
   DATABASE_UNAVAILABLE = 'DATABASE_UNAVAILABLE',
+  // a stored secret cannot be opened: its KEK is not configured, or the bytes or their row changed
+  KEY_UNAVAILABLE = 'KEY_UNAVAILABLE',
   INTERNAL = 'INTERNAL',
 }
 
@@ -64,5 +66,6 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.MINER_BLOCKED]: 403,
   [ErrorCode.COLLATERAL_UNAVAILABLE]: 503,
   [ErrorCode.DATABASE_UNAVAILABLE]: 503,
+  [ErrorCode.KEY_UNAVAILABLE]: 500,
   [ErrorCode.INTERNAL]: 500,
 };
