@@ -1,4 +1,14 @@
 /** Every migration, in order. The same list runs on PostgreSQL and on PGlite. */
 import { CreateNonces1763800000000 } from './1763800000000-CreateNonces';
+import { CreateKeyCustody1763800100000 } from './1763800100000-CreateKeyCustody';
+import { CreateCollateralCache1763800200000 } from './1763800200000-CreateCollateralCache';
+import { CreateMeasurementSets1763800300000 } from './1763800300000-CreateMeasurementSets';
+import { CreateBootCustody1763800400000 } from './1763800400000-CreateBootCustody';
 
-export const MIGRATIONS = [CreateNonces1763800000000];
+export const MIGRATIONS = [
+  CreateNonces1763800000000,
+  CreateKeyCustody1763800100000,
+  CreateCollateralCache1763800200000,
+  CreateMeasurementSets1763800300000,
+  CreateBootCustody1763800400000,
+];

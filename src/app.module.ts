@@ -5,7 +5,10 @@ import { ConfigModule } from './config/config.module';
 import { Clock } from './common/clock/clock';
 import { CommonModule } from './common/common.module';
 import { DatabaseModule } from './database/database.module';
+import { KeysModule } from './keys/keys.module';
 import { DatabaseTarget } from './database/data-source';
+import { AttestationModule } from './attestation/attestation.module';
+import { MeasurementsModule } from './measurements/measurements.module';
 import { NonceModule } from './nonces/nonce.module';
 import { OpsModule } from './ops/ops.module';
 
@@ -26,8 +29,11 @@ export class AppModule {
         ConfigModule.forRoot(config),
         CommonModule.forRoot(clock),
         DatabaseModule.forRoot(database),
+        KeysModule,
         OpsModule,
         NonceModule,
+        MeasurementsModule,
+        AttestationModule,
         ...extraModules,
       ],
     };

@@ -9,6 +9,14 @@ export function randomHex(bytes: number): string {
   return randomBytes(bytes).toString('hex');
 }
 
+/**
+ * A fresh passphrase for a LUKS volume or root disk: `bytes` random bytes (default 64, as
+ * 128 hex characters). Hex, so it survives shells, JSON and `cryptsetup --key-file=-` intact.
+ */
+export function randomPassphraseHex(bytes = 64): string {
+  return randomHex(bytes);
+}
+
 export function sha256(data: Uint8Array | string): Buffer {
   return createHash('sha256').update(data).digest();
 }

@@ -32,3 +32,10 @@ export interface ApiDocOptions {
 }
 
 export const ApiDoc = (options: ApiDocOptions) => SetMetadata(API_DOC, options);
+
+/** Names the element type of a nested array property for the document (TypeScript erases it). */
+export const NestedArrayOf =
+  (type: () => Type): PropertyDecorator =>
+  (target, property) => {
+    Reflect.defineMetadata('bootkey:nested-type', type(), target, property);
+  };

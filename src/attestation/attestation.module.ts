@@ -1,0 +1,18 @@
+/**
+ * Quote verification as a service: collateral (directory, PCCS, PostgreSQL cache), the DCAP
+ * verifier with its trust anchor, and the public quote tools.
+ */
+import { Module } from '@nestjs/common';
+import { MeasurementsModule } from '../measurements/measurements.module';
+import { CollateralService } from './collateral/collateral.service';
+import { QuoteToolsController } from './quote-tools.controller';
+import { QuoteToolsService } from './quote-tools.service';
+import { QuoteVerificationService } from './quote-verification.service';
+
+@Module({
+  imports: [MeasurementsModule],
+  controllers: [QuoteToolsController],
+  providers: [CollateralService, QuoteVerificationService, QuoteToolsService],
+  exports: [QuoteVerificationService, CollateralService],
+})
+export class AttestationModule {}

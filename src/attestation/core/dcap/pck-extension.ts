@@ -1,0 +1,89 @@
+/**
+ * Intel's SGX extension (OID 1.2.840.113741.1.13.1) in a PCK certificate: the platform's FMSPC,
+ * PCE-ID, PPID, and its TCB (16 SGX component SVNs, PCESVN, CPUSVN) — the inputs to TCB matching.
+ */
+import { DerError, TAG_ENUMERATED, TAG_OCTET_STRING, TAG_SEQUENCE, childrenOf, decodeOid, decodeSmallUnsigned, expectTag, parseDer } from './der';
+import { Certificate, OID_SGX_EXTENSION, X509Error, parseCertificate } from './x509';
+
+const OID_PPID = `${OID_SGX_EXTENSION}.1`;
+const OID_TCB = `${OID_SGX_EXTENSION}.2`;
+const OID_PCE_ID = `${OID_SGX_EXTENSION}.3`;
+const OID_FMSPC = `${OID_SGX_EXTENSION}.4`;
+const OID_SGX_TYPE = `${OID_SGX_EXTENSION}.5`;
+/** TCB sub-OIDs .2.1 … .2.16 are the SGX component SVNs, .2.17 PCESVN, .2.18 CPUSVN. */
+const SGX_TCB_COMPONENT_COUNT = 16;
+const OID_PCESVN = `${OID_TCB}.17`;
+const OID_CPUSVN = `${OID_TCB}.18`;
+
+export interface PckExtension {
+  ppid: Uint8Array; // 16
+  fmspc: Uint8Array; // 6
+  pceId: Uint8Array; // 2
+  sgxType: number;
+  cpuSvn: Uint8Array; // 16
+  pceSvn: number;
+  /** SGX TCB component SVNs 1..16, compared against tcbLevels[].tcb.sgxtcbcomponents. */
+  sgxTcbComponents: number[];
+}
+
+export function parsePckExtension(cert: Certificate): PckExtension {
+  const raw = cert.extensions.get(OID_SGX_EXTENSION);
+  if (!raw) throw new X509Error('PCK certificate has no SGX extension');
+  try {
+    const fields = oidValueMap(parseDer(raw));
+    const tcb = oidValueMap(required(fields, OID_TCB));
+    const sgxTcbComponents: number[] = [];
+    for (let i = 1; i <= SGX_TCB_COMPONENT_COUNT; i++) {
+      sgxTcbComponents.push(decodeSmallUnsigned(required(tcb, `${OID_TCB}.${i}`)));
+    }
+    return {
+      ppid: octets(required(fields, OID_PPID), 16, 'PPID'),
+      fmspc: octets(required(fields, OID_FMSPC), 6, 'FMSPC'),
+      pceId: octets(required(fields, OID_PCE_ID), 2, 'PCE-ID'),
+      sgxType: decodeSmallUnsigned(required(fields, OID_SGX_TYPE), TAG_ENUMERATED),
+      cpuSvn: octets(required(tcb, OID_CPUSVN), 16, 'CPUSVN'),
+      pceSvn: decodeSmallUnsigned(required(tcb, OID_PCESVN)),
+      sgxTcbComponents,
+    };
+  } catch (error) {
+    if (error instanceof DerError) throw new X509Error(`PCK SGX extension is malformed: ${error.message}`);
+    throw error;
+  }
+}
+
+/** Convenience for the parse view: the FMSPC of a DER PCK leaf, or null if it cannot be read. */
+export function fmspcOfPckLeaf(leafDer: Uint8Array | undefined): Uint8Array | null {
+  if (!leafDer) return null;
+  try {
+    return parsePckExtension(parseCertificate(leafDer)).fmspc;
+  } catch {
+    return null;
+  }
+}
+
+type DerNodeOf = ReturnType<typeof parseDer>;
+
+/** SEQUENCE OF SEQUENCE { OID, value } → OID → value node; duplicates are refused. */
+function oidValueMap(sequence: DerNodeOf): Map<string, DerNodeOf> {
+  const map = new Map<string, DerNodeOf>();
+  for (const entry of childrenOf(expectTag(sequence, TAG_SEQUENCE, 'SGX extension'))) {
+    const parts = childrenOf(expectTag(entry, TAG_SEQUENCE, 'SGX extension entry'));
+    if (parts.length !== 2) throw new DerError('SGX extension entry is not an (OID, value) pair');
+    const oid = decodeOid(parts[0]);
+    if (map.has(oid)) throw new DerError(`duplicate ${oid}`);
+    map.set(oid, parts[1]);
+  }
+  return map;
+}
+
+function required(map: Map<string, DerNodeOf>, oid: string): DerNodeOf {
+  const node = map.get(oid);
+  if (!node) throw new DerError(`missing ${oid}`);
+  return node;
+}
+
+function octets(node: DerNodeOf, length: number, what: string): Uint8Array {
+  const value = expectTag(node, TAG_OCTET_STRING, what).value;
+  if (value.length !== length) throw new DerError(`${what} is ${value.length} bytes, expected ${length}`);
+  return value;
+}

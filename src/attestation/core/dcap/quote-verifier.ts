@@ -1,0 +1,309 @@
+/**
+ * DCAP verification of a TDX quote: verifyQuote (one call) and QuoteVerifier (the same, with a
+ * bounded cache of everything that does not depend on the individual quote or on the time).
+ *
+ * Order: structure → quote-intrinsic cryptography (QE report data, PCK chain to the pinned root,
+ * QE report signature, quote signature) → collateral (signatures, freshness, revocation) → QE
+ * identity → TCB levels. A forged quote is therefore refused as forged whatever the state of the
+ * collateral. Everything time-dependent (certificate validity, issueDate/nextUpdate windows) is
+ * evaluated against `now` on every call, cache hit or not.
+ *
+ * verifyQuote reports; policy (accepted TCB statuses, DEBUG, measurements) is decided elsewhere.
+ * The one exception, as in Intel's QVL and @phala/dcap-qvl: a Revoked TCB is refused here
+ * (TCB_STATUS_REJECTED), because no policy may accept it.
+ */
+import { KeyObject, createHash } from 'node:crypto';
+import { DomainError, ErrorCode } from '../../../common/errors';
+import { parseTdxQuote } from '../quote/tdx-quote.parser';
+import type { TdxQuote } from '../quote/quote.types';
+import { toHex } from '../quote/encoding';
+import { TD_ATTRIBUTES_DEBUG_BIT } from '../quote/quote-constants';
+import { TrustAnchor, VerifiedChain, checkChainValidity, loadTrustAnchor, verifyCertChain } from './cert-chain';
+import { COLLATERAL_FIELDS, QuoteCollateral, TcbStatus } from './collateral.types';
+import { VerifiedCrls, checkCrlValidity, checkRevocation, verifyCrls } from './crl';
+import { LruCache } from './lru-cache';
+import { PckExtension, parsePckExtension } from './pck-extension';
+import { VerifiedQeIdentity, checkQeIdentityValidity, matchQeIdentity, verifyQeIdentity } from './qe-identity';
+import { verifyQeReportData, verifyQeReportSignature } from './qe-report';
+import { attestationKeyObject, verifyQuoteSignature } from './quote-signature';
+import { convergeTcbStatus, matchTdxTcbLevel } from './tcb-match';
+import { VerifiedTcbInfo, checkTcbInfoValidity, verifyTcbInfo } from './tcb-info';
+import { X509Error } from './x509';
+
+export interface VerifiedQuote {
+  quote: TdxQuote;
+  /** Converged status: platform TCB level, TDX module and QE (Intel's rules). */
+  tcbStatus: TcbStatus;
+  advisoryIds: string[];
+  fmspc: string; // lowercase hex
+  pceId: string; // lowercase hex
+  platformTcbStatus: TcbStatus;
+  tdxModuleTcbStatus: TcbStatus | null;
+  qeTcbStatus: TcbStatus;
+  tcbDate: string;
+  tcbEvaluationDataNumber: number;
+  /** Earliest nextUpdate of TCB info, QE identity and the CRLs: when this collateral goes stale. */
+  collateralNextUpdate: Date;
+}
+
+export interface VerifyQuoteOptions {
+  now: Date;
+  rootCaDer: Uint8Array;
+  /** Accept collateral up to this long past its nextUpdate (COLLATERAL_STALE_GRACE_S); default 0. */
+  staleGraceSeconds?: number;
+}
+
+export interface QuoteVerifierOptions {
+  staleGraceSeconds?: number;
+  /** Entries per cache (collateral sets, PCK chains, QE reports); default 64. */
+  cacheSize?: number;
+}
+
+/** TD attributes bit 0 (TUD.DEBUG). Reported for the policy layer; verifyQuote does not refuse it. */
+export function isDebugTd(quote: TdxQuote): boolean {
+  return (quote.body.tdAttributes[0] & TD_ATTRIBUTES_DEBUG_BIT) !== 0;
+}
+
+/** One-shot verification; verifiers (and their caches) are shared per root CA. */
+export function verifyQuote(rawQuote: Uint8Array, collateral: QuoteCollateral, options: VerifyQuoteOptions): VerifiedQuote {
+  return sharedVerifier(options.rootCaDer).verify(rawQuote, collateral, options.now, {
+    staleGraceSeconds: options.staleGraceSeconds,
+  });
+}
+
+interface PckChainEntry {
+  key: string;
+  chain: VerifiedChain;
+  extension: PckExtension;
+}
+
+interface CollateralEntry {
+  tcb: VerifiedTcbInfo;
+  qe: VerifiedQeIdentity;
+  crls: VerifiedCrls;
+  nextUpdate: number;
+  /** PCK chain keys already checked against these CRLs (only "not revoked" is remembered). */
+  notRevoked: LruCache<string, true>;
+}
+
+export class QuoteVerifier {
+  private readonly anchor: TrustAnchor;
+  private readonly defaultGraceMs: number;
+  private readonly collaterals: LruCache<string, CollateralEntry>;
+  private readonly pckChains: LruCache<string, PckChainEntry>;
+  /** Attestation keys certified by a verified QE report, keyed by everything that certified them. */
+  private readonly certifiedAttestationKeys: LruCache<string, KeyObject>;
+  /** Same collateral object as last time → skip re-hashing it (fields are compared by identity). */
+  private readonly collateralKeys = new WeakMap<object, { fields: string[]; key: string }>();
+  private readonly cacheSize: number;
+
+  constructor(rootCaDer: Uint8Array, options: QuoteVerifierOptions = {}) {
+    this.anchor = loadTrustAnchor(rootCaDer);
+    this.defaultGraceMs = graceMs(options.staleGraceSeconds);
+    this.cacheSize = options.cacheSize ?? 64;
+    this.collaterals = new LruCache(this.cacheSize);
+    this.pckChains = new LruCache(this.cacheSize);
+    this.certifiedAttestationKeys = new LruCache(this.cacheSize * 4);
+  }
+
+  verify(rawQuote: Uint8Array, collateral: QuoteCollateral, now: Date, options: { staleGraceSeconds?: number } = {}): VerifiedQuote {
+    const nowMs = now.getTime();
+    if (!Number.isFinite(nowMs)) throw new RangeError('verify: now is not a valid Date');
+    const grace = options.staleGraceSeconds === undefined ? this.defaultGraceMs : graceMs(options.staleGraceSeconds);
+
+    const quote = parseTdxQuote(rawQuote);
+    const qeCertification = quote.signature.qeCertification;
+    verifyQeReportData(qeCertification, quote.signature.attestationKey);
+    const pck = this.pckChain(quote);
+    checkChainValidity(pck.chain, nowMs, 'pck chain', ErrorCode.PCK_CHAIN_INVALID);
+    verifyQuoteSignature(quote, this.certifiedAttestationKey(quote, pck));
+
+    const entry = this.collateral(collateral);
+    checkCollateralFreshness(entry, nowMs, grace);
+    this.checkPckRevocation(entry, pck);
+    requirePlatformMatch(entry.tcb, pck.extension);
+
+    const qeTcb = matchQeIdentity(qeCertification.qeReport, entry.qe.qeIdentity);
+    const tdx = matchTdxTcbLevel(entry.tcb.tcbInfo, pck.extension, quote.body);
+    const converged = convergeTcbStatus(tdx.platform, tdx.tdxModule, qeTcb);
+    if (converged.status === 'Revoked') {
+      throw new DomainError(ErrorCode.TCB_STATUS_REJECTED, 'TCB status is Revoked', {
+        step: 'tcb_status',
+        tcbStatus: converged.status,
+        advisoryIds: converged.advisoryIds,
+      });
+    }
+    return {
+      quote,
+      tcbStatus: converged.status,
+      advisoryIds: converged.advisoryIds,
+      fmspc: entry.tcb.tcbInfo.fmspc,
+      pceId: entry.tcb.tcbInfo.pceId,
+      platformTcbStatus: tdx.platform.status,
+      tdxModuleTcbStatus: tdx.tdxModule?.status ?? null,
+      qeTcbStatus: qeTcb.status,
+      tcbDate: tdx.platform.tcbDate,
+      tcbEvaluationDataNumber: entry.tcb.tcbInfo.tcbEvaluationDataNumber,
+      collateralNextUpdate: new Date(entry.nextUpdate),
+    };
+  }
+
+  /** The PCK chain of the quote, verified to the root once per distinct chain bytes. */
+  private pckChain(quote: TdxQuote): PckChainEntry {
+    const raw = quote.signature.qeCertification.pckCertChain;
+    const key = sha256Key([raw.raw]);
+    const cached = this.pckChains.get(key);
+    if (cached) return cached;
+    const chain = verifyCertChain(raw.certificatesDer, this.anchor, {
+      label: 'pck chain',
+      code: ErrorCode.PCK_CHAIN_INVALID,
+      leafMustNotBeCa: true,
+    });
+    let extension: PckExtension;
+    try {
+      extension = parsePckExtension(chain.leaf);
+    } catch (error) {
+      if (error instanceof X509Error) throw new DomainError(ErrorCode.PCK_CHAIN_INVALID, `pck chain: ${error.message}`);
+      throw error;
+    }
+    const entry = { key, chain, extension };
+    this.pckChains.set(key, entry);
+    return entry;
+  }
+
+  /**
+   * The attestation key, once its QE report signature has verified. The QE generates this key when
+   * it starts and certifies it in its report, so every quote of one QE session carries the same
+   * (PCK chain, QE report, signature, attestation key, auth data): after the first quote only the
+   * quote's own signature is left to check. Importing a P-256 key costs as much as a verification
+   * (OpenSSL validates the point), so the KeyObject is kept too. Only successes are remembered.
+   */
+  private certifiedAttestationKey(quote: TdxQuote, pck: PckChainEntry): KeyObject {
+    const qe = quote.signature.qeCertification;
+    const attestationKey = quote.signature.attestationKey;
+    const key = sha256Key([pck.key, qe.qeReportBytes, qe.qeReportSignature, attestationKey, qe.qeAuthData]);
+    const cached = this.certifiedAttestationKeys.get(key);
+    if (cached) return cached;
+    verifyQeReportSignature(qe, pck.chain.leafKey);
+    const keyObject = attestationKeyObject(attestationKey);
+    this.certifiedAttestationKeys.set(key, keyObject);
+    return keyObject;
+  }
+
+  /** Parsed and signature-checked collateral, once per distinct collateral content. */
+  private collateral(collateral: QuoteCollateral): CollateralEntry {
+    const key = this.collateralKey(collateral);
+    const cached = this.collaterals.get(key);
+    if (cached) return cached;
+    const tcb = verifyTcbInfo(
+      { text: collateral.tcb_info, signatureHex: collateral.tcb_info_signature, issuerChainPem: collateral.tcb_info_issuer_chain },
+      this.anchor,
+    );
+    const qe = verifyQeIdentity(
+      {
+        text: collateral.qe_identity,
+        signatureHex: collateral.qe_identity_signature,
+        issuerChainPem: collateral.qe_identity_issuer_chain,
+      },
+      this.anchor,
+    );
+    const crls = verifyCrls(
+      { rootCaCrlHex: collateral.root_ca_crl, pckCrlHex: collateral.pck_crl, pckCrlIssuerChainPem: collateral.pck_crl_issuer_chain },
+      this.anchor,
+    );
+    // The collateral's own signing certificates must not be revoked either.
+    checkRevocation(tcb.signingChain, this.anchor, crls, 'tcb_info_issuer_chain');
+    checkRevocation(qe.signingChain, this.anchor, crls, 'qe_identity_issuer_chain');
+    checkRevocation(crls.pckCrlIssuerChain, this.anchor, crls, 'pck_crl_issuer_chain');
+    const entry: CollateralEntry = {
+      tcb,
+      qe,
+      crls,
+      nextUpdate: Math.min(tcb.tcbInfo.nextUpdate, qe.qeIdentity.nextUpdate, crls.rootCaCrl.nextUpdate, crls.pckCrl.nextUpdate),
+      notRevoked: new LruCache(this.cacheSize),
+    };
+    this.collaterals.set(key, entry);
+    return entry;
+  }
+
+  private checkPckRevocation(entry: CollateralEntry, pck: PckChainEntry): void {
+    if (entry.notRevoked.get(pck.key)) return;
+    checkRevocation(pck.chain, this.anchor, entry.crls, 'pck chain');
+    entry.notRevoked.set(pck.key, true);
+  }
+
+  private collateralKey(collateral: QuoteCollateral): string {
+    const fields = collateralFields(collateral);
+    const known = this.collateralKeys.get(collateral);
+    if (known && known.fields.every((field, i) => field === fields[i])) return known.key;
+    const key = sha256Key(fields);
+    this.collateralKeys.set(collateral, { fields, key });
+    return key;
+  }
+}
+
+function checkCollateralFreshness(entry: CollateralEntry, nowMs: number, grace: number): void {
+  checkTcbInfoValidity(entry.tcb.tcbInfo, nowMs, grace);
+  checkQeIdentityValidity(entry.qe.qeIdentity, nowMs, grace);
+  checkCrlValidity(entry.crls, nowMs, grace);
+  checkChainValidity(entry.tcb.signingChain, nowMs, 'tcb_info_issuer_chain', ErrorCode.COLLATERAL_EXPIRED);
+  checkChainValidity(entry.qe.signingChain, nowMs, 'qe_identity_issuer_chain', ErrorCode.COLLATERAL_EXPIRED);
+}
+
+/** The TCB info must describe this platform: same FMSPC and PCE-ID as the PCK certificate. */
+function requirePlatformMatch(tcb: VerifiedTcbInfo, pck: PckExtension): void {
+  const fmspc = toHex(pck.fmspc);
+  const pceId = toHex(pck.pceId);
+  if (fmspc !== tcb.tcbInfo.fmspc || pceId !== tcb.tcbInfo.pceId) {
+    throw new DomainError(ErrorCode.COLLATERAL_INVALID, 'collateral tcb_info is for another platform (FMSPC or PCE-ID differs)', {
+      step: 'tcb_info',
+      fmspc,
+      pceId,
+      tcbInfoFmspc: tcb.tcbInfo.fmspc,
+      tcbInfoPceId: tcb.tcbInfo.pceId,
+    });
+  }
+}
+
+function collateralFields(collateral: QuoteCollateral): string[] {
+  if (typeof collateral !== 'object' || collateral === null) {
+    throw new DomainError(ErrorCode.COLLATERAL_INVALID, 'collateral is not an object');
+  }
+  return COLLATERAL_FIELDS.map((name) => {
+    const value: unknown = collateral[name];
+    if (typeof value !== 'string') {
+      throw new DomainError(ErrorCode.COLLATERAL_INVALID, `collateral ${name} is not a string`, { field: name });
+    }
+    return value;
+  });
+}
+
+/** Length-prefixed SHA-256 over the parts, so ("ab","c") and ("a","bc") differ. */
+function sha256Key(parts: (string | Uint8Array)[]): string {
+  const hash = createHash('sha256');
+  for (const part of parts) {
+    const bytes = typeof part === 'string' ? Buffer.from(part, 'utf8') : part;
+    const length = Buffer.allocUnsafe(4);
+    length.writeUInt32BE(bytes.length, 0);
+    hash.update(length).update(bytes);
+  }
+  return hash.digest('base64');
+}
+
+function graceMs(seconds: number | undefined): number {
+  if (seconds === undefined) return 0;
+  if (!Number.isFinite(seconds) || seconds < 0) throw new RangeError('staleGraceSeconds must be a non-negative number');
+  return seconds * 1000;
+}
+
+const sharedVerifiers = new LruCache<string, QuoteVerifier>(4);
+
+function sharedVerifier(rootCaDer: Uint8Array): QuoteVerifier {
+  const key = sha256Key([rootCaDer]);
+  let verifier = sharedVerifiers.get(key);
+  if (!verifier) {
+    verifier = new QuoteVerifier(rootCaDer);
+    sharedVerifiers.set(key, verifier);
+  }
+  return verifier;
+}

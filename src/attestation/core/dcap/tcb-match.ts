@@ -1,0 +1,133 @@
+/**
+ * TCB level matching for TDX, following Intel's QVL:
+ *  - platform level: the first tcbLevel whose SGX components and PCESVN (from the PCK certificate)
+ *    and TDX components (from the quote's TEE_TCB_SVN) are all >= the level's;
+ *  - when TEE_TCB_SVN[1] (the TDX module major version) is non-zero, bytes 0..1 are the module's
+ *    own SVN and version: they are left out of the component comparison and judged instead by the
+ *    tcbInfo.tdxModuleIdentities entry "TDX_<version as 2 hex digits>" (ISVSVN = TEE_TCB_SVN[0]);
+ *  - the module's MRSIGNERSEAM and masked SEAM attributes must match that identity (or tcbInfo.tdxModule
+ *    for version 0);
+ *  - statuses converge platform → TDX module → QE as Intel's convergence rules say.
+ * TD report 1.5 is matched on TEE_TCB_SVN too; TEE_TCB_SVN2 is reported, not matched (as Intel's QVL).
+ */
+import { DomainError, ErrorCode } from '../../../common/errors';
+import { bytesEqual, toHex } from '../quote/encoding';
+import type { TdReport } from '../quote/quote.types';
+import { TcbInfo, TcbLevel, TcbStatus, TdxModuleSigner } from './collateral.types';
+import type { PckExtension } from './pck-extension';
+
+export interface TcbMatch {
+  status: TcbStatus;
+  advisoryIds: string[];
+}
+
+export interface TdxTcbEvaluation {
+  platform: TcbMatch & { tcbDate: string };
+  tdxModule: TcbMatch | null;
+}
+
+export function matchTdxTcbLevel(tcbInfo: TcbInfo, pck: PckExtension, report: TdReport): TdxTcbEvaluation {
+  const teeTcbSvn = report.teeTcbSvn;
+  const moduleVersion = teeTcbSvn[1];
+  const firstTdxComponent = moduleVersion > 0 ? 2 : 0;
+  const level = tcbInfo.tcbLevels.find(
+    (candidate) =>
+      pck.pceSvn >= candidate.pceSvn &&
+      componentsReach(pck.sgxTcbComponents, candidate.sgxTcbComponents, 0) &&
+      componentsReach(teeTcbSvn, candidate.tdxTcbComponents, firstTdxComponent),
+  );
+  if (!level) {
+    throw new DomainError(ErrorCode.TCB_LEVEL_NOT_FOUND, 'no TCB level of the TCB info matches this platform', {
+      step: 'tcb_level',
+      pceSvn: pck.pceSvn,
+      sgxTcbComponents: pck.sgxTcbComponents,
+      teeTcbSvn: toHex(teeTcbSvn),
+    });
+  }
+  return { platform: platformMatch(level), tdxModule: evaluateTdxModule(tcbInfo, report) };
+}
+
+function platformMatch(level: TcbLevel): TcbMatch & { tcbDate: string } {
+  return { status: level.tcbStatus, advisoryIds: level.advisoryIds, tcbDate: level.tcbDate };
+}
+
+function componentsReach(actual: ArrayLike<number>, required: number[], from: number): boolean {
+  for (let i = from; i < required.length; i++) {
+    if (actual[i] < required[i]) return false;
+  }
+  return true;
+}
+
+/** The TDX module's identity and, for module versions > 0, its own TCB level. */
+function evaluateTdxModule(tcbInfo: TcbInfo, report: TdReport): TcbMatch | null {
+  const moduleIsvSvn = report.teeTcbSvn[0];
+  const moduleVersion = report.teeTcbSvn[1];
+  if (moduleVersion === 0) {
+    if (tcbInfo.tdxModule) requireModuleSigner(tcbInfo.tdxModule, report, 'tdxModule');
+    return null;
+  }
+  const id = `TDX_${moduleVersion.toString(16).toUpperCase().padStart(2, '0')}`;
+  const identity = tcbInfo.tdxModuleIdentities.find((candidate) => candidate.id.toUpperCase() === id);
+  if (!identity) {
+    throw new DomainError(ErrorCode.TCB_LEVEL_NOT_FOUND, `TCB info has no TDX module identity ${id}`, {
+      step: 'tdx_module',
+      moduleVersion,
+    });
+  }
+  requireModuleSigner(identity, report, id);
+  const level = identity.tcbLevels.find((candidate) => moduleIsvSvn >= candidate.isvSvn);
+  if (!level) {
+    throw new DomainError(ErrorCode.TCB_LEVEL_NOT_FOUND, `TDX module ${id} SVN ${moduleIsvSvn} is below every TCB level`, {
+      step: 'tdx_module',
+      moduleIsvSvn,
+    });
+  }
+  return { status: level.tcbStatus, advisoryIds: level.advisoryIds };
+}
+
+function requireModuleSigner(expected: TdxModuleSigner, report: TdReport, name: string): void {
+  let attributesMatch = true;
+  for (let i = 0; i < expected.attributes.length; i++) {
+    if ((report.seamAttributes[i] & expected.attributesMask[i]) !== (expected.attributes[i] & expected.attributesMask[i])) {
+      attributesMatch = false;
+    }
+  }
+  if (!bytesEqual(report.mrSignerSeam, expected.mrSigner) || !attributesMatch) {
+    // No dedicated code: an unrecognised TDX module leaves no TCB level that applies to this platform.
+    throw new DomainError(ErrorCode.TCB_LEVEL_NOT_FOUND, `TDX module signer or SEAM attributes do not match ${name}`, {
+      step: 'tdx_module',
+      mrSignerSeam: toHex(report.mrSignerSeam),
+      seamAttributes: toHex(report.seamAttributes),
+    });
+  }
+}
+
+/**
+ * Intel's convergence (QVL TdxModuleCheck / QuoteVerifier): an out-of-date TDX module or QE makes
+ * an up-to-date (or SW-hardening) platform OutOfDate, and a configuration-needed one
+ * OutOfDateConfigurationNeeded; a revoked module or QE makes the whole TCB Revoked. Advisories of
+ * every level that contributed are reported, each once.
+ */
+export function convergeTcbStatus(platform: TcbMatch, tdxModule: TcbMatch | null, qe: TcbMatch): TcbMatch {
+  let status = platform.status;
+  for (const component of [tdxModule, qe]) {
+    if (component) status = convergeWith(status, component.status);
+  }
+  const advisoryIds = [...new Set([...platform.advisoryIds, ...(tdxModule?.advisoryIds ?? []), ...qe.advisoryIds])];
+  return { status, advisoryIds };
+}
+
+function convergeWith(status: TcbStatus, componentStatus: TcbStatus): TcbStatus {
+  if (componentStatus === 'Revoked') return 'Revoked';
+  if (componentStatus !== 'OutOfDate') return status;
+  switch (status) {
+    case 'UpToDate':
+    case 'SWHardeningNeeded':
+      return 'OutOfDate';
+    case 'ConfigurationNeeded':
+    case 'ConfigurationAndSWHardeningNeeded':
+      return 'OutOfDateConfigurationNeeded';
+    default:
+      return status;
+  }
+}

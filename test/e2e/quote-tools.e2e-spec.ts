@@ -1,0 +1,139 @@
+/**
+ * The public quote tools on the real Intel fixture, with its real collateral served offline
+ * from COLLATERAL_DIR and the clock set inside (and outside) its validity window.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ManualClock } from '../../src/common/clock/clock';
+import { httpRequest } from '../support/http';
+import { startTestApp, TestApp } from '../support/app';
+import { testDatabase } from '../support/database';
+import { DCAP_FIXTURE_DIR, FIXTURE_NOW, fixtureQuote } from '../support/fixtures';
+import { insertMeasurementSet } from '../support/measurements';
+
+const FIXTURE = {
+  mrtd: '91eb2b44d141d4ece09f0c75c2c53d247a3c68edd7fafe8a3520c942a604a407de03ae6dc5f87f27428b2538873118b7',
+  rtmr0: '44c0197b39157fdd7a4dcc44767f9d6b0bb3977c7a8e347b8492f827fe9d9e5c48aca29b220b80b6a540cf994b9bc9c0',
+  rtmr1: '0084452c01668329d4bc06acdf58a7205c26743304509973949e5619bf81a6a7aea8c323c173019b3093d54e579e9378',
+  rtmr2: 'd833feef2cd945148aa38ead2c53e9b7f138190aaaebfc551dccd829fc207aa3ba80b70870d7330733642e01d48c3132',
+  reportData: '9a9d48e7f6799642d3d1b34e1e5e1742d4bb02dd6ddd551862c1211d35c304f9eca3efdbb481601c163cf52493d6e44aed55d51ec39b7e518fadb92c2b523f20',
+};
+
+const collateralDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bootkey-collateral-'));
+const db = testDatabase('quote_tools');
+const clock = new ManualClock(FIXTURE_NOW);
+let app: TestApp;
+const quote = fixtureQuote().toString('base64');
+
+type VerifyBody = {
+  dcap_verified: boolean;
+  error_code: string | null;
+  tcb_status: string | null;
+  advisory_ids: string[];
+  debug: boolean;
+  fmspc: string;
+  collateral: { origin: string; stale: boolean } | null;
+  measurements: { boot: { matched: boolean; version: string | null; differences?: { register: string }[] }; runtime: { matched: boolean } };
+  boot_acceptable: boolean;
+};
+
+beforeAll(async () => {
+  // The bundle's file name does not matter: it is indexed by the FMSPC inside it.
+  fs.copyFileSync(path.join(DCAP_FIXTURE_DIR, 'tdx_quote_collateral.json'), path.join(collateralDir, 'whatever-name.json'));
+  fs.writeFileSync(path.join(collateralDir, 'broken.json'), '{"not": "a bundle"}');
+  app = await startTestApp({ database: db.target, clock, env: { COLLATERAL_DIR: collateralDir } });
+});
+
+afterAll(async () => {
+  await app?.close();
+  await db.drop();
+  fs.rmSync(collateralDir, { recursive: true, force: true });
+});
+
+async function verify(body: unknown = { quote }) {
+  return httpRequest<VerifyBody>(`${app.baseUrl}/attestation/quote/verify`, { body });
+}
+
+describe('POST /attestation/quote/parse', () => {
+  it('returns the fixture fields, lowercase hex, with its 70 trailing padding bytes', async () => {
+    const res = await httpRequest<Record<string, unknown>>(`${app.baseUrl}/attestation/quote/parse`, { body: { quote } });
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({
+      mrtd: FIXTURE.mrtd,
+      rtmr0: FIXTURE.rtmr0,
+      rtmr1: FIXTURE.rtmr1,
+      rtmr2: FIXTURE.rtmr2,
+      rtmr3: '00'.repeat(48),
+      report_data: FIXTURE.reportData,
+      td_attributes: '0000001000000000',
+      tee_tcb_svn: '06010300000000000000000000000000',
+      fmspc: 'b0c06f000000',
+      debug: false,
+      trailing_bytes: 70,
+      quote_size: 5006,
+      header: expect.objectContaining({ version: 4, tee_type: '0x00000081' }),
+    });
+  });
+
+  it.each([
+    ['not base64', { quote: '***' }, 400, 'QUOTE_MALFORMED'],
+    ['truncated quote', { quote: fixtureQuote().subarray(0, 700).toString('base64') }, 400, 'QUOTE_MALFORMED'],
+    ['random bytes', { quote: Buffer.from('hello quote').toString('base64') }, 400, 'QUOTE_UNSUPPORTED'],
+    ['missing quote', {}, 422, 'VALIDATION_FAILED'],
+    ['quote not a string', { quote: 5 }, 422, 'VALIDATION_FAILED'],
+    ['unknown field', { quote, extra: true }, 422, 'VALIDATION_FAILED'],
+  ])('%s → %s %s', async (_name, body, status, code) => {
+    const res = await httpRequest<{ code: string }>(`${app.baseUrl}/attestation/quote/parse`, { body });
+    expect([res.status, res.json.code]).toEqual([status, code]);
+  });
+
+  it('refuses a non-TDX TEE type as 400 QUOTE_UNSUPPORTED', async () => {
+    const sgx = fixtureQuote();
+    sgx.writeUInt32LE(0x00, 4);
+    const res = await httpRequest<{ code: string }>(`${app.baseUrl}/attestation/quote/parse`, { body: { quote: sgx.toString('base64') } });
+    expect([res.status, res.json.code]).toEqual([400, 'QUOTE_UNSUPPORTED']);
+  });
+});
+
+describe('POST /attestation/quote/verify', () => {
+  it('verifies the real fixture as UpToDate with no advisories, and says no set matches yet', async () => {
+    const res = await verify();
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ dcap_verified: true, tcb_status: 'UpToDate', advisory_ids: [], debug: false, fmspc: 'b0c06f000000', boot_acceptable: false });
+    expect(res.json.collateral).toMatchObject({ origin: 'directory', stale: false });
+    expect(res.json.measurements.boot).toEqual({ matched: false, name: null, version: null, differences: [] });
+  });
+
+  it('names the matching set, and per register what differs from the nearest one', async () => {
+    await insertMeasurementSet(app, {
+      name: 'fixture-image',
+      version: '2025.07.1',
+      mrtd: FIXTURE.mrtd.toUpperCase(),
+      boot_rtmrs: { rtmr0: FIXTURE.rtmr0, rtmr1: FIXTURE.rtmr1, rtmr2: FIXTURE.rtmr2 },
+      runtime_rtmrs: { rtmr0: FIXTURE.rtmr0, rtmr1: FIXTURE.rtmr1, rtmr2: 'ff'.repeat(48), rtmr3: '00'.repeat(48) },
+    });
+    const res = await verify();
+    expect(res.json.measurements.boot).toEqual({ matched: true, name: 'fixture-image', version: '2025.07.1' });
+    expect(res.json.measurements.runtime).toMatchObject({ matched: false, version: '2025.07.1', differences: [{ register: 'rtmr2', expected: 'ff'.repeat(48), actual: FIXTURE.rtmr2, match: false }] });
+    expect(res.json.boot_acceptable).toBe(true);
+  });
+
+  it('reports a tampered quote as not DCAP-verified with the failing step', async () => {
+    const tampered = fixtureQuote();
+    tampered[48 + 200] ^= 0x01; // inside the signed TD report
+    const res = await verify({ quote: tampered.toString('base64') });
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ dcap_verified: false, error_code: 'QUOTE_SIGNATURE_INVALID', boot_acceptable: false });
+  });
+
+  it('serves collateral within the stale grace and answers 503 beyond it', async () => {
+    clock.set(new Date('2025-07-20T00:00:00Z')); // past nextUpdate (2025-07-19T10:16:03Z), inside 24 h grace
+    const stale = await verify();
+    expect(stale.json).toMatchObject({ dcap_verified: true, collateral: { origin: 'directory', stale: true } });
+    clock.set(new Date('2025-07-21T00:00:00Z'));
+    const gone = await verify();
+    expect([gone.status, (gone.json as unknown as { code: string }).code]).toEqual([503, 'COLLATERAL_UNAVAILABLE']);
+    clock.set(FIXTURE_NOW);
+  });
+});
