@@ -16,6 +16,7 @@ import { createValidationPipe } from './common/http/validation';
 import { createLogger, PinoNestLogger } from './common/logging/logger';
 import { DatabaseTarget, pgliteDirFor } from './database/data-source';
 import { MetricsService } from './ops/metrics.service';
+import { registerRawJsonBodyParser } from './auth/raw-body';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
@@ -70,7 +71,8 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, overrides.database ?? databaseTargetFor(config), overrides.clock, overrides.extraModules),
     adapter,
-    { logger: new PinoNestLogger(logger), abortOnError: false },
+    // rawBody: hotkey signatures cover the exact request bytes (see the block below).
+    { logger: new PinoNestLogger(logger), abortOnError: false, rawBody: true },
   );
   app.useGlobalFilters(new AllExceptionsFilter());
   app.useGlobalPipes(createValidationPipe());
@@ -83,6 +85,12 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
   fastify.addHook('onResponse', async (request, reply) => {
     metrics.httpRequests.inc({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
   });
+
+  // --- raw request body (src/auth) ---
+  // Keeps the JSON body's bytes as request.rawBody for the hotkey-signature guard; same 64 KiB
+  // limit (413), same 400 for invalid JSON; an empty application/json body counts as no body.
+  registerRawJsonBodyParser(app, BODY_LIMIT_BYTES);
+  // --- end raw request body ---
 
   await app.init();
   return { app, logger, routes };

@@ -9,6 +9,10 @@ import { KeysModule } from './keys/keys.module';
 import { DatabaseTarget } from './database/data-source';
 import { AttestationModule } from './attestation/attestation.module';
 import { MeasurementsModule } from './measurements/measurements.module';
+import { AuthModule } from './auth/auth.module';
+import { BootModule } from './boot/boot.module';
+import { MinersModule } from './miners/miners.module';
+import { LuksModule } from './luks/luks.module';
 import { NonceModule } from './nonces/nonce.module';
 import { OpsModule } from './ops/ops.module';
 
@@ -32,8 +36,12 @@ export class AppModule {
         KeysModule,
         OpsModule,
         NonceModule,
+        MinersModule,
+        AuthModule,
         MeasurementsModule,
         AttestationModule,
+        BootModule,
+        LuksModule,
         ...extraModules,
       ],
     };

@@ -2,9 +2,12 @@
 import 'reflect-metadata';
 import { createApp } from './app.factory';
 import { ConfigError, loadConfig } from './config/app-config';
+import { loadKekRing } from './keys/kek-ring';
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
+  // Refuse a missing or malformed KEK configuration before touching the database.
+  loadKekRing(config);
   const { app, logger } = await createApp(config);
   await app.listen({ port: config.port, host: config.host });
   logger.info(

@@ -1,5 +1,6 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ErrorCode } from '../common/errors';
+import { AnonymousRateLimited } from '../common/rate-limit/anon-rate-limit.guard';
 import { ApiDoc } from '../openapi/api-doc.decorator';
 import { decodeQuoteBase64, QuoteRequest } from './dto/quote.request';
 import { QuoteParseResponse, QuoteVerifyResponse } from './dto/quote-tools.response';
@@ -10,6 +11,7 @@ export class QuoteToolsController {
   constructor(private readonly tools: QuoteToolsService) {}
 
   @Post('parse')
+  @AnonymousRateLimited()
   @HttpCode(200)
   @ApiDoc({
     summary: "A TDX quote's fields as JSON (header, MRTD, RTMR0..3, REPORTDATA, TD attributes, TEE TCB SVN, FMSPC); no verification",
@@ -24,6 +26,7 @@ export class QuoteToolsController {
   }
 
   @Post('verify')
+  @AnonymousRateLimited()
   @HttpCode(200)
   @ApiDoc({
     summary: 'DCAP status, advisories, debug flag, and which measurement set the quote matches (or, per register, what differs)',

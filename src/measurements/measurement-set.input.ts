@@ -42,7 +42,8 @@ export function parseMeasurementSetInput(raw: unknown): MeasurementSetInput {
   if (!Array.isArray(gpus) || !gpus.every((g) => typeof g === 'string' && g.length > 0 && g.length <= 128)) {
     throw new MeasurementSetInputError('expected_gpus must be a list of GPU identifiers');
   }
-  const gpuCount = entry.gpu_count ?? null;
+  const rawCount = entry.gpu_count ?? null;
+  const gpuCount = typeof rawCount === 'string' && /^\d{1,2}$/.test(rawCount) ? Number(rawCount) : rawCount;
   if (gpuCount !== null && (typeof gpuCount !== 'number' || !Number.isInteger(gpuCount) || gpuCount < 0 || gpuCount > 64)) {
     throw new MeasurementSetInputError('gpu_count must be a whole number 0..64');
   }

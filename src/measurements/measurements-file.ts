@@ -35,7 +35,9 @@ export function readPassphraseFile(file: string, variable: string): Buffer {
 export function parseMeasurementsFile(file: string): MeasurementFileEntry[] {
   let document: unknown;
   try {
-    document = parseYaml(fs.readFileSync(file, 'utf8'));
+    // Every scalar stays a string: an all-digit register (RTMR3 is often 48 zero bytes) or a
+    // version like 1.10 must not turn into a number and lose its digits.
+    document = parseYaml(fs.readFileSync(file, 'utf8'), { schema: 'failsafe' });
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message.split('\n')[0];
     throw new ConfigError(`invalid configuration: MEASUREMENTS_FILE ${file} cannot be read as YAML (${reason})`);

@@ -2,6 +2,7 @@ import { Controller, Get, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { ClientIdentityService } from '../common/client/client-identity.service';
 import { ErrorCode } from '../common/errors';
+import { AnonymousRateLimited } from '../common/rate-limit/anon-rate-limit.guard';
 import { ApiDoc } from '../openapi/api-doc.decorator';
 import { NonceResponse } from './dto/nonce.response';
 import { NonceService } from './nonce.service';
@@ -14,6 +15,7 @@ export class NonceController {
   ) {}
 
   @Get('nonce')
+  @AnonymousRateLimited()
   @ApiDoc({
     summary: 'A boot nonce bound to the caller IP, for REPORTDATA[0..32) of the boot quote',
     tag: 'boot',

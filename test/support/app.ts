@@ -1,4 +1,7 @@
 /** Starts the real service on loopback for a test file, on the file's own database. */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import type { Type } from '@nestjs/common';
 import { createApp, BuiltApp } from '../../src/app.factory';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
@@ -18,8 +21,16 @@ export interface TestAppOptions {
   extraModules?: Type[];
 }
 
+let fileDataDir: string | undefined;
+
+/** One DATA_DIR per test file (its generated KEK must survive the file's restarts). */
+export function testDataDir(): string {
+  fileDataDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'bootkey-data-'));
+  return fileDataDir;
+}
+
 export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
-  const config = loadConfig({ LOG_LEVEL: 'silent', HOST: '127.0.0.1', ...(options.env ?? {}) });
+  const config = loadConfig({ LOG_LEVEL: 'silent', HOST: '127.0.0.1', DATA_DIR: testDataDir(), ...(options.env ?? {}) });
   const built = await createApp(config, { database: options.database, clock: options.clock, extraModules: options.extraModules });
   await built.app.listen({ port: 0, host: '127.0.0.1' });
   const address = built.app.getHttpServer().address();

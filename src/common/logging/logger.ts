@@ -20,33 +20,38 @@ export function createLogger(level: string): Logger {
   return pino({ level, base: { service: 'bootkey' }, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } });
 }
 
-/** Nest LoggerService on top of pino. */
+/**
+ * Nest LoggerService on top of pino. Nest's Logger calls `level(message, ...params, context)`;
+ * an object message becomes structured fields and a string param before the context its text.
+ */
 export class PinoNestLogger implements LoggerService {
   constructor(private readonly logger: Logger) {}
 
-  log(message: unknown, context?: string): void {
-    this.write('info', message, context);
+  log(message: unknown, ...rest: unknown[]): void {
+    this.write('info', message, rest);
   }
 
   error(message: unknown, ...rest: unknown[]): void {
-    const context = typeof rest[rest.length - 1] === 'string' ? (rest[rest.length - 1] as string) : undefined;
-    this.write('error', message, context);
+    this.write('error', message, rest);
   }
 
-  warn(message: unknown, context?: string): void {
-    this.write('warn', message, context);
+  warn(message: unknown, ...rest: unknown[]): void {
+    this.write('warn', message, rest);
   }
 
-  debug(message: unknown, context?: string): void {
-    this.write('debug', message, context);
+  debug(message: unknown, ...rest: unknown[]): void {
+    this.write('debug', message, rest);
   }
 
-  verbose(message: unknown, context?: string): void {
-    this.write('trace', message, context);
+  verbose(message: unknown, ...rest: unknown[]): void {
+    this.write('trace', message, rest);
   }
 
-  private write(level: 'info' | 'error' | 'warn' | 'debug' | 'trace', message: unknown, context?: string): void {
-    if (typeof message === 'object' && message !== null) this.logger[level]({ context, ...message });
+  private write(level: 'info' | 'error' | 'warn' | 'debug' | 'trace', message: unknown, rest: unknown[]): void {
+    const context = rest.length > 0 && typeof rest[rest.length - 1] === 'string' ? (rest[rest.length - 1] as string) : undefined;
+    const text = rest.length > 1 && typeof rest[0] === 'string' ? rest[0] : undefined;
+    if (typeof message === 'object' && message !== null && !(message instanceof Error)) this.logger[level]({ context, ...message }, text);
+    else if (message instanceof Error) this.logger[level]({ context, err: { name: message.name, message: message.message } }, text ?? message.message);
     else this.logger[level]({ context }, String(message));
   }
 }

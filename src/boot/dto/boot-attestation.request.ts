@@ -1,0 +1,18 @@
+import { IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import { IsSs58 } from '../../common/validation/ss58';
+import { VM_NAME_PATTERN } from '../../common/validation/vm-name';
+import { QUOTE_BASE64_MAX_CHARS } from '../../attestation/dto/quote.request';
+
+export class BootAttestationRequest {
+  /** The TDX quote, base64; REPORTDATA = nonce || SHA-256(client certificate SPKI). */
+  @IsString()
+  @MinLength(1)
+  @MaxLength(QUOTE_BASE64_MAX_CHARS)
+  quote: string;
+
+  @IsSs58()
+  miner_hotkey: string;
+
+  @Matches(VM_NAME_PATTERN, { message: 'vm_name must match ^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$' })
+  vm_name: string;
+}

@@ -1,0 +1,40 @@
+/** key_release_events: which keys left the broker, for whom, and which volumes changed — never the keys. */
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+
+export interface KeyReleaseEvent {
+  kind: 'root' | 'sync' | 'legacy_get' | 'destroy';
+  createdAt: Date;
+  minerHotkey: string;
+  vmName: string;
+  attestationId: string | null;
+  clientIp: string | null;
+  returned?: string[];
+  created?: string[];
+  rekeyed?: string[];
+  pruned?: string[];
+}
+
+@Injectable()
+export class KeyReleaseAuditService {
+  async record(event: KeyReleaseEvent, manager: EntityManager): Promise<void> {
+    await manager.query(
+      `INSERT INTO key_release_events (id, created_at, kind, miner_hotkey, vm_name, attestation_id, client_ip, returned, created, rekeyed, pruned)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+      [
+        randomUUID(),
+        event.createdAt,
+        event.kind,
+        event.minerHotkey,
+        event.vmName,
+        event.attestationId,
+        event.clientIp,
+        JSON.stringify(event.returned ?? []),
+        JSON.stringify(event.created ?? []),
+        JSON.stringify(event.rekeyed ?? []),
+        JSON.stringify(event.pruned ?? []),
+      ],
+    );
+  }
+}

@@ -1,0 +1,10 @@
+/** Owns the `miners` table (admission: allowed / blocked). Global: the hotkey guard and boot attestation both ask it. */
+import { Global, Module } from '@nestjs/common';
+import { MinersService } from './miners.service';
+
+@Global()
+@Module({
+  providers: [MinersService],
+  exports: [MinersService],
+})
+export class MinersModule {}
