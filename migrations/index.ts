@@ -4,6 +4,7 @@ import { CreateKeyCustody1763800100000 } from './1763800100000-CreateKeyCustody'
 import { CreateCollateralCache1763800200000 } from './1763800200000-CreateCollateralCache';
 import { CreateMeasurementSets1763800300000 } from './1763800300000-CreateMeasurementSets';
 import { CreateBootCustody1763800400000 } from './1763800400000-CreateBootCustody';
+import { CreateServers1763800500000 } from './1763800500000-CreateServers';
 import { CreateSignatureReplay1763800600000 } from './1763800600000-CreateSignatureReplay';
 
 export const MIGRATIONS = [
@@ -12,5 +13,6 @@ export const MIGRATIONS = [
   CreateCollateralCache1763800200000,
   CreateMeasurementSets1763800300000,
   CreateBootCustody1763800400000,
+  CreateServers1763800500000,
   CreateSignatureReplay1763800600000,
 ];

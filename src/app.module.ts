@@ -13,6 +13,7 @@ import { AuthModule } from './auth/auth.module';
 import { BootModule } from './boot/boot.module';
 import { MinersModule } from './miners/miners.module';
 import { LuksModule } from './luks/luks.module';
+import { ServersModule } from './servers/servers.module';
 import { NonceModule } from './nonces/nonce.module';
 import { OpsModule } from './ops/ops.module';
 
@@ -42,6 +43,7 @@ export class AppModule {
         AttestationModule,
         BootModule,
         LuksModule,
+        ServersModule,
         ...extraModules,
       ],
     };

@@ -8,11 +8,12 @@ import { CollateralService } from './collateral/collateral.service';
 import { QuoteToolsController } from './quote-tools.controller';
 import { QuoteToolsService } from './quote-tools.service';
 import { QuoteVerificationService } from './quote-verification.service';
+import { QuoteAppraisalService } from './quote-appraisal.service';
 
 @Module({
   imports: [MeasurementsModule],
   controllers: [QuoteToolsController],
-  providers: [CollateralService, QuoteVerificationService, QuoteToolsService],
-  exports: [QuoteVerificationService, CollateralService],
+  providers: [CollateralService, QuoteVerificationService, QuoteToolsService, QuoteAppraisalService],
+  exports: [QuoteVerificationService, CollateralService, QuoteAppraisalService],
 })
 export class AttestationModule {}

@@ -1,34 +1,28 @@
 /**
  * Boot attestation: a VM's initramfs proves itself and gets its root-disk passphrase. Checks
  * run cheapest first and nothing is released unless all pass (DESIGN.md "Boot attestation"):
- *   1 nonce (consumed whatever happens next)  2 quote structure  3 REPORTDATA binding
- *   4 measurements  5 DCAP + TCB policy  6 DEBUG attribute  — then the set must hold a root key.
- * Every attempt writes a boot_attestations row; the VM only ever sees status + code.
+ *   1 nonce (consumed whatever happens next) — then miner admission
+ *   2 quote structure  3 REPORTDATA binding  4 measurements  5 DCAP + TCB policy  6 DEBUG
+ * and the matched set must hold a root key. Every attempt writes a boot_attestations row;
+ * the VM only ever sees status + code.
  */
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
 import { Clock } from '../common/clock/clock';
 import { DomainError, ErrorCode } from '../common/errors';
-import { constantTimeEqual, sha256Hex } from '../keys/secrets';
+import { canonicalSs58 } from '../common/validation/ss58';
+import { sha256Hex } from '../keys/secrets';
 import { NonceService } from '../nonces/nonce.service';
-import { MeasurementSetsService, toPolicy } from '../measurements/measurement-sets.service';
+import { MeasurementSetsService } from '../measurements/measurement-sets.service';
+import { MinersService } from '../miners/miners.service';
 import { MetricsService } from '../ops/metrics.service';
 import { decodeQuoteBase64 } from '../attestation/dto/quote.request';
-import { isDebugTd } from '../attestation/core/dcap';
-import { evaluateMeasurementPolicy } from '../attestation/core/policy/measurement-policy';
-import { evaluateDebugPolicy, evaluateTcbPolicy } from '../attestation/core/policy/tcb-policy';
-import type { TdxQuote } from '../attestation/core/quote';
-import { QuoteVerificationService } from '../attestation/quote-verification.service';
-import { tdMeasurements } from '../attestation/quote-tools.service';
-import { BootAttempt, BootAuditService, BootVerdict } from './boot-audit.service';
+import { AppraisalRecord, emptyAppraisalRecord, QuoteAppraisalService } from '../attestation/quote-appraisal.service';
+import { BootAttempt, BootAuditService } from './boot-audit.service';
 import { BootTokensService } from './boot-tokens.service';
 import { KeyReleaseAuditService } from './key-release-audit.service';
 import { BootAttestationRequest } from './dto/boot-attestation.request';
 import { BootAttestationResponse } from './dto/boot-attestation.response';
-import { MinersService } from '../miners/miners.service';
-import { canonicalSs58 } from '../common/validation/ss58';
 
 export interface BootCaller {
   clientIp: string;
@@ -38,13 +32,6 @@ export interface BootCaller {
   nonceHeader: unknown;
 }
 
-/** A failed check: its error goes to the VM, the attempt (with verdict) to the audit table. */
-class BootRefusal extends Error {
-  constructor(readonly error: DomainError) {
-    super(error.message);
-  }
-}
-
 @Injectable()
 export class BootAttestationService {
   private readonly logger = new Logger('boot');
@@ -52,7 +39,7 @@ export class BootAttestationService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly nonces: NonceService,
-    private readonly verification: QuoteVerificationService,
+    private readonly appraisal: QuoteAppraisalService,
     private readonly measurementSets: MeasurementSetsService,
     private readonly tokens: BootTokensService,
     private readonly audit: BootAuditService,
@@ -60,156 +47,75 @@ export class BootAttestationService {
     private readonly miners: MinersService,
     private readonly metrics: MetricsService,
     private readonly clock: Clock,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async attest(received: BootAttestationRequest, caller: BootCaller): Promise<BootAttestationResponse> {
     // One spelling of a hotkey everywhere (tokens, volume keys, servers): ss58 prefix 42.
     const request = { ...received, miner_hotkey: canonicalSs58(received.miner_hotkey) };
-    const verdict: BootVerdict = {};
-    const attempt: BootAttempt = {
-      createdAt: this.clock.now(),
+    const record = emptyAppraisalRecord();
+    const createdAt = this.clock.now();
+    let quoteSha256: string | null = null;
+    const attempt = (outcome: 'verified' | 'failed', errorCode: string | null): BootAttempt => ({
+      createdAt,
       minerHotkey: request.miner_hotkey,
       vmName: request.vm_name,
       clientIp: caller.clientIp,
-      quoteSha256: null,
-      outcome: 'failed',
-      errorCode: null,
-      measurementName: null,
-      measurementVersion: null,
-      tcbStatus: null,
-      advisoryIds: [],
-      verdict,
-    };
-    const refuse = (code: ErrorCode, message: string) => new BootRefusal(new DomainError(code, message));
+      quoteSha256,
+      outcome,
+      errorCode,
+      ...record,
+    });
     try {
-      // 1. nonce: consumed by this very statement, whatever the later checks say.
       const nonce = typeof caller.nonceHeader === 'string' ? caller.nonceHeader.trim().toLowerCase() : '';
-      const nonceVerdict = await this.nonces.consume(nonce, 'boot', caller.clientIp);
-      verdict.nonce = nonceVerdict;
-      if (nonceVerdict !== 'ok') throw refuse(ErrorCode.NONCE_INVALID, 'nonce is missing, unknown, expired, or was issued to another client');
-
-      const admission = await this.miners.admission(request.miner_hotkey);
-      verdict.miner = admission;
-      if (admission === 'blocked') throw refuse(ErrorCode.MINER_BLOCKED, 'this miner is blocked');
-      if (admission === 'not_allowed') throw refuse(ErrorCode.MINER_NOT_ALLOWED, 'this miner is not on the allowlist');
-
-      // 2. structure
-      const raw = this.decode(request.quote, verdict);
-      attempt.quoteSha256 = sha256Hex(raw);
-      const quote = this.parse(raw, verdict);
-
-      // 3. REPORTDATA = nonce || SHA-256(client SPKI)
-      this.checkBinding(quote, nonce, caller.clientKeyHash, verdict);
-
-      // 4. measurements (boot registers) against every active set
-      const sets = await this.measurementSets.active();
-      const measurement = evaluateMeasurementPolicy(tdMeasurements(quote), sets.map(toPolicy), 'boot');
-      if (!measurement.matched) {
-        verdict.measurement = { matched: false, nearest: measurement.nearest };
-        attempt.measurementName = measurement.nearest?.name ?? null;
-        attempt.measurementVersion = measurement.nearest?.version ?? null;
-        throw refuse(ErrorCode.MEASUREMENT_MISMATCH, 'measurements match no registered measurement set');
-      }
-      verdict.measurement = { matched: true, name: measurement.name, version: measurement.version };
-      attempt.measurementName = measurement.name;
-      attempt.measurementVersion = measurement.version;
-
-      // 5. DCAP, then the TCB policy
-      await this.checkDcap(raw, quote, attempt, verdict);
-
-      // 6. TD attributes
-      const debug = isDebugTd(quote);
-      verdict.debug = debug;
-      if (!evaluateDebugPolicy(debug).accepted) throw refuse(ErrorCode.DEBUG_TD, 'debug TDs are refused');
-
-      const set = sets.find((candidate) => candidate.version === measurement.version)!;
+      await this.checkNonceAndMiner(nonce, request.miner_hotkey, caller.clientIp, record);
+      const raw = this.decode(request.quote, record);
+      quoteSha256 = sha256Hex(raw);
+      const quote = this.appraisal.parse(raw, record);
+      const { set } = await this.appraisal.appraise(raw, quote, { kind: 'boot', nonce: Buffer.from(nonce, 'hex'), keyHash: caller.clientKeyHash }, record);
       const rootPassphrase = this.measurementSets.rootPassphrase(set);
-      if (!rootPassphrase) {
-        verdict.root_key = 'none';
-        throw refuse(ErrorCode.NO_ROOT_KEY, 'the matched measurement set has no root passphrase');
-      }
-      verdict.root_key = 'released';
-      attempt.outcome = 'verified';
+      record.verdict.root_key = rootPassphrase ? 'released' : 'none';
+      if (!rootPassphrase) throw new DomainError(ErrorCode.NO_ROOT_KEY, 'the matched measurement set has no root passphrase');
       try {
-        return await this.release(request, attempt, caller, rootPassphrase);
+        return await this.release(request, attempt('verified', null), rootPassphrase);
       } finally {
         rootPassphrase.fill(0);
       }
     } catch (error) {
-      const domainError = error instanceof BootRefusal ? error.error : error instanceof DomainError ? error : null;
-      if (!domainError) throw error; // database down, bugs: not an attestation verdict
-      attempt.outcome = 'failed';
-      attempt.errorCode = domainError.code;
-      await this.audit.record(attempt);
-      this.metrics.attestations.inc({ kind: 'boot', outcome: 'failed', code: domainError.code });
-      this.logger.warn({ vmName: request.vm_name, minerHotkey: request.miner_hotkey, clientIp: caller.clientIp, code: domainError.code }, 'boot attestation refused');
-      throw domainError;
+      if (!(error instanceof DomainError)) throw error; // database down, bugs: not an attestation verdict
+      await this.audit.record(attempt('failed', error.code));
+      this.metrics.attestations.inc({ kind: 'boot', outcome: 'failed', code: error.code });
+      this.logger.warn({ vmName: request.vm_name, minerHotkey: request.miner_hotkey, clientIp: caller.clientIp, code: error.code }, 'boot attestation refused');
+      throw error;
     }
   }
 
-  private decode(quote: string, verdict: BootVerdict): Buffer {
+  /** Check 1: the nonce is consumed by this very statement, whatever the later checks say. */
+  private async checkNonceAndMiner(nonce: string, hotkey: string, clientIp: string, record: AppraisalRecord): Promise<void> {
+    const nonceVerdict = await this.nonces.consume(nonce, 'boot', clientIp);
+    record.verdict.nonce = nonceVerdict;
+    if (nonceVerdict !== 'ok') throw new DomainError(ErrorCode.NONCE_INVALID, 'nonce is missing, unknown, expired, or was issued to another client');
+    const admission = await this.miners.admission(hotkey);
+    record.verdict.miner = admission;
+    if (admission === 'blocked') throw new DomainError(ErrorCode.MINER_BLOCKED, 'this miner is blocked');
+    if (admission === 'not_allowed') throw new DomainError(ErrorCode.MINER_NOT_ALLOWED, 'this miner is not on the allowlist');
+  }
+
+  private decode(quote: string, record: AppraisalRecord): Buffer {
     try {
       return decodeQuoteBase64(quote);
     } catch (error) {
-      verdict.quote = ErrorCode.QUOTE_MALFORMED;
+      record.verdict.quote = ErrorCode.QUOTE_MALFORMED;
       throw error;
     }
-  }
-
-  private parse(raw: Buffer, verdict: BootVerdict): TdxQuote {
-    try {
-      const quote = this.verification.parse(raw);
-      verdict.quote = 'ok';
-      return quote;
-    } catch (error) {
-      verdict.quote = error instanceof DomainError ? error.code : 'error';
-      throw error;
-    }
-  }
-
-  private checkBinding(quote: TdxQuote, nonce: string, clientKeyHash: string | undefined, verdict: BootVerdict): void {
-    const reportData = quote.body.reportData;
-    if (!constantTimeEqual(reportData.subarray(0, 32), Buffer.from(nonce, 'hex'))) {
-      verdict.report_data = 'nonce_mismatch';
-      throw new BootRefusal(new DomainError(ErrorCode.REPORT_DATA_MISMATCH, 'REPORTDATA does not bind this nonce and this client key'));
-    }
-    if (!clientKeyHash) {
-      verdict.report_data = 'no_client_certificate';
-      throw new BootRefusal(new DomainError(ErrorCode.CLIENT_CERT_REQUIRED, 'a TLS client certificate is required'));
-    }
-    if (!constantTimeEqual(reportData.subarray(32, 64), Buffer.from(clientKeyHash, 'hex'))) {
-      verdict.report_data = 'client_key_mismatch';
-      throw new BootRefusal(new DomainError(ErrorCode.REPORT_DATA_MISMATCH, 'REPORTDATA does not bind this nonce and this client key'));
-    }
-    verdict.report_data = 'ok';
-  }
-
-  private async checkDcap(raw: Buffer, quote: TdxQuote, attempt: BootAttempt, verdict: BootVerdict): Promise<void> {
-    try {
-      const { verified, collateral } = await this.verification.verify(raw, quote);
-      attempt.tcbStatus = verified.tcbStatus;
-      attempt.advisoryIds = verified.advisoryIds;
-      verdict.dcap = { status: 'ok', tcb_status: verified.tcbStatus, fmspc: verified.fmspc, collateral: collateral.origin, collateral_stale: collateral.stale };
-    } catch (error) {
-      verdict.dcap = { status: error instanceof DomainError ? error.code : 'error' };
-      throw error;
-    }
-    const tcb = evaluateTcbPolicy(attempt.tcbStatus!, this.config.acceptedTcbStatuses);
-    verdict.tcb_policy = tcb.accepted ? 'accepted' : 'rejected';
-    if (!tcb.accepted) throw new BootRefusal(new DomainError(ErrorCode.TCB_STATUS_REJECTED, `TCB status ${tcb.status} is not accepted`));
   }
 
   /** Audit row, boot token and key-release event in one transaction; the key leaves only after commit. */
-  private async release(request: BootAttestationRequest, attempt: BootAttempt, caller: BootCaller, rootPassphrase: Buffer): Promise<BootAttestationResponse> {
+  private async release(request: BootAttestationRequest, attempt: BootAttempt, rootPassphrase: Buffer): Promise<BootAttestationResponse> {
     const binding = { minerHotkey: request.miner_hotkey, vmName: request.vm_name };
     const token = await this.dataSource.transaction(async (manager) => {
       const attestationId = await this.audit.record(attempt, manager);
       const issued = await this.tokens.issue(binding, attestationId, manager);
-      await this.keyReleases.record(
-        { kind: 'root', createdAt: attempt.createdAt, ...binding, attestationId, clientIp: caller.clientIp, returned: ['root'] },
-        manager,
-      );
+      await this.keyReleases.record({ kind: 'root', createdAt: attempt.createdAt, ...binding, attestationId, clientIp: attempt.clientIp, returned: ['root'] }, manager);
       return issued;
     });
     this.metrics.attestations.inc({ kind: 'boot', outcome: 'verified', code: 'OK' });

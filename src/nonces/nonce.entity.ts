@@ -15,7 +15,7 @@ export class NonceEntity {
   @Column({ name: 'client_ip', type: 'text' })
   clientIp: string;
 
-  @Column({ name: 'server_id', type: 'uuid', nullable: true })
+  @Column({ name: 'server_id', type: 'text', nullable: true })
   serverId: string | null;
 
   @Column({ name: 'created_at', type: 'timestamptz' })

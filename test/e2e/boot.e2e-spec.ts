@@ -138,7 +138,7 @@ describe('boot attestation and volume keys', () => {
         async () => { const n = await vm.nonce('127.0.0.1'); return vm.attest(n, vm.quote(n), { localAddress: '127.0.0.2', headers: { 'x-forwarded-for': '127.0.0.1' } }); },
         401, 'NONCE_INVALID', { nonce: 'wrong_client' },
       ],
-      ['quote bound to another client key', async () => { const n = await vm.nonce(); return vm.attest(n, vm.quote(n), { cert: await selfSignedCert('intruder') }); }, 401, 'REPORT_DATA_MISMATCH', { report_data: 'client_key_mismatch' }],
+      ['quote bound to another client key', async () => { const n = await vm.nonce(); return vm.attest(n, vm.quote(n), { cert: await selfSignedCert('intruder') }); }, 401, 'REPORT_DATA_MISMATCH', { report_data: 'key_mismatch' }],
       ['no client certificate', async () => { const n = await vm.nonce(); return vm.attest(n, vm.quote(n), { cert: null }); }, 401, 'CLIENT_CERT_REQUIRED', { report_data: 'no_client_certificate' }],
       ['REPORTDATA nonce differs from the header nonce', async () => { const n = await vm.nonce(); const other = await vm.nonce(); return vm.attest(n, vm.quote(other)); }, 401, 'REPORT_DATA_MISMATCH', { report_data: 'nonce_mismatch' }],
       ['measurement mismatch', async () => { const n = await vm.nonce(); return vm.attest(n, vm.quote(n, { rtmrs: { rtmr0: Buffer.from(IMAGE.rtmr0, 'hex'), rtmr1: Buffer.from(IMAGE.rtmr1, 'hex'), rtmr2: Buffer.alloc(48, 0xee) } })); }, 403, 'MEASUREMENT_MISMATCH', {}],

@@ -40,6 +40,9 @@ export async function ss58Address(seed: string): Promise<string> {
   return new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromUri(seed).address;
 }
 
+/** GPU identifiers the image's measurement set expects (registration checks them). */
+export const EXPECTED_GPU = 'nvidia-h100-80gb-hbm3';
+
 export async function createBootEnv(extraEnv: Record<string, string> = {}): Promise<BootEnv> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bootkey-boot-'));
   const forge = await createForge({ now: BOOT_NOW });
@@ -64,7 +67,7 @@ export async function createBootEnv(extraEnv: Record<string, string> = {}): Prom
       `      rtmr1: ${IMAGE.rtmr1}`,
       `      rtmr2: ${IMAGE.rtmr2}`,
       `      rtmr3: ${IMAGE.rtmr3}`,
-      '    expected_gpus: []',
+      `    expected_gpus: [${EXPECTED_GPU.toUpperCase()}]`,
       '    root_passphrase_file: root-passphrase',
       '  - name: keyless-image',
       '    version: 2',

@@ -1,0 +1,88 @@
+#!/bin/sh
+# Checks of bootkey-functions' small functions, run under each shell under test:
+#   SHELL unit.sh LIBRARY
+# Prints one line per failed check and "unit: N passed, M failed"; exit status 1 on any failure.
+set -eu
+# shellcheck source=../lib/bootkey-functions
+. "$1"
+bootkey_defaults
+passed=0
+failed=0
+
+check() {
+	if [ "$2" = "$3" ]; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+		echo "unit: $1: expected '$3', got '$2'"
+	fi
+}
+
+status() {
+	_s=0
+	"$@" || _s=$?
+	echo "$_s"
+}
+
+tmp=$(mktemp)
+bootkey_hex_to_bin 00ff7f80410a0d >"$tmp"
+check "hex_to_bin bytes" "$(od -An -v -tx1 <"$tmp" | tr -d ' \n')" "00ff7f80410a0d"
+all=
+i=0
+while [ "$i" -lt 64 ]; do
+	all=${all}$(printf '%02x' $((i * 4)))
+	i=$((i + 1))
+done
+bootkey_hex_to_bin "$all" >"$tmp"
+check "hex_to_bin 64 bytes" "$(od -An -v -tx1 <"$tmp" | tr -d ' \n')" "$all"
+check "hex_to_bin size" "$(wc -c <"$tmp" | tr -d ' ')" 64
+check "hex_to_bin rejects odd" "$(status bootkey_hex_to_bin abc)" 1
+check "hex_to_bin rejects upper" "$(status bootkey_hex_to_bin AB)" 1
+rm -f "$tmp"
+
+check "is_hex ok" "$(status bootkey_is_hex "$(printf '%064d' 0)" 64)" 0
+check "is_hex short" "$(status bootkey_is_hex abc 64)" 1
+check "is_hex upper" "$(status bootkey_is_hex ABCD 4)" 1
+check "vm_name ok" "$(status bootkey_is_vm_name vm-01_a)" 0
+check "vm_name leading dash" "$(status bootkey_is_vm_name -vm)" 1
+check "vm_name dot" "$(status bootkey_is_vm_name vm.a)" 1
+check "vm_name 64 chars" "$(status bootkey_is_vm_name "a$(printf '%063d' 0)")" 1
+check "vm_name 63 chars" "$(status bootkey_is_vm_name "a$(printf '%062d' 0)")" 0
+check "ss58 ok" "$(status bootkey_is_ss58 5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY)" 0
+check "ss58 zero" "$(status bootkey_is_ss58 5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKut0Y)" 1
+
+check "classify 200" "$(status bootkey_classify_status 200)" 0
+for code in 000 429 500 502 503; do check "classify $code" "$(status bootkey_classify_status $code)" 2; done
+for code in 400 401 403 404 422; do check "classify $code" "$(status bootkey_classify_status $code)" 1; done
+
+BOOTKEY_URLS="https://a/ https://b"
+check "pick_url 1" "$(bootkey_pick_url 1)" "https://a"
+check "pick_url 2" "$(bootkey_pick_url 2)" "https://b"
+check "pick_url 3" "$(bootkey_pick_url 3)" "https://a"
+BOOTKEY_URLS="https://only"
+check "pick_url single" "$(bootkey_pick_url 5)" "https://only"
+
+BOOTKEY_BACKOFF_BASE_S=2 BOOTKEY_BACKOFF_MAX_S=10 BOOTKEY_JITTER_S=0 BOOTKEY_RETRY_AFTER_MAX_S=30
+check "backoff 1" "$(bootkey_backoff_delay 1 '')" 2
+check "backoff 3" "$(bootkey_backoff_delay 3 '')" 8
+check "backoff capped" "$(bootkey_backoff_delay 9 '')" 10
+check "retry-after" "$(bootkey_backoff_delay 1 7)" 7
+check "retry-after capped" "$(bootkey_backoff_delay 1 300)" 30
+BOOTKEY_JITTER_S=3
+jitter_ok=yes
+for _ in 1 2 3 4 5 6 7 8; do
+	d=$(bootkey_backoff_delay 1 '')
+	[ "$d" -ge 2 ] && [ "$d" -le 5 ] || jitter_ok="no ($d)"
+done
+check "backoff jitter within [base, base+3]" "$jitter_ok" yes
+
+bootkey_parse_volume "storage,/dev/vdb"
+check "volume defaults" "$BK_VOL_NAME|$BK_VOL_DEVICE|$BK_VOL_LABEL|$BK_VOL_MAPPER" "storage|/dev/vdb|storage|storage"
+bootkey_parse_volume "tdx-cache,/dev/disk/by-path/pci-0000:00:05.0,cache-label,cachemap"
+check "volume full" "$BK_VOL_NAME|$BK_VOL_DEVICE|$BK_VOL_LABEL|$BK_VOL_MAPPER" "tdx-cache|/dev/disk/by-path/pci-0000:00:05.0|cache-label|cachemap"
+check "volume too many fields" "$(status bootkey_parse_volume a,b,c,d,e 2>/dev/null)" 1
+check "volume no device" "$(status bootkey_parse_volume a 2>/dev/null)" 1
+check "volume bad mapper" "$(status bootkey_parse_volume a,/dev/x,l,m/n 2>/dev/null)" 1
+
+echo "unit: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,124 @@
+/**
+ * Appraises a TD's quote for a purpose (boot or runtime), in the contract's order once the
+ * nonce has been dealt with: structure → REPORTDATA binding (nonce || SHA-256 of the presenter's
+ * TLS key) → measurements against the active sets → DCAP + TCB policy → DEBUG attribute.
+ * It records each check in `record.verdict` as it goes, so a refusal can be audited with why.
+ */
+import { Inject, Injectable } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { DomainError, ErrorCode } from '../common/errors';
+import { constantTimeEqual } from '../keys/secrets';
+import { MeasurementSetEntity } from '../measurements/measurement-set.entity';
+import { MeasurementSetsService, toPolicy } from '../measurements/measurement-sets.service';
+import { isDebugTd } from './core/dcap';
+import { evaluateMeasurementPolicy, MeasurementKind } from './core/policy/measurement-policy';
+import { evaluateDebugPolicy, evaluateTcbPolicy } from './core/policy/tcb-policy';
+import type { TdxQuote } from './core/quote';
+import { tdMeasurements } from './quote-tools.service';
+import { QuoteVerificationService } from './quote-verification.service';
+
+/** What the audit row needs, filled in as far as the appraisal got. */
+export interface AppraisalRecord {
+  verdict: Record<string, unknown>;
+  measurementName: string | null;
+  measurementVersion: string | null;
+  tcbStatus: string | null;
+  advisoryIds: string[];
+}
+
+export interface AppraisalRequest {
+  kind: MeasurementKind;
+  /** REPORTDATA[0..32) must equal this. */
+  nonce: Uint8Array;
+  /** REPORTDATA[32..64) must equal this SHA-256 (hex) of the presenter's SPKI; undefined → no certificate. */
+  keyHash: string | undefined;
+}
+
+export interface Appraisal {
+  quote: TdxQuote;
+  set: MeasurementSetEntity;
+}
+
+export function emptyAppraisalRecord(): AppraisalRecord {
+  return { verdict: {}, measurementName: null, measurementVersion: null, tcbStatus: null, advisoryIds: [] };
+}
+
+@Injectable()
+export class QuoteAppraisalService {
+  constructor(
+    private readonly verification: QuoteVerificationService,
+    private readonly measurementSets: MeasurementSetsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** Structure only, recorded in the verdict (400 QUOTE_MALFORMED / QUOTE_UNSUPPORTED). */
+  parse(raw: Uint8Array, record: AppraisalRecord): TdxQuote {
+    try {
+      const quote = this.verification.parse(raw);
+      record.verdict.quote = 'ok';
+      return quote;
+    } catch (error) {
+      record.verdict.quote = error instanceof DomainError ? error.code : 'error';
+      throw error;
+    }
+  }
+
+  async appraise(raw: Uint8Array, quote: TdxQuote, request: AppraisalRequest, record: AppraisalRecord): Promise<Appraisal> {
+    this.checkBinding(quote, request, record);
+    const set = await this.matchMeasurements(quote, request.kind, record);
+    await this.checkDcap(raw, quote, record);
+    const debug = isDebugTd(quote);
+    record.verdict.debug = debug;
+    if (!evaluateDebugPolicy(debug).accepted) throw new DomainError(ErrorCode.DEBUG_TD, 'debug TDs are refused');
+    return { quote, set };
+  }
+
+  private checkBinding(quote: TdxQuote, request: AppraisalRequest, record: AppraisalRecord): void {
+    const reportData = quote.body.reportData;
+    const mismatch = () => new DomainError(ErrorCode.REPORT_DATA_MISMATCH, 'REPORTDATA does not bind this nonce and this TLS key');
+    if (request.nonce.length !== 32 || !constantTimeEqual(reportData.subarray(0, 32), request.nonce)) {
+      record.verdict.report_data = 'nonce_mismatch';
+      throw mismatch();
+    }
+    if (!request.keyHash) {
+      record.verdict.report_data = 'no_client_certificate';
+      throw new DomainError(ErrorCode.CLIENT_CERT_REQUIRED, 'a TLS client certificate is required');
+    }
+    if (!constantTimeEqual(reportData.subarray(32, 64), Buffer.from(request.keyHash, 'hex'))) {
+      record.verdict.report_data = 'key_mismatch';
+      throw mismatch();
+    }
+    record.verdict.report_data = 'ok';
+  }
+
+  private async matchMeasurements(quote: TdxQuote, kind: MeasurementKind, record: AppraisalRecord): Promise<MeasurementSetEntity> {
+    const sets = await this.measurementSets.active();
+    const result = evaluateMeasurementPolicy(tdMeasurements(quote), sets.map(toPolicy), kind);
+    if (!result.matched) {
+      record.verdict.measurement = { matched: false, kind, nearest: result.nearest };
+      record.measurementName = result.nearest?.name ?? null;
+      record.measurementVersion = result.nearest?.version ?? null;
+      throw new DomainError(ErrorCode.MEASUREMENT_MISMATCH, 'measurements match no registered measurement set');
+    }
+    record.verdict.measurement = { matched: true, kind, name: result.name, version: result.version };
+    record.measurementName = result.name;
+    record.measurementVersion = result.version;
+    return sets.find((set) => set.version === result.version)!;
+  }
+
+  private async checkDcap(raw: Uint8Array, quote: TdxQuote, record: AppraisalRecord): Promise<void> {
+    try {
+      const { verified, collateral } = await this.verification.verify(raw, quote);
+      record.tcbStatus = verified.tcbStatus;
+      record.advisoryIds = verified.advisoryIds;
+      record.verdict.dcap = { status: 'ok', tcb_status: verified.tcbStatus, fmspc: verified.fmspc, collateral: collateral.origin, collateral_stale: collateral.stale };
+    } catch (error) {
+      record.verdict.dcap = { status: error instanceof DomainError ? error.code : 'error' };
+      throw error;
+    }
+    const tcb = evaluateTcbPolicy(record.tcbStatus!, this.config.acceptedTcbStatuses);
+    record.verdict.tcb_policy = tcb.accepted ? 'accepted' : 'rejected';
+    if (!tcb.accepted) throw new DomainError(ErrorCode.TCB_STATUS_REJECTED, `TCB status ${tcb.status} is not accepted`);
+  }
+}

@@ -1,0 +1,189 @@
+/**
+ * The server registry and runtime attestation through real HTTPS, with hotkey-signed requests
+ * and a fake attestation service that answers forged quotes bound to its own TLS key:
+ * register → list → get → rename → runtime nonce → runtime attestation → status → delete.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DataSource } from 'typeorm';
+import { ManualClock } from '../../src/common/clock/clock';
+import { startTestApp, TestApp } from '../support/app';
+import { BOOT_NOW, BootEnv, createBootEnv, EXPECTED_GPU, IMAGE, TestVm } from '../support/boot-env';
+import { testDatabase } from '../support/database';
+import { FakeAttestationService } from '../support/fake-attestation-service';
+import { KeyringPair, testKeypair } from '../support/hotkey';
+import { httpRequest } from '../support/http';
+import { signedRequest } from '../support/signed';
+import { selfSignedCert, TestCert } from '../support/tls';
+
+const db = testDatabase('servers');
+const clock = new ManualClock(BOOT_NOW);
+let env: BootEnv;
+let app: TestApp;
+let fake: FakeAttestationService;
+let miner: KeyringPair;
+let stranger: KeyringPair;
+let serverCert: TestCert;
+
+const reg = (hex: string) => Buffer.from(hex, 'hex');
+const runtimeQuote = { mrtd: reg(IMAGE.mrtd), rtmrs: { rtmr0: reg(IMAGE.rtmr0), rtmr1: reg(IMAGE.rtmr1), rtmr2: reg(IMAGE.rtmr2), rtmr3: reg(IMAGE.rtmr3) } };
+
+function gpu(uuid: string, identifier = EXPECTED_GPU) {
+  return { uuid, name: 'H100', memory: 80 * 1024 ** 3, clock_rate: 1980, device_index: 0, gpu_identifier: identifier, verification_host: '127.0.0.1', verification_port: 8443 };
+}
+
+const call = <T = Record<string, unknown>>(pair: KeyringPair, method: string, route: string, body?: unknown, options = {}) =>
+  signedRequest<T & { code?: string }>(pair, clock.now(), method, `${app.baseUrl}${route}`, body, options);
+
+beforeAll(async () => {
+  env = await createBootEnv();
+  fake = await new FakeAttestationService(env.forge).start();
+  fake.quoteOptions = runtimeQuote;
+  const verifier = path.join(env.dir, 'gpu-verifier.sh');
+  // Exit 0 only for evidence that says it is valid: stands in for NVIDIA's verifier.
+  fs.writeFileSync(verifier, '#!/bin/sh\n[ -n "$1" ] && grep -q \'"valid":true\' "$2"\n', { mode: 0o755 });
+  app = await startTestApp({
+    database: db.target,
+    clock,
+    env: { ...env.env, ALLOW_PRIVATE_HOSTS: 'true', ATTESTATION_PORT: String(fake.port), GPU_EVIDENCE_VERIFIER: verifier },
+  });
+  miner = await testKeypair('//servers-miner');
+  stranger = await testKeypair('//servers-stranger');
+  serverCert = await selfSignedCert('server runtime key');
+});
+
+afterAll(async () => {
+  await app?.close();
+  await fake?.stop();
+  await db.drop();
+  env?.cleanup();
+});
+
+describe('server registry and runtime attestation', () => {
+  it('registers a server after checking its fresh evidence, TLS binding and GPUs', async () => {
+    const res = await call<{ message: string }>(miner, 'POST', '/servers/', { host: '127.0.0.1', id: 'srv-1', name: 'vm-001', gpus: [gpu('GPU-aaa')] });
+    expect([res.status, res.json.code]).toEqual([201, undefined]);
+    expect(res.json.message).toMatch(/srv-1/);
+    expect(fake.nonces.at(-1)).toMatch(/^[0-9a-f]{64}$/);
+    const rows: { kind: string; outcome: string }[] = await app.app.get(DataSource).query(`SELECT kind, outcome FROM server_attestations`);
+    expect(rows).toEqual([{ kind: 'registration', outcome: 'verified' }]);
+  });
+
+  it('lists and shows only the caller\'s servers', async () => {
+    const list = await call<{ items: { server_id: string; gpus: { gpu_identifier: string }[] }[] }>(miner, 'GET', '/servers');
+    expect(list.json.items.map((s) => s.server_id)).toEqual(['srv-1']);
+    expect(list.json.items[0].gpus[0].gpu_identifier).toBe(EXPECTED_GPU);
+    expect((await call<{ items: unknown[] }>(stranger, 'GET', '/servers/')).json.items).toEqual([]);
+    expect((await call(miner, 'GET', '/servers/srv-1')).json).toMatchObject({ server_id: 'srv-1', name: 'vm-001', measurement_version: IMAGE.version });
+    expect((await call(stranger, 'GET', '/servers/srv-1')).status).toBe(404);
+  });
+
+  it('renames, refusing a name the caller already uses', async () => {
+    expect((await call(miner, 'POST', '/servers', { host: '127.0.0.1', id: 'srv-2', name: 'vm-002', gpus: [gpu('GPU-bbb')] })).status).toBe(201);
+    const taken = await call(miner, 'PATCH', '/servers/srv-2?server_name=vm-001');
+    expect([taken.status, taken.json.code]).toEqual([409, 'SERVER_NAME_TAKEN']);
+    const renamed = await call(miner, 'PATCH', '/servers/srv-2?server_name=vm-two');
+    expect([renamed.status, renamed.json.name]).toEqual([200, 'vm-two']);
+  });
+
+  it.each([
+    ['a GPU uuid already registered', () => ({ host: '127.0.0.1', id: 'srv-x', name: 'vm-x', gpus: [gpu('GPU-aaa')] }), undefined, 409, 'GPU_ALREADY_REGISTERED'],
+    ['an id already registered', () => ({ host: '127.0.0.1', id: 'srv-1', name: 'vm-y', gpus: [gpu('GPU-y')] }), undefined, 409, 'SERVER_EXISTS'],
+    ['a GPU the set does not expect', () => ({ host: '127.0.0.1', id: 'srv-g', name: 'vm-g', gpus: [gpu('GPU-g', 'rtx-4090')] }), undefined, 403, 'GPU_MISMATCH'],
+    ['evidence bound to another TLS key', () => ({ host: '127.0.0.1', id: 'srv-k', name: 'vm-k', gpus: [gpu('GPU-k')] }), 'wrong-key', 401, 'REPORT_DATA_MISMATCH'],
+    ['an attestation service answering garbage', () => ({ host: '127.0.0.1', id: 'srv-j', name: 'vm-j', gpus: [gpu('GPU-j')] }), 'garbage', 502, 'ATTESTATION_SERVICE_INVALID'],
+    ['an attestation service that fails', () => ({ host: '127.0.0.1', id: 'srv-f', name: 'vm-f', gpus: [gpu('GPU-f')] }), 'error500', 502, 'ATTESTATION_SERVICE_INVALID'],
+    ['a bad NodeArgs', () => ({ host: '127.0.0.1', id: 'srv-n', gpus: [{ ...gpu('GPU-n'), device_index: 12 }] }), undefined, 422, 'VALIDATION_FAILED'],
+  ] as const)('refuses %s', async (_name, body, mode, status, code) => {
+    fake.mode = mode ?? 'ok';
+    const res = await call(miner, 'POST', '/servers', body());
+    fake.mode = 'ok';
+    expect([res.status, res.json.code]).toEqual([status, code]);
+  });
+
+  it('refuses GPU evidence the verifier rejects, and debug or wrong-measurement servers', async () => {
+    fake.gpuEvidence = { valid: false };
+    const bad = await call(miner, 'POST', '/servers', { host: '127.0.0.1', id: 'srv-e', name: 'vm-e', gpus: [gpu('GPU-e')] });
+    fake.gpuEvidence = { valid: true };
+    expect([bad.status, bad.json.code]).toEqual([403, 'GPU_EVIDENCE_INVALID']);
+    fake.quoteOptions = { ...runtimeQuote, debug: true };
+    const debug = await call(miner, 'POST', '/servers', { host: '127.0.0.1', id: 'srv-d', name: 'vm-d', gpus: [gpu('GPU-d')] });
+    fake.quoteOptions = { ...runtimeQuote, rtmrs: { ...runtimeQuote.rtmrs, rtmr3: Buffer.alloc(48, 0x33) } };
+    const drift = await call(miner, 'POST', '/servers', { host: '127.0.0.1', id: 'srv-m', name: 'vm-m', gpus: [gpu('GPU-m')] });
+    fake.quoteOptions = runtimeQuote;
+    expect([debug.status, debug.json.code]).toEqual([403, 'DEBUG_TD']);
+    expect([drift.status, drift.json.code]).toEqual([403, 'MEASUREMENT_MISMATCH']);
+  });
+
+  it('times out a silent attestation service into a clear 502', async () => {
+    fake.mode = 'hang';
+    const res = await call<{ message: string }>(miner, 'POST', '/servers', { host: '127.0.0.1', id: 'srv-h', name: 'vm-h', gpus: [gpu('GPU-h')] });
+    fake.mode = 'ok';
+    expect([res.status, res.json.code]).toEqual([502, 'ATTESTATION_SERVICE_UNREACHABLE']);
+    expect(res.json.message).toMatch(/did not answer within 5 s/);
+  });
+
+  describe('runtime attestation', () => {
+    const quoteFor = (nonce: string, cert: TestCert, options = {}) =>
+      env.forge.quote({ ...runtimeQuote, ...options, reportData: Buffer.concat([Buffer.from(nonce, 'hex'), Buffer.from(cert.spkiSha256, 'hex')]) }).toString('base64');
+    const runtimeNonce = async (localAddress?: string) => call<{ nonce: string }>(miner, 'GET', '/servers/srv-1/nonce', undefined, { localAddress, clientCert: serverCert });
+    const attest = (quote: string, cert = serverCert) => call<{ attestation_id: string; status: string }>(miner, 'POST', '/servers/srv-1/attestation', { quote }, { clientCert: cert });
+
+    it('says never_attested before the first runtime attestation', async () => {
+      expect((await call(miner, 'GET', '/servers/srv-1/attestation/status')).json).toEqual({ server_id: 'srv-1', name: 'vm-001', attestation_status: 'never_attested', last_attestation: null });
+    });
+
+    it('issues runtime nonces only to the server itself (403 otherwise)', async () => {
+      const elsewhere = await runtimeNonce('127.0.0.2');
+      expect([elsewhere.status, elsewhere.json.code]).toEqual([403, 'CALLER_NOT_SERVER']);
+      const other = await call(stranger, 'GET', '/servers/srv-1/nonce');
+      expect(other.status).toBe(404);
+    });
+
+    it('verifies a quote carrying the nonce and the caller key; the status says verified', async () => {
+      const issued = await runtimeNonce();
+      expect([issued.status, issued.json.code]).toEqual([200, undefined]);
+      const { json } = issued;
+      const res = await attest(quoteFor(json.nonce, serverCert));
+      expect(res.status).toBe(200);
+      expect(res.json).toMatchObject({ status: 'verified', attestation_id: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+      const status = await call<{ attestation_status: string; last_attestation: { attestation_id: string } }>(miner, 'GET', '/servers/srv-1/attestation/status');
+      expect(status.json.attestation_status).toBe('verified');
+      expect(status.json.last_attestation.attestation_id).toBe(res.json.attestation_id);
+    });
+
+    it.each([
+      ['a replayed nonce', async () => { const { json } = await runtimeNonce(); await attest(quoteFor(json.nonce, serverCert)); clock.advance(1); return attest(quoteFor(json.nonce, serverCert)); }, 401, 'NONCE_INVALID'],
+      ['a nonce never issued', async () => attest(quoteFor('ab'.repeat(32), serverCert)), 401, 'NONCE_INVALID'],
+      ['a quote bound to another key', async () => { const { json } = await runtimeNonce(); return attest(quoteFor(json.nonce, serverCert), await selfSignedCert('intruder')); }, 401, 'REPORT_DATA_MISMATCH'],
+      ['boot-only measurements (RTMR3 differs)', async () => { const { json } = await runtimeNonce(); return attest(quoteFor(json.nonce, serverCert, { rtmrs: { ...runtimeQuote.rtmrs, rtmr3: Buffer.alloc(48, 7) } })); }, 403, 'MEASUREMENT_MISMATCH'],
+      ['a malformed quote', async () => attest('%%%'), 400, 'QUOTE_MALFORMED'],
+    ] as const)('refuses %s, and the status says failed', async (_name, attempt, status, code) => {
+      clock.advance(1);
+      const res = await attempt();
+      expect([res.status, res.json.code]).toEqual([status, code]);
+      const after = await call<{ attestation_status: string; last_attestation: { error_code: string } }>(miner, 'GET', '/servers/srv-1/attestation/status');
+      expect([after.json.attestation_status, after.json.last_attestation.error_code]).toEqual(['failed', code]);
+    });
+  });
+
+  it('refuses unsigned requests and answers 404 for another miner\'s server', async () => {
+    expect((await httpRequest<{ code: string }>(`${app.baseUrl}/servers`)).status).toBe(401);
+    expect((await call(stranger, 'DELETE', '/servers/srv-1')).status).toBe(404);
+  });
+
+  it('deletes a server by name and destroys its VM\'s volume keys in the same transaction', async () => {
+    const vm = await TestVm.create(app.baseUrl, env.forge, miner.address, 'vm-001');
+    const boot = await vm.boot();
+    expect((await vm.sync(boot.json.boot_token, ['storage', 'tdx-cache'], ['storage', 'tdx-cache'])).status).toBe(200);
+    const res = await call<{ destroyed_volumes: string[]; server_id: string }>(miner, 'DELETE', '/servers/vm-001');
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ server_id: 'srv-1', destroyed_volumes: ['storage', 'tdx-cache'] });
+    const left: unknown[] = await app.app.get(DataSource).query(`SELECT * FROM luks_volumes WHERE vm_name = 'vm-001'`);
+    expect(left).toEqual([]);
+    const again = await vm.boot();
+    const fresh = await vm.sync(again.json.boot_token, ['storage']);
+    expect(fresh.json.storage).toMatch(/^[0-9a-f]{128}$/);
+    expect((await call(miner, 'GET', '/servers/srv-1')).status).toBe(404);
+  });
+});
