@@ -8,16 +8,14 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock/clock';
+import { purgeExpiredRows, schedulePurge } from '../database/expiry-purge';
 import { queryRows } from '../database/sql';
 import { sha256Hex } from '../keys/secrets';
-
-const PURGE_BATCH = 500;
-const PURGE_INTERVAL_MS = 60_000;
 
 @Injectable()
 export class SignatureReplayService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(SignatureReplayService.name);
-  private purgeTimer?: NodeJS.Timeout;
+  private stopPurge?: () => void;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -35,33 +33,16 @@ export class SignatureReplayService implements OnModuleInit, OnModuleDestroy {
     return rows.length === 1;
   }
 
-  /** Deletes rows whose signatures can no longer be accepted, in small batches. */
-  async purgeExpired(): Promise<number> {
-    let total = 0;
-    for (;;) {
-      const rows = await queryRows<{ signature_hash: string }>(
-        this.dataSource,
-        `DELETE FROM signature_replays WHERE signature_hash IN (
-           SELECT signature_hash FROM signature_replays WHERE expires_at < $1 LIMIT ${PURGE_BATCH}
-         ) RETURNING signature_hash`,
-        [this.clock.now()],
-      );
-      total += rows.length;
-      if (rows.length < PURGE_BATCH) return total;
-    }
+  /** Deletes rows whose signatures can no longer be accepted (in small batches). */
+  purgeExpired(): Promise<number> {
+    return purgeExpiredRows(this.dataSource, 'signature_replays', 'signature_hash', this.clock.now());
   }
 
   onModuleInit(): void {
-    this.purgeTimer = setInterval(() => {
-      this.purgeExpired().then(
-        (count) => count > 0 && this.logger.log(`purged ${count} expired signature replay rows`),
-        (error: unknown) => this.logger.warn(`signature replay purge failed: ${(error as Error).message}`),
-      );
-    }, PURGE_INTERVAL_MS);
-    this.purgeTimer.unref();
+    this.stopPurge = schedulePurge(() => this.purgeExpired(), this.logger, 'signature replay rows');
   }
 
   onModuleDestroy(): void {
-    if (this.purgeTimer) clearInterval(this.purgeTimer);
+    this.stopPurge?.();
   }
 }

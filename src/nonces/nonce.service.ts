@@ -8,6 +8,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { Clock } from '../common/clock/clock';
+import { purgeExpiredRows, schedulePurge } from '../database/expiry-purge';
 import { queryRows } from '../database/sql';
 import { isHex32, randomHex, sha256Hex } from '../keys/secrets';
 import { NoncePurpose } from './nonce.entity';
@@ -27,13 +28,10 @@ interface ConsumedRow {
   expires_at: Date | string;
 }
 
-const PURGE_BATCH = 500;
-const PURGE_INTERVAL_MS = 60_000;
-
 @Injectable()
 export class NonceService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(NonceService.name);
-  private purgeTimer?: NodeJS.Timeout;
+  private stopPurge?: () => void;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -78,33 +76,16 @@ export class NonceService implements OnModuleInit, OnModuleDestroy {
     return 'ok';
   }
 
-  /** Deletes expired nonces in small batches so the table lock is never held for long. */
-  async purgeExpired(): Promise<number> {
-    let total = 0;
-    for (;;) {
-      const rows = await queryRows<{ nonce_hash: string }>(
-        this.dataSource,
-        `DELETE FROM nonces WHERE nonce_hash IN (
-           SELECT nonce_hash FROM nonces WHERE expires_at < $1 LIMIT ${PURGE_BATCH}
-         ) RETURNING nonce_hash`,
-        [this.clock.now()],
-      );
-      total += rows.length;
-      if (rows.length < PURGE_BATCH) return total;
-    }
+  /** Deletes expired nonces (in small batches). */
+  purgeExpired(): Promise<number> {
+    return purgeExpiredRows(this.dataSource, 'nonces', 'nonce_hash', this.clock.now());
   }
 
   onModuleInit(): void {
-    this.purgeTimer = setInterval(() => {
-      this.purgeExpired().then(
-        (count) => count > 0 && this.logger.log(`purged ${count} expired nonces`),
-        (error: unknown) => this.logger.warn(`nonce purge failed: ${(error as Error).message}`),
-      );
-    }, PURGE_INTERVAL_MS);
-    this.purgeTimer.unref();
+    this.stopPurge = schedulePurge(() => this.purgeExpired(), this.logger, 'nonces');
   }
 
   onModuleDestroy(): void {
-    if (this.purgeTimer) clearInterval(this.purgeTimer);
+    this.stopPurge?.();
   }
 }

@@ -6,6 +6,7 @@ import { RequestMethod, Type } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { OpenApiBuilder, OperationObject, ParameterObject, ResponsesObject } from 'openapi3-ts/oas31';
 import { ErrorCode, HTTP_STATUS_BY_CODE } from '../common/errors';
+import { AUTH_REQUIREMENT } from '../auth/hotkey-auth.guard';
 import { API_DOC, ApiDocOptions } from './api-doc.decorator';
 import { dtoSchema, queryParameters } from './dto-schema';
 
@@ -73,6 +74,15 @@ function responses(doc: ApiDocOptions): ResponsesObject {
   return result;
 }
 
+/** The document must say what the guard enforces: a signed route documented as open is a bug. */
+function assertAuthDocumented(controller: Type, name: string, handler: object, doc: ApiDocOptions): void {
+  const enforced = (Reflect.getMetadata(AUTH_REQUIREMENT, handler) ?? Reflect.getMetadata(AUTH_REQUIREMENT, controller)) as string | undefined;
+  const documented = doc.auth === 'hotkey' || doc.auth === 'admin' ? doc.auth : undefined;
+  if (enforced !== documented) {
+    throw new Error(`route ${controller.name}.${name}: @ApiDoc says auth "${doc.auth}" but the guard enforces "${enforced ?? 'none'}"`);
+  }
+}
+
 export function buildOpenApiDocument(controllers: Type[], version: string) {
   const builder = OpenApiBuilder.create()
     .addOpenApiVersion('3.1.0')
@@ -110,6 +120,7 @@ export function buildOpenApiDocument(controllers: Type[], version: string) {
       if (routePath === undefined || method === undefined) continue;
       const doc = Reflect.getMetadata(API_DOC, handler) as ApiDocOptions | undefined;
       if (!doc) throw new Error(`route ${controller.name}.${name} has no @ApiDoc`);
+      assertAuthDocumented(controller, name, handler as object, doc);
       for (const single of Array.isArray(routePath) ? routePath : [routePath]) {
         const path = toOpenApiPath(joinPath(base, single));
         const operation: OperationObject = {

@@ -77,6 +77,12 @@ describe('foundation over HTTP', () => {
     expect(registered.length).toBeGreaterThanOrEqual(5);
     const documented = Object.entries(res.json.paths).flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m} ${path}`));
     for (const route of registered) expect(documented).toContain(route);
+    // Every operation states who may call it, and says what the guards enforce.
+    const security = (path: string, method: string) => (res.json.paths[path][method] as { security: unknown }).security;
+    for (const [path, methods] of Object.entries(res.json.paths)) for (const method of Object.keys(methods)) expect([path, method, security(path, method)]).toEqual([path, method, expect.any(Array)]);
+    expect(security('/servers', 'get')).toEqual([{ hotkeySignature: [] }]);
+    expect(security('/servers/boot/attestation', 'post')).toEqual([]);
+    expect(security('/servers/{vm_name}/luks', 'post')).toEqual([{ bootToken: [] }]);
     const probe = res.json.paths['/_probe/identity'].post as { requestBody: { content: Record<string, { schema: { required: string[] } }> } };
     expect(probe.requestBody.content['application/json'].schema.required.sort()).toEqual(['name', 'tag']);
   });

@@ -51,36 +51,25 @@ export async function createBootEnv(extraEnv: Record<string, string> = {}): Prom
   forge.writeCollateral(collateralDir);
   fs.writeFileSync(path.join(dir, 'root-ca.pem'), forge.rootCaPem);
   fs.writeFileSync(path.join(dir, 'root-passphrase'), `${ROOT_PASSPHRASE}\n`, { mode: 0o600 });
+  const rtmrs = (indent: string, withRtmr3: boolean) =>
+    [`${indent}rtmr0: ${IMAGE.rtmr0}`, `${indent}rtmr1: ${IMAGE.rtmr1}`, `${indent}rtmr2: ${IMAGE.rtmr2}`, ...(withRtmr3 ? [`${indent}rtmr3: ${IMAGE.rtmr3}`] : [])];
+  const set = (name: string, version: string, mrtd: string, extra: string[]) => [
+    `  - name: ${name}`,
+    `    version: ${version}`,
+    `    mrtd: ${mrtd}`,
+    '    boot_rtmrs:',
+    ...rtmrs('      ', false),
+    '    runtime_rtmrs:',
+    ...rtmrs('      ', true),
+    ...extra,
+  ];
   fs.writeFileSync(
     path.join(dir, 'measurements.yaml'),
     [
       'measurements:',
-      `  - name: ${IMAGE.name}`,
-      `    version: ${IMAGE.version}`,
-      `    mrtd: ${IMAGE.mrtd.toUpperCase()}`,
-      '    boot_rtmrs:',
-      `      rtmr0: ${IMAGE.rtmr0}`,
-      `      rtmr1: ${IMAGE.rtmr1}`,
-      `      rtmr2: ${IMAGE.rtmr2}`,
-      '    runtime_rtmrs:',
-      `      rtmr0: ${IMAGE.rtmr0}`,
-      `      rtmr1: ${IMAGE.rtmr1}`,
-      `      rtmr2: ${IMAGE.rtmr2}`,
-      `      rtmr3: ${IMAGE.rtmr3}`,
-      `    expected_gpus: [${EXPECTED_GPU.toUpperCase()}]`,
-      '    root_passphrase_file: root-passphrase',
-      '  - name: keyless-image',
-      '    version: 2',
-      `    mrtd: ${reg('c1')}`,
-      '    boot_rtmrs:',
-      `      rtmr0: ${IMAGE.rtmr0}`,
-      `      rtmr1: ${IMAGE.rtmr1}`,
-      `      rtmr2: ${IMAGE.rtmr2}`,
-      '    runtime_rtmrs:',
-      `      rtmr0: ${IMAGE.rtmr0}`,
-      `      rtmr1: ${IMAGE.rtmr1}`,
-      `      rtmr2: ${IMAGE.rtmr2}`,
-      `      rtmr3: ${IMAGE.rtmr3}`,
+      ...set(IMAGE.name, IMAGE.version, IMAGE.mrtd.toUpperCase(), [`    expected_gpus: [${EXPECTED_GPU.toUpperCase()}]`, '    root_passphrase_file: root-passphrase']),
+      // Matches like the image but holds no root passphrase.
+      ...set('keyless-image', '2', reg('c1'), []),
       '',
     ].join('\n'),
   );
