@@ -16,6 +16,7 @@ import { LuksModule } from './luks/luks.module';
 import { ServersModule } from './servers/servers.module';
 import { NonceModule } from './nonces/nonce.module';
 import { OpsModule } from './ops/ops.module';
+import { AdminModule } from './admin/admin.module';
 
 export interface AppOverrides {
   /** Replaces the database chosen from config (tests: a schema of their own, in-memory PGlite). */
@@ -44,6 +45,7 @@ export class AppModule {
         BootModule,
         LuksModule,
         ServersModule,
+        AdminModule,
         ...extraModules,
       ],
     };

@@ -3,12 +3,13 @@
  * (miner hotkey, VM name, boot attestation), valid BOOT_TOKEN_TTL_S. Consumption is one
  * conditional UPDATE inside the caller's transaction, so exactly one sync can use a token.
  */
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { Clock } from '../common/clock/clock';
 import { DomainError, ErrorCode } from '../common/errors';
+import { purgeExpiredRows, schedulePurge } from '../database/expiry-purge';
 import { queryRows } from '../database/sql';
 import { constantTimeEqual, isHex32, randomHex, sha256, sha256Hex } from '../keys/secrets';
 
@@ -29,7 +30,10 @@ interface TokenRow {
 export const invalidBootToken = () => new DomainError(ErrorCode.BOOT_TOKEN_INVALID, 'boot token is missing, invalid, expired or already used');
 
 @Injectable()
-export class BootTokensService {
+export class BootTokensService implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger('boot-tokens');
+  private stopPurge?: () => void;
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly clock: Clock,
@@ -69,6 +73,19 @@ export class BootTokensService {
     );
     if (rows.length !== 1 || !constantTimeEqual(Buffer.from(rows[0].token_hash, 'hex'), sha256(token))) throw invalidBootToken();
     return { attestationId: rows[0].attestation_id };
+  }
+
+  /** Expired tokens are useless; the attestation rows they point to stay for the audit. */
+  purgeExpired(): Promise<number> {
+    return purgeExpiredRows(this.dataSource, 'boot_tokens', 'token_hash', this.clock.now());
+  }
+
+  onModuleInit(): void {
+    this.stopPurge = schedulePurge(() => this.purgeExpired(), this.logger, 'boot tokens');
+  }
+
+  onModuleDestroy(): void {
+    this.stopPurge?.();
   }
 
   private usable(row: TokenRow, token: string, binding: BootTokenBinding): boolean {

@@ -120,6 +120,16 @@ describe('boot attestation and volume keys', () => {
     expect((await other.legacyStorage((await other.boot()).json.boot_token)).status).toBe(404);
   });
 
+  it('purges expired boot tokens (and only those)', async () => {
+    const { BootTokensService } = await import('../../src/boot/boot-tokens.service');
+    const stale = (await vm.boot()).json.boot_token;
+    clock.advance(601);
+    const fresh = (await vm.boot()).json.boot_token;
+    expect(await app.app.get(BootTokensService).purgeExpired()).toBeGreaterThanOrEqual(1);
+    expect((await vm.sync(stale, ['storage', 'tdx-cache'])).status).toBe(401);
+    expect((await vm.sync(fresh, ['storage', 'tdx-cache'])).json).toEqual(firstKeys);
+  });
+
   it('keeps 20 concurrent uses of one nonce to exactly one success', async () => {
     const nonce = await vm.nonce();
     const quote = vm.quote(nonce);

@@ -1,0 +1,55 @@
+/** Response shapes of the admin measurement-set routes: built from the entity field by field, never the root passphrase. */
+import { IsArray, IsBoolean, IsInt, IsISO8601, IsOptional, IsString, Matches, ValidateNested } from 'class-validator';
+import { NestedArrayOf } from '../../openapi/api-doc.decorator';
+import type { MeasurementSetEntity, RtmrSet } from '../../measurements/measurement-set.entity';
+
+const REGISTER = /^[0-9a-f]{96}$/;
+
+export class RtmrsView {
+  @Matches(REGISTER) rtmr0: string;
+  @Matches(REGISTER) rtmr1: string;
+  @Matches(REGISTER) rtmr2: string;
+  /** Always present in runtime_rtmrs; in boot_rtmrs only when the set checks it. */
+  @IsOptional() @Matches(REGISTER) rtmr3?: string;
+}
+
+export class MeasurementSetResponse {
+  @IsString() name: string;
+  @IsString() version: string;
+  @Matches(REGISTER) mrtd: string;
+  @ValidateNested() boot_rtmrs: RtmrsView;
+  @ValidateNested() runtime_rtmrs: RtmrsView;
+  @IsArray() @IsString({ each: true }) expected_gpus: string[];
+  @IsOptional() @IsInt() gpu_count: number | null;
+  /** Whether a root passphrase is stored (the passphrase itself is write-only). */
+  @IsBoolean() has_root_passphrase: boolean;
+  @IsISO8601() created_at: string;
+  /** Set once the set is retired (kept for audit, no longer matched); null while active. */
+  @IsOptional() @IsISO8601() retired_at: string | null;
+}
+
+export class MeasurementSetListResponse {
+  /** Every set, retired ones included, oldest first. */
+  @IsArray() @ValidateNested({ each: true }) @NestedArrayOf(() => MeasurementSetResponse) items: MeasurementSetResponse[];
+}
+
+function rtmrsView(rtmrs: RtmrSet, withRtmr3: boolean): RtmrsView {
+  const view: RtmrsView = { rtmr0: rtmrs.rtmr0 ?? '', rtmr1: rtmrs.rtmr1 ?? '', rtmr2: rtmrs.rtmr2 ?? '' };
+  if (withRtmr3 || rtmrs.rtmr3 !== undefined) view.rtmr3 = rtmrs.rtmr3 ?? '';
+  return view;
+}
+
+export function toMeasurementSetResponse(set: MeasurementSetEntity): MeasurementSetResponse {
+  return {
+    name: set.name,
+    version: set.version,
+    mrtd: set.mrtd,
+    boot_rtmrs: rtmrsView(set.bootRtmrs, false),
+    runtime_rtmrs: rtmrsView(set.runtimeRtmrs, true),
+    expected_gpus: [...set.expectedGpus],
+    gpu_count: set.gpuCount,
+    has_root_passphrase: set.rootKekId !== null && set.rootCiphertext !== null,
+    created_at: new Date(set.createdAt).toISOString(),
+    retired_at: set.retiredAt ? new Date(set.retiredAt).toISOString() : null,
+  };
+}

@@ -1,0 +1,80 @@
+/**
+ * Admin management of measurement sets: list (retired included), read, create (with an
+ * optional write-only root passphrase, sealed by MeasurementSetsService), and retire. Sets are
+ * immutable per version, so there is no update: a new image gets a new version.
+ */
+import { Injectable, Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { DomainError, ErrorCode } from '../../common/errors';
+import { MeasurementSetEntity } from '../../measurements/measurement-set.entity';
+import { MeasurementSetInput, MeasurementSetInputError, parseMeasurementSetInput } from '../../measurements/measurement-set.input';
+import { MeasurementSetsService } from '../../measurements/measurement-sets.service';
+import { CreateMeasurementSetRequest } from '../dto/measurement-set.request';
+import { MeasurementSetListResponse, MeasurementSetResponse, toMeasurementSetResponse } from '../dto/measurement-set.response';
+
+const notFound = (version: string) => new DomainError(ErrorCode.NOT_FOUND, `measurement set ${version} not found`);
+
+@Injectable()
+export class AdminMeasurementsService {
+  private readonly logger = new Logger('admin');
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly sets: MeasurementSetsService,
+  ) {}
+
+  async list(): Promise<MeasurementSetListResponse> {
+    const sets = await this.dataSource.getRepository(MeasurementSetEntity).find({ order: { createdAt: 'ASC', version: 'ASC' } });
+    return { items: sets.map(toMeasurementSetResponse) };
+  }
+
+  async get(version: string): Promise<MeasurementSetResponse> {
+    const set = await this.sets.byVersion(version);
+    if (!set) throw notFound(version);
+    return toMeasurementSetResponse(set);
+  }
+
+  async create(body: CreateMeasurementSetRequest, admin: string): Promise<MeasurementSetResponse> {
+    const input = toInput(body);
+    const passphrase = body.root_passphrase === undefined ? undefined : Buffer.from(body.root_passphrase, 'utf8');
+    let created: boolean;
+    try {
+      created = await this.sets.create(input, passphrase);
+    } finally {
+      passphrase?.fill(0);
+    }
+    if (!created) throw new DomainError(ErrorCode.MEASUREMENT_SET_EXISTS, `measurement set version ${input.version} already exists; sets are immutable, register a new version`);
+    this.logger.log({ msg: 'measurement set created', admin, name: input.name, version: input.version, hasRootPassphrase: passphrase !== undefined });
+    return this.get(input.version);
+  }
+
+  /** Idempotent: retiring a retired set answers it unchanged (its first retired_at stays). */
+  async retire(version: string, admin: string): Promise<MeasurementSetResponse> {
+    const retiredNow = await this.sets.retire(version);
+    const set = await this.sets.byVersion(version);
+    if (!set) throw notFound(version);
+    if (retiredNow) this.logger.log({ msg: 'measurement set retired', admin, name: set.name, version });
+    return toMeasurementSetResponse(set);
+  }
+}
+
+/**
+ * The body through the same parser as a MEASUREMENTS_FILE entry (normalised hex, string
+ * version, lowercase GPU ids). The passphrase is not passed, so it cannot reach a message.
+ */
+function toInput(body: CreateMeasurementSetRequest): MeasurementSetInput {
+  try {
+    return parseMeasurementSetInput({
+      name: body.name,
+      version: body.version,
+      mrtd: body.mrtd,
+      boot_rtmrs: { ...body.boot_rtmrs },
+      runtime_rtmrs: { ...body.runtime_rtmrs },
+      expected_gpus: body.expected_gpus,
+      gpu_count: body.gpu_count,
+    });
+  } catch (error) {
+    if (error instanceof MeasurementSetInputError) throw new DomainError(ErrorCode.VALIDATION_FAILED, error.message);
+    throw error;
+  }
+}

@@ -1,0 +1,242 @@
+/**
+ * Admin commands (hotkey in the broker's ADMIN_HOTKEYS): measurement sets, the miner allow/block
+ * list, the attestation audit trail, and KEK rotation (DESIGN.md "Admin").
+ */
+import { Command, Option } from 'commander';
+import { CliContext, CliIo } from '../context';
+import { BrokerRefusedError, UsageError } from '../errors';
+import { readMeasurementSets } from '../measurement-sets';
+import { Column, flatten, shortKey } from '../output';
+import { wholeNumber, withExamples } from './help';
+
+type Json = Record<string, unknown>;
+
+function rows(answer: unknown): Json[] {
+  if (Array.isArray(answer)) return answer as Json[];
+  const items = (answer as { items?: unknown } | null)?.items;
+  return Array.isArray(items) ? (items as Json[]) : [];
+}
+
+const MEASUREMENT_COLUMNS: Column<Json>[] = [
+  { header: 'NAME', value: (m) => m.name },
+  { header: 'VERSION', value: (m) => m.version },
+  { header: 'STATUS', value: (m) => m.status ?? (m.retired_at ? 'retired' : 'active') },
+  { header: 'MRTD', value: (m) => (typeof m.mrtd === 'string' ? `${m.mrtd.slice(0, 16)}…` : m.mrtd) },
+  { header: 'GPUS', value: (m) => m.expected_gpus },
+  { header: 'GPU_COUNT', value: (m) => m.gpu_count },
+  { header: 'ROOT_KEY', value: (m) => (typeof m.has_root_passphrase === 'boolean' ? (m.has_root_passphrase ? 'yes' : 'no') : undefined) },
+  { header: 'CREATED', value: (m) => m.created_at },
+];
+
+const AUDIT_COLUMNS: Column<Json>[] = [
+  { header: 'TIME', value: (a) => a.created_at },
+  { header: 'KIND', value: (a) => a.kind },
+  { header: 'OUTCOME', value: (a) => a.outcome },
+  { header: 'CODE', value: (a) => a.error_code },
+  { header: 'HOTKEY', value: (a) => shortKey(a.miner_hotkey) },
+  { header: 'VM', value: (a) => a.vm_name },
+  { header: 'IP', value: (a) => a.client_ip },
+  { header: 'MEASUREMENT', value: (a) => (a.measurement_name ? `${String(a.measurement_name)} ${String(a.measurement_version ?? '')}`.trim() : undefined) },
+  { header: 'TCB', value: (a) => a.tcb_status },
+];
+
+const versionPath = (version: string) => `/admin/measurements/${encodeURIComponent(version)}`;
+
+function measurementsCommand(io: CliIo): Command {
+  const measurements = new Command('measurements').description('measurement sets the broker matches quotes against (admin)');
+  withExamples(measurements, ['$ bootkey measurements add -f tee_measurements.yaml', '$ bootkey measurements list', '$ bootkey measurements retire 1.0.0']);
+
+  withExamples(
+    measurements
+      .command('add')
+      .description(
+        'add the measurement set(s) of a YAML file: one set, or a "measurements:" list (the Chutes tee_measurements.yaml shape); root_passphrase_file is read and sent as root_passphrase',
+      )
+      .requiredOption('-f, --file <set.yaml>', 'the YAML file')
+      .option('--skip-existing', 'a version the broker already has (409) is reported and skipped instead of stopping'),
+    [
+      '$ bootkey measurements add -f set.yaml',
+      '# set.yaml:',
+      '#   name: gpu-vm',
+      '#   version: 1.0.0',
+      '#   mrtd: <96 hex>',
+      '#   boot_rtmrs:    {rtmr0: <96 hex>, rtmr1: <96 hex>, rtmr2: <96 hex>}',
+      '#   runtime_rtmrs: {rtmr0: <96 hex>, rtmr1: <96 hex>, rtmr2: <96 hex>, rtmr3: <96 hex>}',
+      '#   expected_gpus: [h100]',
+      '#   gpu_count: 8',
+      '#   root_passphrase_file: root-passphrase   # relative to set.yaml',
+    ],
+  ).action(async (options: { file: string; skipExisting?: boolean }, command: Command) => {
+    const ctx = CliContext.of(command, io);
+    const sets = readMeasurementSets(options.file);
+    const client = ctx.client();
+    const answers: unknown[] = [];
+    for (const set of sets) {
+      try {
+        answers.push(await client.post<unknown>('/admin/measurements', set));
+        if (!ctx.output.json) ctx.output.line(`added ${set.name} ${set.version}${set.root_passphrase === undefined ? ' (no root passphrase: it can match but never releases a root key)' : ''}`);
+      } catch (error) {
+        const exists = error instanceof BrokerRefusedError && error.status === 409;
+        if (!options.skipExisting || !exists) throw error;
+        answers.push(error.body);
+        ctx.output.note(`skipped ${set.name} ${set.version}: the broker already has version ${set.version}`);
+      }
+    }
+    if (ctx.output.json) ctx.output.printJson(answers.length === 1 ? answers[0] : answers);
+  });
+
+  withExamples(measurements.command('list').description('every measurement set, active and retired'), ['$ bootkey measurements list', '$ bootkey measurements list --json']).action(
+    async (_options: unknown, command: Command) => {
+      const ctx = CliContext.of(command, io);
+      const answer = await ctx.client().get<unknown>('/admin/measurements');
+      ctx.output.result(answer, () => ctx.output.table(rows(answer), MEASUREMENT_COLUMNS, 'no measurement sets'));
+    },
+  );
+
+  withExamples(measurements.command('show').description('one measurement set, every register').argument('<version>'), ['$ bootkey measurements show 1.0.0']).action(
+    async (version: string, _options: unknown, command: Command) => {
+      const ctx = CliContext.of(command, io);
+      const set = await ctx.client().get<Json>(versionPath(version));
+      ctx.output.result(set, () => ctx.output.keyValues(flatten(set)));
+    },
+  );
+
+  withExamples(
+    measurements.command('retire').description('retire a measurement set: kept for the audit trail, no longer matched (VMs with that image get no keys)').argument('<version>'),
+    ['$ bootkey measurements retire 1.0.0'],
+  ).action(async (version: string, _options: unknown, command: Command) => {
+    const ctx = CliContext.of(command, io);
+    const answer = await ctx.client().delete<unknown>(versionPath(version));
+    ctx.output.result(answer ?? { retired: version }, () => ctx.output.line(`retired ${version}`));
+  });
+
+  return measurements;
+}
+
+function minersCommand(io: CliIo): Command {
+  const miners = new Command('miners').description('the miner allow/block list (admin); MINER_POLICY=allowlist admits only allowed miners');
+  withExamples(miners, ['$ bootkey miners allow 5F3sa2TJ…', '$ bootkey miners block 5F3sa2TJ… --reason "abuse report 42"', '$ bootkey miners remove 5F3sa2TJ…']);
+
+  const setStatus = (status: 'allowed' | 'blocked') => async (hotkey: string, options: { reason?: string }, command: Command) => {
+    const ctx = CliContext.of(command, io);
+    const body = { status, ...(options.reason !== undefined ? { reason: options.reason } : {}) };
+    const answer = await ctx.client().put<unknown>(`/admin/miners/${encodeURIComponent(hotkey)}`, body);
+    ctx.output.result(answer ?? { hotkey, ...body }, () => ctx.output.line(`${hotkey} is ${status}`));
+  };
+
+  const MINER_COLUMNS: Column<Json>[] = [
+    { header: 'HOTKEY', value: (m) => m.hotkey },
+    { header: 'STATUS', value: (m) => m.status },
+    { header: 'REASON', value: (m) => m.reason },
+    { header: 'UPDATED', value: (m) => m.updated_at },
+  ];
+  withExamples(miners.command('list').description('every miner on the allow/block list'), ['$ bootkey miners list']).action(async (_options: unknown, command: Command) => {
+    const ctx = CliContext.of(command, io);
+    const answer = await ctx.client().get<unknown>('/admin/miners');
+    ctx.output.result(answer, () => ctx.output.table(rows(answer), MINER_COLUMNS, 'no miners are listed'));
+  });
+
+  withExamples(miners.command('allow').description('allow a miner hotkey').argument('<hotkey>', 'ss58 address').option('--reason <text>', 'why (kept with the entry)'), [
+    '$ bootkey miners allow 5F3sa2TJAWMqDhXG6jhV4N8ko9SxwGy8TpaNS1repo5EYjQX --reason "onboarded"',
+  ]).action(setStatus('allowed'));
+
+  withExamples(
+    miners.command('block').description('block a miner hotkey everywhere, boot attestation included').argument('<hotkey>', 'ss58 address').option('--reason <text>', 'why (kept with the entry)'),
+    ['$ bootkey miners block 5F3sa2TJAWMqDhXG6jhV4N8ko9SxwGy8TpaNS1repo5EYjQX --reason "abuse report 42"'],
+  ).action(setStatus('blocked'));
+
+  withExamples(miners.command('remove').description('remove a miner from the list (back to the MINER_POLICY default)').argument('<hotkey>', 'ss58 address'), [
+    '$ bootkey miners remove 5F3sa2TJAWMqDhXG6jhV4N8ko9SxwGy8TpaNS1repo5EYjQX',
+  ]).action(async (hotkey: string, _options: unknown, command: Command) => {
+    const ctx = CliContext.of(command, io);
+    const answer = await ctx.client().delete<unknown>(`/admin/miners/${encodeURIComponent(hotkey)}`);
+    ctx.output.result(answer ?? { hotkey, removed: true }, () => ctx.output.line(`${hotkey} removed from the miner list`));
+  });
+
+  return miners;
+}
+
+const DURATION = /^(\d+)([smhd])$/;
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** `--since`: an ISO-8601 time, or a duration back from now (`30m`, `24h`, `7d`). */
+export function parseSince(text: string, now: Date = new Date()): string {
+  const duration = DURATION.exec(text);
+  if (duration) return new Date(now.getTime() - Number(duration[1]) * UNIT_SECONDS[duration[2]] * 1000).toISOString();
+  const time = Date.parse(text);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(time)) throw new UsageError(`--since must be an ISO-8601 time (2026-03-01T00:00:00Z) or a duration like 30m, 24h, 7d (got ${text})`);
+  return new Date(time).toISOString();
+}
+
+interface AuditOptions {
+  kind?: string;
+  hotkey?: string;
+  vmName?: string;
+  since?: string;
+  limit?: number;
+  all?: boolean;
+}
+
+/** At most this many pages with --all, so a broker that keeps answering with a cursor cannot loop us forever. */
+const MAX_PAGES = 10_000;
+
+function auditCommand(io: CliIo): Command {
+  return withExamples(
+    new Command('audit')
+      .description('the attestation audit trail, newest first (admin): every boot and runtime attempt, passed or failed')
+      .addOption(new Option('--kind <kind>', 'boot or runtime').choices(['boot', 'runtime']))
+      .option('--hotkey <ss58>', 'only this miner')
+      .option('--vm-name <name>', 'only this VM')
+      .option('--since <time>', 'only after this ISO-8601 time, or a duration back from now (30m, 24h, 7d)')
+      .addOption(new Option('--limit <n>', 'rows per page (1..500; the broker\'s default is 50)').argParser(wholeNumber('--limit', 1, 500)))
+      .option('--all', 'follow next_cursor until every matching row is read'),
+    [
+      '$ bootkey audit --kind boot --since 24h',
+      '$ bootkey audit --vm-name gpu-vm-01 --json | jq ".items[0].verdict"   # why was it refused?',
+      '$ bootkey audit --hotkey 5F3sa2TJ… --all --json > audit.json',
+    ],
+  ).action(async (options: AuditOptions, command: Command) => {
+    const ctx = CliContext.of(command, io);
+    const query = {
+      kind: options.kind,
+      hotkey: options.hotkey,
+      vm_name: options.vmName,
+      since: options.since === undefined ? undefined : parseSince(options.since),
+      limit: options.limit,
+    };
+    const client = ctx.client();
+    type Page = { items?: Json[]; next_cursor?: string | null };
+    let page = await client.get<Page>('/admin/attestations', { query });
+    if (!options.all) {
+      ctx.output.result(page, () => {
+        ctx.output.table(page.items ?? [], AUDIT_COLUMNS, 'no attestations match');
+        if (page.next_cursor) ctx.output.note('more rows: --all reads every page, --limit sets the page size');
+      });
+      return;
+    }
+    const items: Json[] = [...(page.items ?? [])];
+    for (let pages = 1; page.next_cursor && pages < MAX_PAGES; pages++) {
+      page = await client.get<Page>('/admin/attestations', { query: { ...query, cursor: page.next_cursor } });
+      items.push(...(page.items ?? []));
+    }
+    ctx.output.result({ items, next_cursor: null }, () => ctx.output.table(items, AUDIT_COLUMNS, 'no attestations match'));
+  });
+}
+
+function keysCommand(io: CliIo): Command {
+  const keys = new Command('keys').description('key-encryption keys (admin)');
+  withExamples(keys, ['$ bootkey keys rotate']);
+  withExamples(
+    keys.command('rotate').description("re-wrap every data key under the broker's active KEK (set BROKER_ACTIVE_KEK to the new key first; `bootkey keygen` makes one)"),
+    ['$ bootkey keygen --id kek-2026-03       # add the line to BROKER_KEKS, set BROKER_ACTIVE_KEK=kek-2026-03, restart', '$ bootkey keys rotate'],
+  ).action(async (_options: unknown, command: Command) => {
+    const ctx = CliContext.of(command, io);
+    const answer = await ctx.client().post<Json>('/admin/keys/rotate');
+    ctx.output.result(answer, () => ctx.output.keyValues(flatten(answer ?? {})));
+  });
+  return keys;
+}
+
+export function adminCommands(io: CliIo): Command[] {
+  return [measurementsCommand(io), minersCommand(io), auditCommand(io), keysCommand(io)];
+}

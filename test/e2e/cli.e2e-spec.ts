@@ -1,0 +1,301 @@
+/**
+ * The `bootkey` CLI as people run it: a child process against the real broker (HTTPS, real
+ * database) and a fake VM attestation service answering forged quotes bound to its TLS key.
+ * An admin adds a measurement set from YAML; a miner registers a server (GPU list from a file,
+ * then from a fake nvidia-smi), lists it, reads its attestation status before and after a
+ * runtime attestation, renames and removes it; then the failure classes and their exit codes.
+ *
+ * Everything runs on the real clock: the CLI signs with the time of day, so the forge builds its
+ * collateral around now instead of a fixed date.
+ */
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Keyring } from '@polkadot/keyring';
+import { cryptoWaitReady } from '@polkadot/util-crypto';
+import { startTestApp, TestApp } from '../support/app';
+import { compileCli, removeCompiledCli, runBootkey, RunOptions } from '../support/cli-runner';
+import { testDatabase } from '../support/database';
+import { FakeAttestationService } from '../support/fake-attestation-service';
+import { createForge, Forge } from '../support/forge';
+import { signedRequest } from '../support/signed';
+import { selfSignedCert, serverCertFiles } from '../support/tls';
+
+const MINER_SEED = '0x' + '6d'.repeat(32);
+const ADMIN_SEED = '0x' + 'ad'.repeat(32);
+const ROOT_PASSPHRASE = 'cli e2e root passphrase';
+const hex = (byte: string) => byte.repeat(48);
+const IMAGE = { mrtd: hex('a1'), rtmr0: hex('b0'), rtmr1: hex('b1'), rtmr2: hex('b2'), rtmr3: hex('00') };
+
+const db = testDatabase('cli');
+let dir: string;
+let forge: Forge;
+let fake: FakeAttestationService;
+let app: TestApp;
+let tlsDir: string;
+let caFile: string;
+let miner: ReturnType<Keyring['addFromSeed']>;
+let admin: ReturnType<Keyring['addFromSeed']>;
+
+/** The CLI as the miner (or `as: 'admin'`), against the test broker over HTTPS with its CA. */
+function bootkey(args: string[], options: RunOptions & { as?: 'miner' | 'admin' | 'nobody' } = {}) {
+  const seed = options.as === 'admin' ? ADMIN_SEED : options.as === 'nobody' ? undefined : MINER_SEED;
+  return runBootkey(args, {
+    ...options,
+    env: { BOOTKEY_URL: app.baseUrl, ...(seed ? { BOOTKEY_HOTKEY_SEED: seed } : {}), ...(options.env ?? {}) },
+  }).then((result) => {
+    // Whatever happened, no seed ever reaches the output.
+    for (const secret of [MINER_SEED, ADMIN_SEED]) expect(result.stdout + result.stderr).not.toContain(secret.slice(2, 18));
+    return result;
+  });
+}
+
+function writeFile(name: string, content: string, mode = 0o644): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, content, { mode });
+  return file;
+}
+
+const gpuFile = (uuid: string) =>
+  writeFile(`${uuid}.json`, JSON.stringify([{ uuid, name: 'NVIDIA H100 80GB HBM3', memory: 85520809984, clock_rate: 1980000, device_index: 0 }]));
+
+beforeAll(async () => {
+  compileCli();
+  await cryptoWaitReady();
+  const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
+  miner = keyring.addFromSeed(Buffer.from(MINER_SEED.slice(2), 'hex'));
+  admin = keyring.addFromSeed(Buffer.from(ADMIN_SEED.slice(2), 'hex'));
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bootkey-cli-e2e-'));
+  forge = await createForge({ now: new Date() });
+  const collateralDir = path.join(dir, 'collateral');
+  fs.mkdirSync(collateralDir);
+  forge.writeCollateral(collateralDir);
+  fake = await new FakeAttestationService(forge).start();
+  const reg = (h: string) => Buffer.from(h, 'hex');
+  fake.quoteOptions = { mrtd: reg(IMAGE.mrtd), rtmrs: { rtmr0: reg(IMAGE.rtmr0), rtmr1: reg(IMAGE.rtmr1), rtmr2: reg(IMAGE.rtmr2), rtmr3: reg(IMAGE.rtmr3) } };
+  const tls = await serverCertFiles();
+  tlsDir = tls.dir;
+  caFile = tls.certFile; // self-signed: the certificate is its own CA
+  app = await startTestApp({
+    database: db.target,
+    env: {
+      TLS_CERT_FILE: tls.certFile,
+      TLS_KEY_FILE: tls.keyFile,
+      COLLATERAL_DIR: collateralDir,
+      DCAP_ROOT_CA_FILE: writeFile('root-ca.pem', forge.rootCaPem),
+      ADMIN_HOTKEYS: admin.address,
+      ALLOW_PRIVATE_HOSTS: 'true',
+      ATTESTATION_PORT: String(fake.port),
+      GPU_EVIDENCE: 'skip',
+      RATE_LIMIT_ANON_PER_MIN: '0',
+    },
+  });
+});
+
+afterAll(async () => {
+  await app?.close();
+  await fake?.stop();
+  await db.drop();
+  removeCompiledCli();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  if (tlsDir) fs.rmSync(tlsDir, { recursive: true, force: true });
+});
+
+describe('bootkey CLI against a real broker', () => {
+  it('refuses an https broker it cannot trust (exit 3), and works with --ca-file', async () => {
+    const untrusted = await bootkey(['servers', 'list']);
+    expect(untrusted.code).toBe(3);
+    expect(untrusted.stderr).toMatch(/TLS certificate is not trusted[\s\S]*what to do: pass the broker's CA with --ca-file/);
+    expect((await bootkey(['--ca-file', caFile, 'servers', 'list'])).code).toBe(0);
+  });
+
+  it('admin: measurements add (a tee_measurements.yaml list with a root passphrase file) → list → show', async () => {
+    writeFile('root-passphrase', `${ROOT_PASSPHRASE}\n`, 0o600);
+    const yaml = [
+      'measurements:',
+      '  - name: gpu-vm',
+      '    version: 1.0.0',
+      `    mrtd: ${IMAGE.mrtd.toUpperCase()}`,
+      '    boot_rtmrs:',
+      ...['rtmr0', 'rtmr1', 'rtmr2'].map((r) => `      ${r}: ${IMAGE[r as keyof typeof IMAGE]}`),
+      '    runtime_rtmrs:',
+      ...['rtmr0', 'rtmr1', 'rtmr2', 'rtmr3'].map((r) => `      ${r}: ${IMAGE[r as keyof typeof IMAGE]}`),
+      '    expected_gpus: [H100]',
+      '    gpu_count: 1',
+      '    root_passphrase_file: root-passphrase',
+      '',
+    ].join('\n');
+    const file = writeFile('tee_measurements.yaml', yaml);
+    const added = await bootkey(['--ca-file', caFile, 'measurements', 'add', '-f', file], { as: 'admin' });
+    expect([added.code, added.stdout, added.stderr]).toEqual([0, 'added gpu-vm 1.0.0\n', '']);
+
+    const list = await bootkey(['--ca-file', caFile, 'measurements', 'list'], { as: 'admin' });
+    expect(list.code).toBe(0);
+    expect(list.stdout.split('\n')[0]).toMatch(/^NAME\s+VERSION\s+STATUS\s+MRTD\s+GPUS\s+GPU_COUNT\s+ROOT_KEY\s+CREATED$/);
+    expect(list.stdout.split('\n')[1]).toMatch(/^gpu-vm\s+1\.0\.0\s+active\s+a1a1a1a1a1a1a1a1…\s+h100\s+1\s+yes\s+\d{4}-/);
+
+    const show = await bootkey(['--ca-file', caFile, '--json', 'measurements', 'show', '1.0.0'], { as: 'admin' });
+    const set = JSON.parse(show.stdout);
+    expect(set).toMatchObject({ name: 'gpu-vm', version: '1.0.0', mrtd: IMAGE.mrtd, runtime_rtmrs: { rtmr3: IMAGE.rtmr3 }, gpu_count: 1, has_root_passphrase: true });
+    expect(show.stdout).not.toContain(ROOT_PASSPHRASE);
+
+    const again = await bootkey(['--ca-file', caFile, 'measurements', 'add', '-f', file], { as: 'admin' });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/\(MEASUREMENT_SET_EXISTS, HTTP 409\)\n {2}what to do: A measurement set with this version already exists/);
+    const skipped = await bootkey(['--ca-file', caFile, 'measurements', 'add', '-f', file, '--skip-existing'], { as: 'admin' });
+    expect([skipped.code, skipped.stderr]).toEqual([0, 'skipped gpu-vm 1.0.0: the broker already has version 1.0.0\n']);
+  });
+
+  it('miner: register (GPU list from a file) → list → show → status', async () => {
+    const registered = await bootkey(['--ca-file', caFile, 'servers', 'register', '--host', '127.0.0.1', '--id', 'srv-cli-1', '--name', 'vm-cli-1', '--gpus-file', gpuFile('GPU-cli-1')]);
+    expect(registered.code).toBe(0);
+    expect(registered.stdout).toMatch(/srv-cli-1/);
+    expect(registered.stderr).toBe('next: bootkey servers status srv-cli-1\n'); // no spinner: stderr is not a terminal
+    expect(fake.nonces.at(-1)).toMatch(/^[0-9a-f]{64}$/);
+
+    const list = await bootkey(['--ca-file', caFile, 'servers', 'list']);
+    expect(list.code).toBe(0);
+    const lines = list.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^ID\s+NAME\s+HOST\s+GPUS\s+MEASUREMENT\s+CREATED$/);
+    expect(lines.slice(1)).toEqual([expect.stringMatching(/^srv-cli-1\s+vm-cli-1\s+127\.0\.0\.1\s+1\s+gpu-vm 1\.0\.0\s+\d{4}-/)]);
+
+    const json = JSON.parse((await bootkey(['--ca-file', caFile, '--json', 'servers', 'list'])).stdout);
+    expect(json.items[0]).toMatchObject({ server_id: 'srv-cli-1', name: 'vm-cli-1', gpus: [{ uuid: 'GPU-cli-1', gpu_identifier: 'h100', verification_host: '127.0.0.1', verification_port: 30443 }] });
+
+    const show = await bootkey(['--ca-file', caFile, 'servers', 'show', 'srv-cli-1']);
+    expect(show.stdout).toMatch(/^server_id:\s+srv-cli-1$/m);
+    expect(show.stdout).toMatch(/^0\s+GPU-cli-1\s+NVIDIA H100 80GB HBM3\s+h100$/m);
+
+    const status = await bootkey(['--ca-file', caFile, 'servers', 'status', 'srv-cli-1']);
+    expect([status.code, status.stdout]).toEqual([0, 'server:      srv-cli-1\nname:        vm-cli-1\nattestation: never_attested\n']);
+  });
+
+  it('status after the server attests at runtime', async () => {
+    const cert = await selfSignedCert('vm-cli-1 runtime key');
+    const call = <T>(method: string, route: string, body?: unknown) => signedRequest<T>(miner, new Date(), method, `${app.baseUrl}${route}`, body, { clientCert: cert });
+    const nonce = await call<{ nonce: string }>('GET', '/servers/srv-cli-1/nonce');
+    expect(nonce.status).toBe(200);
+    const reportData = Buffer.concat([Buffer.from(nonce.json.nonce, 'hex'), Buffer.from(cert.spkiSha256, 'hex')]);
+    const attested = await call('POST', '/servers/srv-cli-1/attestation', { quote: forge.quote({ ...fake.quoteOptions, reportData }).toString('base64') });
+    expect(attested.status).toBe(200);
+
+    const status = await bootkey(['--ca-file', caFile, 'servers', 'status', 'srv-cli-1']);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/^attestation: verified\nlast attestation:\n {2}attestation_id: +\S+\n {2}created_at: +\d{4}-.*\n {2}status: +verified\n/m);
+    const json = JSON.parse((await bootkey(['--ca-file', caFile, '--json', 'servers', 'status', 'srv-cli-1'])).stdout);
+    expect(json).toMatchObject({ server_id: 'srv-cli-1', attestation_status: 'verified', last_attestation: { status: 'verified' } });
+  });
+
+  it('register discovers GPUs with nvidia-smi when no --gpus-file is given', async () => {
+    const bin = path.join(dir, 'bin');
+    fs.mkdirSync(bin, { recursive: true });
+    fs.writeFileSync(path.join(bin, 'nvidia-smi'), '#!/bin/sh\necho "GPU-smi-0, NVIDIA H100 80GB HBM3, 81559, 1980, 0, 9.0, Enabled"\n', { mode: 0o755 });
+    const registered = await bootkey(['--ca-file', caFile, 'servers', 'register', '--host', '127.0.0.1', '--id', 'srv-cli-2', '--name', 'vm-cli-2'], { pathPrefix: [bin] });
+    expect(registered.code).toBe(0);
+    const show = JSON.parse((await bootkey(['--ca-file', caFile, '--json', 'servers', 'show', 'srv-cli-2'])).stdout);
+    expect(show.gpus).toEqual([expect.objectContaining({ uuid: 'GPU-smi-0', name: 'NVIDIA H100 80GB HBM3', memory: 81559 * 1024 * 1024, device_index: 0, gpu_identifier: 'h100' })]);
+
+    const none = await bootkey(['--ca-file', caFile, 'servers', 'register', '--host', '127.0.0.1', '--id', 'srv-cli-3']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/nvidia-smi is not on PATH; pass --gpus-file FILE/);
+  });
+
+  it('a refused registration exits 1 with the code and what to do (and the error body with --json)', async () => {
+    const taken = await bootkey(['--ca-file', caFile, 'servers', 'register', '--host', '127.0.0.1', '--id', 'srv-cli-9', '--name', 'vm-cli-9', '--gpus-file', gpuFile('GPU-cli-1')]);
+    expect(taken.code).toBe(1);
+    expect(taken.stderr).toMatch(/^bootkey: the broker refused: .* \(GPU_ALREADY_REGISTERED, HTTP 409\)\n {2}what to do: One of these GPUs \(by uuid\) is already registered/);
+
+    const drifted = await bootkey(['--ca-file', caFile, '--json', 'servers', 'register', '--host', '127.0.0.1', '--id', 'srv-cli-9', '--gpus-file', gpuFile('GPU-cli-9'), '--gpu-identifier', 'a100']);
+    expect(drifted.code).toBe(1);
+    expect(JSON.parse(drifted.stdout)).toMatchObject({ statusCode: 403, code: 'GPU_MISMATCH' });
+    expect(drifted.stderr).toMatch(/what to do: The GPUs do not fit the matched measurement set/);
+
+    const notAdmin = await bootkey(['--ca-file', caFile, 'measurements', 'list']);
+    expect(notAdmin.code).toBe(1);
+    expect(notAdmin.stderr).toMatch(/\(NOT_ADMIN, HTTP 403\)\n {2}what to do: Your hotkey is not one of the broker's ADMIN_HOTKEYS/);
+  });
+
+  it('rename → remove (crypto-shredding, --yes) → list is empty', async () => {
+    const renamed = await bootkey(['--ca-file', caFile, 'servers', 'rename', 'srv-cli-1', 'vm-cli-renamed']);
+    expect([renamed.code, renamed.stdout]).toEqual([0, 'renamed srv-cli-1 to vm-cli-renamed\n']);
+    const taken = await bootkey(['--ca-file', caFile, 'servers', 'rename', 'srv-cli-2', 'vm-cli-renamed']);
+    expect([taken.code, taken.stderr]).toEqual([1, expect.stringMatching(/SERVER_NAME_TAKEN, HTTP 409/)]);
+
+    const unconfirmed = await bootkey(['--ca-file', caFile, 'servers', 'remove', 'vm-cli-renamed']);
+    expect([unconfirmed.code, unconfirmed.stderr]).toEqual([2, expect.stringMatching(/pass --yes to confirm/)]);
+    for (const target of ['vm-cli-renamed', 'srv-cli-2']) {
+      const removed = await bootkey(['--ca-file', caFile, 'servers', 'remove', target, '--yes']);
+      expect([removed.code, removed.stdout]).toEqual([0, expect.stringMatching(new RegExp(`^removed ${target}; `))]);
+    }
+    const gone = await bootkey(['--ca-file', caFile, 'servers', 'status', 'srv-cli-1']);
+    expect([gone.code, gone.stderr]).toEqual([1, expect.stringMatching(/SERVER_NOT_FOUND, HTTP 404\)\n {2}what to do: Your hotkey has no server by that id or name/)]);
+    const list = await bootkey(['--ca-file', caFile, 'servers', 'list']);
+    expect([list.code, list.stdout]).toEqual([0, 'no servers are registered with this hotkey\n']);
+  });
+
+  it('quote parse and verify through the public tools, from raw bytes and from base64 (no hotkey needed)', async () => {
+    const quote = forge.quote({ ...fake.quoteOptions });
+    const raw = writeFile('quote.bin', '');
+    fs.writeFileSync(raw, quote);
+    const parsed = await bootkey(['--ca-file', caFile, 'quote', 'parse', raw], { as: 'nobody' });
+    expect(parsed.code).toBe(0);
+    expect(parsed.stdout).toMatch(new RegExp(`^mrtd: +${IMAGE.mrtd}$`, 'm'));
+    const b64 = writeFile('quote.b64', `${quote.toString('base64').replace(/(.{76})/g, '$1\n')}\n`);
+    const verified = await bootkey(['--ca-file', caFile, 'quote', 'verify', b64], { as: 'nobody' });
+    expect(verified.code).toBe(0);
+    expect(verified.stdout).toMatch(/^dcap verified: +yes$/m);
+    expect(verified.stdout).toMatch(/^boot acceptable: +yes\nboot measurements: match gpu-vm 1\.0\.0\nruntime measurements: match gpu-vm 1\.0\.0\n$/m);
+    const garbage = await bootkey(['--ca-file', caFile, 'quote', 'parse', writeFile('garbage.bin', 'not a quote at all!')], { as: 'nobody' });
+    expect([garbage.code, garbage.stderr]).toEqual([1, expect.stringMatching(/\(QUOTE_UNSUPPORTED, HTTP 400\)\n {2}what to do: This is not an Intel TDX quote/)]);
+  });
+
+  it('admin: audit shows the registration attempts; retire a set; the admin hotkey from a Bittensor wallet', async () => {
+    const wallets = path.join(dir, 'wallets');
+    fs.mkdirSync(path.join(wallets, 'ops', 'hotkeys'), { recursive: true });
+    fs.writeFileSync(path.join(wallets, 'ops', 'hotkeys', 'admin'), JSON.stringify({ secretSeed: ADMIN_SEED, ss58Address: admin.address }), { mode: 0o600 });
+    const asWallet = ['--ca-file', caFile, '--wallet-path', wallets, '--wallet', 'ops', '--hotkey', 'admin'];
+    expect((await bootkey([...asWallet, 'hotkey', 'show'], { as: 'nobody' })).stdout).toBe(`${admin.address}\n`);
+
+    const audit = await bootkey([...asWallet, '--json', 'audit', '--kind', 'runtime', '--since', '1h', '--limit', '2', '--all'], { as: 'nobody' });
+    expect(audit.code).toBe(0);
+    const items = JSON.parse(audit.stdout).items as { kind: string; outcome: string; error_code: string | null }[];
+    expect(items.length).toBeGreaterThanOrEqual(4); // more than one page of 2 was followed
+    expect(items.filter((i) => i.kind === 'registration' && i.outcome === 'verified')).toHaveLength(2);
+    expect(items.map((i) => i.error_code)).toContain('GPU_MISMATCH');
+    const table = await bootkey([...asWallet, 'audit', '--kind', 'runtime', '--limit', '1'], { as: 'nobody' });
+    expect(table.stdout).toMatch(/^TIME\s+KIND\s+OUTCOME\s+CODE\s+HOTKEY\s+VM\s+IP\s+MEASUREMENT\s+TCB\n\S+\s+registration\s+failed\s+GPU_MISMATCH\s+\S+…\S+\s+srv-cli-9\s+127\.0\.0\.1\s+gpu-vm 1\.0\.0\s+UpToDate\n$/); // newest first
+    expect(table.stderr).toMatch(/more rows: --all reads every page/);
+
+    const retired = await bootkey([...asWallet, 'measurements', 'retire', '1.0.0'], { as: 'nobody' });
+    expect([retired.code, retired.stdout]).toEqual([0, 'retired 1.0.0\n']);
+    expect((await bootkey([...asWallet, 'measurements', 'list'], { as: 'nobody' })).stdout).toMatch(/^gpu-vm\s+1\.0\.0\s+retired\s/m);
+    const quote = writeFile('retired-quote.bin', '');
+    fs.writeFileSync(quote, forge.quote({ ...fake.quoteOptions }));
+    const verified = await bootkey(['--ca-file', caFile, 'quote', 'verify', quote], { as: 'nobody' });
+    expect(verified.stdout).toMatch(/^runtime measurements: no match \(no active measurement set\)$/m);
+  });
+
+  it('a bad seed file is a usage error (2) and nothing is sent', async () => {
+    const before = fake.nonces.length;
+    const seedFile = writeFile('bad-seed', 'this is not a hex seed\n', 0o600);
+    const result = await bootkey(['--ca-file', caFile, '--seed-file', seedFile, 'servers', 'register', '--host', '127.0.0.1', '--id', 'srv-x', '--gpus-file', gpuFile('GPU-x')], {
+      as: 'nobody',
+    });
+    expect(result).toEqual({ code: 2, stdout: '', stderr: `bootkey: seed file ${seedFile} does not hold a hotkey seed: expected 32 bytes as 64 hex characters (optionally 0x-prefixed)\n` });
+    expect(fake.nonces.length).toBe(before);
+  });
+
+  it('a broker that is down is exit 3, with what to do', async () => {
+    const closed = net.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as net.AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const result = await bootkey(['--url', `http://127.0.0.1:${port}`, 'servers', 'list']);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toBe(
+      `bootkey: cannot reach the broker at http://127.0.0.1:${port}: connection refused (is the broker running, and is --url right?)\n` +
+        '  what to do: check --url (or BOOTKEY_URL), that the broker is running, and that this machine can reach it.\n',
+    );
+  });
+});
