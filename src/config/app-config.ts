@@ -6,6 +6,7 @@ import { BlockList, isIP } from 'node:net';
 import * as path from 'node:path';
 import { plainToInstance } from 'class-transformer';
 import { getMetadataStorage, validateSync } from 'class-validator';
+import { isSs58Address } from '../common/validation/ss58';
 import { EnvSchema, SECRET_ENV_KEYS } from './env.schema';
 
 export interface AppConfig {
@@ -130,6 +131,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   for (const status of acceptedTcbStatuses) {
     if (!TCB_STATUSES.includes(status)) fail('ACCEPTED_TCB_STATUSES', `has an unknown status; known: ${TCB_STATUSES.join(', ')}`, status);
   }
+  const adminHotkeys = list(raw.ADMIN_HOTKEYS);
+  for (const hotkey of adminHotkeys) if (!isSs58Address(hotkey)) fail('ADMIN_HOTKEYS', 'must be a comma-separated list of ss58 addresses', hotkey);
   const luksVolumes = list(raw.LUKS_VOLUMES ?? 'storage,tdx-cache');
   if (luksVolumes.length === 0) fail('LUKS_VOLUMES', 'must name at least one volume');
 
@@ -149,7 +152,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     nonceTtlSeconds: uint(raw.NONCE_TTL_S, 600),
     bootTokenTtlSeconds: uint(raw.BOOT_TOKEN_TTL_S, 600),
     luksVolumes,
-    adminHotkeys: list(raw.ADMIN_HOTKEYS),
+    adminHotkeys,
     minerPolicy: (raw.MINER_POLICY ?? 'open') as AppConfig['minerPolicy'],
     signatureWindowSeconds: uint(raw.SIGNATURE_WINDOW_S, 600),
     attestationPort: port('ATTESTATION_PORT', raw.ATTESTATION_PORT, 30443),
