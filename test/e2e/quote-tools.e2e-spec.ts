@@ -9,16 +9,10 @@ import { ManualClock } from '../../src/common/clock/clock';
 import { httpRequest } from '../support/http';
 import { startTestApp, TestApp } from '../support/app';
 import { testDatabase } from '../support/database';
-import { DCAP_FIXTURE_DIR, FIXTURE_NOW, fixtureQuote } from '../support/fixtures';
+import { DCAP_FIXTURE_DIR, FIXTURE_EXPECTED as FIXTURE, FIXTURE_NOW, loadFixtureQuote } from '../vectors/dcap-fixture';
 import { insertMeasurementSet } from '../support/measurements';
 
-const FIXTURE = {
-  mrtd: '91eb2b44d141d4ece09f0c75c2c53d247a3c68edd7fafe8a3520c942a604a407de03ae6dc5f87f27428b2538873118b7',
-  rtmr0: '44c0197b39157fdd7a4dcc44767f9d6b0bb3977c7a8e347b8492f827fe9d9e5c48aca29b220b80b6a540cf994b9bc9c0',
-  rtmr1: '0084452c01668329d4bc06acdf58a7205c26743304509973949e5619bf81a6a7aea8c323c173019b3093d54e579e9378',
-  rtmr2: 'd833feef2cd945148aa38ead2c53e9b7f138190aaaebfc551dccd829fc207aa3ba80b70870d7330733642e01d48c3132',
-  reportData: '9a9d48e7f6799642d3d1b34e1e5e1742d4bb02dd6ddd551862c1211d35c304f9eca3efdbb481601c163cf52493d6e44aed55d51ec39b7e518fadb92c2b523f20',
-};
+const fixtureQuote = () => Buffer.from(loadFixtureQuote());
 
 const collateralDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bootkey-collateral-'));
 const db = testDatabase('quote_tools');

@@ -2,7 +2,7 @@
  * The forge is only useful if a correct DCAP verifier accepts what it makes and rejects what it
  * breaks on purpose. The verifier here is @phala/dcap-qvl pinned to the test root CA.
  */
-import { DCAP_FIXTURE_DIR } from '../fixtures';
+import { DCAP_FIXTURE_DIR } from '../../vectors/dcap-fixture';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

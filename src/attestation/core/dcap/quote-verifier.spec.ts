@@ -1,6 +1,7 @@
 import { createHash, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { DomainError, ErrorCode } from '../../../common/errors';
+import { errorCodeOf } from '../../../../test/support/errors';
 import {
   FIXTURE_EXPECTED,
   FIXTURE_NOW,
@@ -23,15 +24,7 @@ const collateral = loadFixtureCollateral();
 const rootCaDer = INTEL_SGX_ROOT_CA_DER;
 const seconds = (date: Date, delta: number) => new Date(date.getTime() + delta * 1000);
 
-function codeOf(run: () => unknown): ErrorCode | 'ok' {
-  try {
-    run();
-    return 'ok';
-  } catch (error) {
-    if (error instanceof DomainError) return error.code;
-    throw error;
-  }
-}
+const codeOf = errorCodeOf;
 
 function errorOf(run: () => unknown): DomainError {
   try {

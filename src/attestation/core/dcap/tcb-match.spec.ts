@@ -1,4 +1,5 @@
-import { DomainError, ErrorCode } from '../../../common/errors';
+import { ErrorCode } from '../../../common/errors';
+import { errorCodeOf } from '../../../../test/support/errors';
 import { loadFixtureCollateral, loadFixtureQuote } from '../../../../test/vectors/dcap-fixture';
 import { parseTdxQuote } from '../quote/tdx-quote.parser';
 import type { TdReport } from '../quote/quote.types';
@@ -21,15 +22,7 @@ function withTeeTcbSvn(svn: number[]): TdReport {
   return { ...quote.body, teeTcbSvn };
 }
 
-function codeOf(run: () => unknown): ErrorCode | 'ok' {
-  try {
-    run();
-    return 'ok';
-  } catch (error) {
-    if (error instanceof DomainError) return error.code;
-    throw error;
-  }
-}
+const codeOf = errorCodeOf;
 
 describe('PCK SGX extension of the fixture', () => {
   it('carries FMSPC, PCE-ID and the TCB used for matching', () => {
