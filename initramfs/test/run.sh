@@ -82,11 +82,15 @@ for SHELL_NAME in $SHELLS; do
 	for scenario in "${SCENARIOS[@]}"; do
 		: >"$H/scenario-output.log"
 		t0=$SECONDS
-		status=0
+		# Not `( … ) || status=$?`: bash ignores set -e inside a subshell whose status is tested,
+		# so a failed check in the middle of a scenario would go unnoticed.
+		set +e
 		(
 			set -e
 			"scenario_$scenario"
-		) 2>"$H/scenario-errors.log" || status=$?
+		) 2>"$H/scenario-errors.log"
+		status=$?
+		set -e
 		if [ "$status" -eq 0 ]; then
 			passed=$((passed + 1))
 			log "   pass  $scenario ($((SECONDS - t0)) s)"
