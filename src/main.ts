@@ -6,8 +6,9 @@ import { loadKekRing } from './keys/kek-ring';
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
-  // Refuse a missing or malformed KEK configuration before touching the database.
-  loadKekRing(config);
+  // Refuse a missing or malformed KEK configuration before touching the database (the
+  // embedded database's development KEK is generated later, by the key custody module).
+  if (config.brokerKeks || config.brokerKekFile || config.databaseUrl) loadKekRing(config);
   const { app, logger } = await createApp(config);
   await app.listen({ port: config.port, host: config.host });
   logger.info(
