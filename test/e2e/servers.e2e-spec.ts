@@ -181,6 +181,8 @@ describe('server registry and runtime attestation', () => {
     expect(res.json).toMatchObject({ server_id: 'srv-1', destroyed_volumes: ['storage', 'tdx-cache'] });
     const left: unknown[] = await app.app.get(DataSource).query(`SELECT * FROM luks_volumes WHERE vm_name = 'vm-001'`);
     expect(left).toEqual([]);
+    const destroyed: { pruned: string[] }[] = await app.app.get(DataSource).query(`SELECT pruned FROM key_release_events WHERE kind = 'destroy' AND vm_name = 'vm-001'`);
+    expect(destroyed).toEqual([{ pruned: ['storage', 'tdx-cache'] }]);
     const again = await vm.boot();
     const fresh = await vm.sync(again.json.boot_token, ['storage']);
     expect(fresh.json.storage).toMatch(/^[0-9a-f]{128}$/);
