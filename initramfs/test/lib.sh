@@ -13,18 +13,9 @@ RTMR2=$(printf 'd4%.0s' $(seq 48))
 RTMR3=$(printf '00%.0s' $(seq 48))
 GOOD_FORGE_ARGS="--mrtd $MRTD --rtmr0 $RTMR0 --rtmr1 $RTMR1 --rtmr2 $RTMR2"
 
-log() { printf '%s\n' "$*" >&2; }
-
-# fail MESSAGE: an assertion failed (the scenario subshell stops under set -e).
-fail() {
-	log "    FAIL: $*"
-	return 1
-}
-
-# free_port: an unused loopback TCP port.
-free_port() {
-	node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
-}
+# log, fail, free_port, build_broker, launch_broker, stop_broker
+# shellcheck source=../../test/support/broker.sh
+. "$REPO/test/support/broker.sh"
 
 # setup_home: the shared test home $H: real tool paths for the shims, a busybox applet dir,
 # forge state, the broker's TLS certificate, its root passphrase and measurements, and a
@@ -72,60 +63,14 @@ setup_home() {
 	BROKER_URL=https://127.0.0.1:$BROKER_PORT
 }
 
-# build_broker: compiles the broker (as `npm start` does) into a cache dir under node_modules, so
-# dist/ of other work is left alone and node still resolves the repo's packages.
-build_broker() {
-	BUILD_DIR=$REPO/node_modules/.cache/bootkey-initramfs-test
-	rm -rf "$BUILD_DIR"
-	# Type errors are the typecheck step's business; tsc still emits JavaScript, which is run.
-	if ! (cd "$REPO" && npx --no-install tsc -p tsconfig.build.json --outDir "$BUILD_DIR" >"$H/tsc.log" 2>&1); then
-		log "   tsc reported errors (first lines below); running the JavaScript it emitted"
-		head -n 5 "$H/tsc.log" | cut -c1-200 >&2
-	fi
-	[ -f "$BUILD_DIR/src/main.js" ] || fail "the broker did not build"
-}
-
 # start_broker: the real broker on loopback over HTTPS (client certificates requested), PGlite in
 # $H/broker-data (kept across restarts); waits until it answers.
 start_broker() {
-	(
-		cd "$REPO"
-		exec env PORT="$BROKER_PORT" HOST=127.0.0.1 DATA_DIR="$H/broker-data" \
-			TLS_CERT_FILE="$H/tls/server.crt" TLS_KEY_FILE="$H/tls/server.key" \
-			DCAP_ROOT_CA_FILE="$DCAP_ROOT_CA_FILE" COLLATERAL_DIR="$COLLATERAL_DIR" \
-			MEASUREMENTS_FILE="$H/broker-secrets/measurements.yaml" \
-			LUKS_ROOT_PASSPHRASE_FILE="$ROOT_PASSPHRASE_FILE" \
-			RATE_LIMIT_ANON_PER_MIN=0 LOG_LEVEL=warn \
-			node "$BUILD_DIR/src/main.js"
-	) >>"$H/broker.log" 2>&1 &
-	echo $! >"$H/broker.pid"
-	local i
-	for i in $(seq 1 120); do
-		if curl -sf --cacert "$H/tls/server.crt" "$BROKER_URL/healthz" >/dev/null 2>&1; then
-			return 0
-		fi
-		if ! kill -0 "$(cat "$H/broker.pid")" 2>/dev/null; then
-			log "broker exited; its log:"
-			tail -n 20 "$H/broker.log" >&2
-			return 1
-		fi
-		sleep 0.25
-	done
-	log "broker did not answer within 30 s"
-	return 1
-}
-
-stop_broker() {
-	local pid
-	pid=$(cat "$H/broker.pid" 2>/dev/null) || return 0
-	kill "$pid" 2>/dev/null || true
-	local i
-	for i in $(seq 1 80); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.25
-	done
-	kill -9 "$pid" 2>/dev/null || true
-	rm -f "$H/broker.pid"
+	launch_broker "$H/tls/server.crt" PORT="$BROKER_PORT" DATA_DIR="$H/broker-data" \
+		TLS_CERT_FILE="$H/tls/server.crt" TLS_KEY_FILE="$H/tls/server.key" \
+		DCAP_ROOT_CA_FILE="$DCAP_ROOT_CA_FILE" COLLATERAL_DIR="$COLLATERAL_DIR" \
+		MEASUREMENTS_FILE="$H/broker-secrets/measurements.yaml" \
+		LUKS_ROOT_PASSPHRASE_FILE="$ROOT_PASSPHRASE_FILE"
 }
 
 # new_vm NAME [FORGE_ARGS]: a fake VM for the current shell: a root image LUKS-formatted with the

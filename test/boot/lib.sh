@@ -17,17 +17,9 @@ GOOD_FORGE_ARGS="--mrtd $MRTD --rtmr0 $RTMR0 --rtmr1 $RTMR1 --rtmr2 $RTMR2"
 CHANGED_RTMR1=$(printf 'e5%.0s' $(seq 48))
 BAD_FORGE_ARGS="--mrtd $MRTD --rtmr0 $RTMR0 --rtmr1 $CHANGED_RTMR1 --rtmr2 $RTMR2"
 
-log() { printf '%s\n' "$*" >&2; }
-
-# fail MESSAGE: an assertion failed (the scenario subshell stops under set -e).
-fail() {
-	log "    FAIL: $*"
-	return 1
-}
-
-free_port() {
-	node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
-}
+# log, fail, free_port, build_broker, launch_broker, stop_broker
+# shellcheck source=../support/broker.sh
+. "$REPO/test/support/broker.sh"
 
 # sql QUERY: one query on the broker's database; rows on stdout, fields separated by |.
 sql() {
@@ -90,57 +82,14 @@ setup_home() {
 	BROKER_URL=https://127.0.0.1:$BROKER_PORT
 }
 
-# build_broker: compiles the broker (as `npm start` does, CommonJS) into the temp dir, leaving
-# dist/ and node_modules/ alone; it runs with NODE_PATH pointing at the repo's node_modules.
-build_broker() {
-	BUILD_DIR=$H/broker-build
-	if ! (cd "$REPO" && npx --no-install tsc -p tsconfig.build.json --outDir "$BUILD_DIR" >"$H/tsc.log" 2>&1); then
-		log "   tsc reported errors (first lines below); running the JavaScript it emitted"
-		head -n 5 "$H/tsc.log" | cut -c1-200 >&2
-	fi
-	[ -f "$BUILD_DIR/src/main.js" ] || fail "the broker did not build"
-}
-
 # start_broker: the real broker on 127.0.0.1 over HTTPS (client certificates requested), on
 # PostgreSQL (its own database), offline DCAP collateral from the forge; waits for /readyz.
 start_broker() {
-	(
-		cd "$REPO" || exit 1
-		exec env NODE_PATH="$REPO/node_modules" PORT="$BROKER_PORT" HOST=127.0.0.1 DATABASE_URL="$DB_URL" BROKER_KEKS="$BROKER_KEKS" \
-			TLS_CERT_FILE="$H/tls/broker-ca.crt" TLS_KEY_FILE="$H/tls/server.key" \
-			DCAP_ROOT_CA_FILE="$DCAP_ROOT_CA_FILE" COLLATERAL_DIR="$COLLATERAL_DIR" \
-			MEASUREMENTS_FILE="$H/broker-secrets/measurements.yaml" \
-			LUKS_ROOT_PASSPHRASE_FILE="$ROOT_PASSPHRASE_FILE" LUKS_VOLUMES="$VOLUME_NAMES" \
-			RATE_LIMIT_ANON_PER_MIN=0 LOG_LEVEL=warn \
-			node "$BUILD_DIR/src/main.js"
-	) >>"$H/broker.log" 2>&1 &
-	echo $! >"$H/broker.pid"
-	local i
-	for i in $(seq 1 160); do
-		if curl -sf --cacert "$H/tls/broker-ca.crt" "$BROKER_URL/readyz" >/dev/null 2>&1; then
-			return 0
-		fi
-		if ! kill -0 "$(cat "$H/broker.pid")" 2>/dev/null; then
-			log "broker exited; its log:"
-			tail -n 20 "$H/broker.log" >&2
-			return 1
-		fi
-		sleep 0.25
-	done
-	fail "the broker did not answer within 40 s"
-}
-
-stop_broker() {
-	local pid
-	pid=$(cat "$H/broker.pid" 2>/dev/null) || return 0
-	kill "$pid" 2>/dev/null || true
-	local i
-	for i in $(seq 1 80); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.25
-	done
-	kill -9 "$pid" 2>/dev/null || true
-	rm -f "$H/broker.pid"
+	launch_broker "$H/tls/broker-ca.crt" PORT="$BROKER_PORT" DATABASE_URL="$DB_URL" BROKER_KEKS="$BROKER_KEKS" \
+		TLS_CERT_FILE="$H/tls/broker-ca.crt" TLS_KEY_FILE="$H/tls/server.key" \
+		DCAP_ROOT_CA_FILE="$DCAP_ROOT_CA_FILE" COLLATERAL_DIR="$COLLATERAL_DIR" \
+		MEASUREMENTS_FILE="$H/broker-secrets/measurements.yaml" \
+		LUKS_ROOT_PASSPHRASE_FILE="$ROOT_PASSPHRASE_FILE" LUKS_VOLUMES="$VOLUME_NAMES"
 }
 
 # write_guest_config: /etc/bootkey.conf of the VM (copied into the initramfs by the hook).
