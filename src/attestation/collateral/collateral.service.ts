@@ -5,7 +5,6 @@
  * its nextUpdate (logged and metered). Beyond that: 503 COLLATERAL_UNAVAILABLE — not a
  * rejection, the VM retries.
  */
-import { X509Certificate } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../../config/app-config';
@@ -15,7 +14,7 @@ import { DomainError, ErrorCode } from '../../common/errors';
 import { queryRows } from '../../database/sql';
 import { MetricsService } from '../../ops/metrics.service';
 import type { QuoteCollateral } from '../core/dcap';
-import { fmspcOfPckLeaf } from '../core/dcap/pck-extension';
+import { pckPlatformOfLeaf } from '../core/dcap/pck-extension';
 import type { TdxQuote } from '../core/quote';
 import { CollateralFetchError, CollateralSource, PckCaType, collateralNextUpdate } from './collateral-source';
 import { DirectoryCollateralSource } from './directory-source';
@@ -45,16 +44,9 @@ interface CacheRow {
 
 /** FMSPC and PCK CA of the platform that produced `quote`, from its PCK leaf certificate. */
 export function platformOf(quote: TdxQuote): PlatformId {
-  const leaf = quote.signature.qeCertification.pckCertChain.certificatesDer[0];
-  const fmspc = fmspcOfPckLeaf(leaf);
-  if (!fmspc) throw new DomainError(ErrorCode.PCK_CHAIN_INVALID, 'PCK certificate has no readable FMSPC');
-  let issuer = '';
-  try {
-    issuer = new X509Certificate(leaf).issuer;
-  } catch {
-    throw new DomainError(ErrorCode.PCK_CHAIN_INVALID, 'PCK certificate does not parse');
-  }
-  return { fmspc: Buffer.from(fmspc).toString('hex'), ca: /Processor/i.test(issuer) ? 'processor' : 'platform' };
+  const platform = pckPlatformOfLeaf(quote.signature.qeCertification.pckCertChain.certificatesDer[0]);
+  if (!platform) throw new DomainError(ErrorCode.PCK_CHAIN_INVALID, 'PCK certificate has no readable FMSPC');
+  return { fmspc: Buffer.from(platform.fmspc).toString('hex'), ca: platform.processorCa ? 'processor' : 'platform' };
 }
 
 @Injectable()

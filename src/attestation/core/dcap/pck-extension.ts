@@ -51,14 +51,28 @@ export function parsePckExtension(cert: Certificate): PckExtension {
   }
 }
 
-/** Convenience for the parse view: the FMSPC of a DER PCK leaf, or null if it cannot be read. */
-export function fmspcOfPckLeaf(leafDer: Uint8Array | undefined): Uint8Array | null {
+/** The platform a PCK leaf certifies: its FMSPC, and which Intel PCK CA issued it. */
+export interface PckPlatform {
+  fmspc: Uint8Array;
+  /** Issued by "Intel SGX PCK Processor CA" (else the Platform CA): picks the PCK CRL to fetch. */
+  processorCa: boolean;
+}
+
+/** FMSPC and issuing CA of a DER PCK leaf from one parse, or null if it cannot be read. */
+export function pckPlatformOfLeaf(leafDer: Uint8Array | undefined): PckPlatform | null {
   if (!leafDer) return null;
   try {
-    return parsePckExtension(parseCertificate(leafDer)).fmspc;
+    const certificate = parseCertificate(leafDer);
+    // The CA's common name is plain ASCII inside the DER issuer Name.
+    return { fmspc: parsePckExtension(certificate).fmspc, processorCa: Buffer.from(certificate.issuer).toString('latin1').includes('Processor') };
   } catch {
     return null;
   }
+}
+
+/** Convenience for the parse view: the FMSPC of a DER PCK leaf, or null if it cannot be read. */
+export function fmspcOfPckLeaf(leafDer: Uint8Array | undefined): Uint8Array | null {
+  return pckPlatformOfLeaf(leafDer)?.fmspc ?? null;
 }
 
 type DerNodeOf = ReturnType<typeof parseDer>;
