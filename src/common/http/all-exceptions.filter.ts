@@ -1,7 +1,8 @@
 /**
  * The one place errors become HTTP. DomainErrors carry their code and a wire-safe message;
- * Nest's own HttpExceptions (unknown route, wrong method) are translated; anything else is a
- * bare 500 whose detail goes only to the log.
+ * Nest's own HttpExceptions are translated — unknown route, wrong method, and the 4xx errors
+ * Fastify raises before a handler runs (body too large, bad JSON), which Nest's Fastify adapter
+ * turns into HttpExceptions; anything else is a bare 500 whose detail goes only to the log.
  */
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -53,28 +54,7 @@ export function toHttpError(exception: unknown): {
   if (isDatabaseUnavailable(exception)) {
     return { status: 503, body: errorBody(503, ErrorCode.DATABASE_UNAVAILABLE, 'database unavailable, retry later'), headers: { 'retry-after': '5' } };
   }
-  const fastifyStatus = fastifyErrorStatus(exception);
-  if (fastifyStatus !== undefined) return fromFastifyError(fastifyStatus, exception as { code?: string });
   return { status: 500, body: errorBody(500, ErrorCode.INTERNAL, 'internal error'), headers: {} };
-}
-
-/** Errors Fastify raises before a handler runs (body too large, bad JSON, bad media type). */
-function fastifyErrorStatus(exception: unknown): number | undefined {
-  if (typeof exception !== 'object' || exception === null) return undefined;
-  const { statusCode, code } = exception as { statusCode?: unknown; code?: unknown };
-  if (typeof code !== 'string' || !code.startsWith('FST_')) return undefined;
-  return typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500 ? statusCode : undefined;
-}
-
-function fromFastifyError(status: number, exception: { code?: string }) {
-  if (status === 413) {
-    return { status, body: errorBody(413, ErrorCode.BODY_TOO_LARGE, 'request body is larger than 64 KiB'), headers: {} };
-  }
-  if (status === 415) {
-    return { status, body: errorBody(415, 'UNSUPPORTED_MEDIA_TYPE', 'request body must be application/json'), headers: {} };
-  }
-  const message = exception.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? 'request body is empty' : 'request body is not valid JSON';
-  return { status: 400, body: errorBody(400, ErrorCode.VALIDATION_FAILED, message), headers: {} };
 }
 
 function describe(exception: unknown): Record<string, unknown> {
