@@ -12,10 +12,9 @@ import { constantTimeEqual } from '../keys/secrets';
 import { MeasurementSetEntity } from '../measurements/measurement-set.entity';
 import { MeasurementSetsService, toPolicy } from '../measurements/measurement-sets.service';
 import { isDebugTd } from './core/dcap';
-import { evaluateMeasurementPolicy, MeasurementKind } from './core/policy/measurement-policy';
+import { evaluateMeasurementPolicy, MeasurementKind, tdMeasurements } from './core/policy/measurement-policy';
 import { evaluateDebugPolicy, evaluateTcbPolicy } from './core/policy/tcb-policy';
 import type { TdxQuote } from './core/quote';
-import { tdMeasurements } from './quote-tools.service';
 import { QuoteVerificationService } from './quote-verification.service';
 
 /** What the audit row needs, filled in as far as the appraisal got. */

@@ -5,16 +5,11 @@ import { APP_CONFIG } from '../config/config.module';
 import { DomainError, ErrorCode } from '../common/errors';
 import { MeasurementSetsService, toPolicy } from '../measurements/measurement-sets.service';
 import { isDebugTd } from './core/dcap';
-import { evaluateMeasurementPolicy, MeasurementKind, MeasurementSetPolicy, MeasurementVerdict, TdMeasurements } from './core/policy/measurement-policy';
+import { evaluateMeasurementPolicy, MeasurementKind, MeasurementSetPolicy, MeasurementVerdict, tdMeasurements } from './core/policy/measurement-policy';
 import { evaluateTcbPolicy } from './core/policy/tcb-policy';
-import { buildQuoteParseView, toHex, TdxQuote } from './core/quote';
+import { buildQuoteParseView } from './core/quote';
 import { MeasurementMatchView, QuoteParseResponse, QuoteVerifyResponse } from './dto/quote-tools.response';
 import { QuoteVerificationService } from './quote-verification.service';
-
-export function tdMeasurements(quote: TdxQuote): TdMeasurements {
-  const body = quote.body;
-  return { mrtd: toHex(body.mrTd), rtmr0: toHex(body.rtmr0), rtmr1: toHex(body.rtmr1), rtmr2: toHex(body.rtmr2), rtmr3: toHex(body.rtmr3) };
-}
 
 function matchView(verdict: MeasurementVerdict): MeasurementMatchView {
   if (verdict.matched) return { matched: true, name: verdict.name, version: verdict.version };
@@ -41,7 +36,8 @@ export class QuoteToolsService {
   async verify(raw: Buffer): Promise<QuoteVerifyResponse> {
     const quote = this.verification.parse(raw);
     const sets: MeasurementSetPolicy[] = (await this.measurementSets.active()).map(toPolicy);
-    const measure = (kind: MeasurementKind) => evaluateMeasurementPolicy(tdMeasurements(quote), sets, kind);
+    const td = tdMeasurements(quote);
+    const measure = (kind: MeasurementKind) => evaluateMeasurementPolicy(td, sets, kind);
     const measurements = { boot: matchView(measure('boot')), runtime: matchView(measure('runtime')) };
     const debug = isDebugTd(quote);
     try {

@@ -5,6 +5,8 @@
  * no set, no match.
  */
 
+import { toHex, type TdxQuote } from '../quote';
+
 export type MeasurementKind = 'boot' | 'runtime';
 export type RegisterName = 'mrtd' | 'rtmr0' | 'rtmr1' | 'rtmr2' | 'rtmr3';
 
@@ -17,6 +19,12 @@ export interface MeasurementSetPolicy {
 }
 
 export type TdMeasurements = Record<RegisterName, string>;
+
+/** A quote's MRTD and RTMR0..3 as lowercase hex, the input of the measurement policy. */
+export function tdMeasurements(quote: TdxQuote): TdMeasurements {
+  const body = quote.body;
+  return { mrtd: toHex(body.mrTd), rtmr0: toHex(body.rtmr0), rtmr1: toHex(body.rtmr1), rtmr2: toHex(body.rtmr2), rtmr3: toHex(body.rtmr3) };
+}
 
 export interface RegisterVerdict {
   register: RegisterName;
