@@ -2,6 +2,8 @@
  * One-time boot tokens: 32 random bytes shown once, stored only as SHA-256, bound to
  * (miner hotkey, VM name, boot attestation), valid BOOT_TOKEN_TTL_S. Consumption is one
  * conditional UPDATE inside the caller's transaction, so exactly one sync can use a token.
+ * A presented token is only ever compared as its SHA-256 (the row lookup): timing can reveal at
+ * most a prefix of a hash, never of the token.
  */
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
@@ -11,7 +13,7 @@ import { Clock } from '../common/clock/clock';
 import { DomainError, ErrorCode } from '../common/errors';
 import { purgeExpiredRows, schedulePurge } from '../database/expiry-purge';
 import { queryRows } from '../database/sql';
-import { constantTimeEqual, isHex32, randomHex, sha256, sha256Hex } from '../keys/secrets';
+import { isHex32, randomHex, sha256Hex } from '../keys/secrets';
 
 export interface BootTokenBinding {
   minerHotkey: string;
@@ -56,7 +58,7 @@ export class BootTokensService implements OnModuleInit, OnModuleDestroy {
     if (!isHex32(token)) throw invalidBootToken();
     const rows = await queryRows<TokenRow>(manager, `SELECT * FROM boot_tokens WHERE token_hash = $1`, [sha256Hex(token)]);
     const row = rows[0];
-    if (!row || !this.usable(row, token, binding)) throw invalidBootToken();
+    if (!row || !this.usable(row, binding)) throw invalidBootToken();
     return { attestationId: row.attestation_id };
   }
 
@@ -71,7 +73,7 @@ export class BootTokensService implements OnModuleInit, OnModuleDestroy {
         RETURNING *`,
       [sha256Hex(token), now, binding.minerHotkey, binding.vmName],
     );
-    if (rows.length !== 1 || !constantTimeEqual(Buffer.from(rows[0].token_hash, 'hex'), sha256(token))) throw invalidBootToken();
+    if (rows.length !== 1) throw invalidBootToken();
     return { attestationId: rows[0].attestation_id };
   }
 
@@ -88,10 +90,9 @@ export class BootTokensService implements OnModuleInit, OnModuleDestroy {
     this.stopPurge?.();
   }
 
-  private usable(row: TokenRow, token: string, binding: BootTokenBinding): boolean {
-    const hashMatches = constantTimeEqual(Buffer.from(row.token_hash, 'hex'), sha256(token));
+  private usable(row: TokenRow, binding: BootTokenBinding): boolean {
     const bound = row.miner_hotkey === binding.minerHotkey && row.vm_name === binding.vmName;
     const fresh = new Date(row.expires_at).getTime() > this.clock.now().getTime() && row.consumed_at === null;
-    return hashMatches && bound && fresh;
+    return bound && fresh;
   }
 }
