@@ -9,6 +9,7 @@ import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/commo
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock/clock';
 import { purgeExpiredRows, schedulePurge } from '../database/expiry-purge';
+import { executorFor } from '../database/executor';
 import { queryRows } from '../database/sql';
 import { sha256Hex } from '../keys/secrets';
 
@@ -35,7 +36,7 @@ export class SignatureReplayService implements OnModuleInit, OnModuleDestroy {
 
   /** Deletes rows whose signatures can no longer be accepted (in small batches). */
   purgeExpired(): Promise<number> {
-    return purgeExpiredRows(this.dataSource, 'signature_replays', 'signature_hash', this.clock.now());
+    return purgeExpiredRows(executorFor(this.dataSource), 'signature_replays', 'signature_hash', this.clock.now());
   }
 
   onModuleInit(): void {

@@ -3,24 +3,21 @@
  * run cheapest first and nothing is released unless all pass (DESIGN.md "Boot attestation"):
  *   1 nonce (consumed whatever happens next) — then miner admission
  *   2 quote structure  3 REPORTDATA binding  4 measurements  5 DCAP + TCB policy  6 DEBUG
- * and the matched set must hold a root key. Every attempt writes a boot_attestations row;
- * the VM only ever sees status + code.
+ * and the matched set must hold a root key. Every attempt, an unexpected failure included,
+ * writes one boot_attestations row (the audited-attempt pipeline); the VM only ever sees status + code.
  */
 import { Injectable, Logger } from '@nestjs/common';
-import { DataSource } from 'typeorm';
-import { Clock } from '../common/clock/clock';
 import { DomainError, ErrorCode } from '../common/errors';
 import { canonicalSs58 } from '../common/validation/ss58';
 import { sha256Hex } from '../keys/secrets';
 import { NonceService } from '../nonces/nonce.service';
 import { MeasurementSetsService } from '../measurements/measurement-sets.service';
 import { MinersService } from '../miners/miners.service';
-import { MetricsService } from '../ops/metrics.service';
 import { decodeQuoteBase64 } from '../attestation/dto/quote.request';
-import { AppraisalRecord, emptyAppraisalRecord, QuoteAppraisalService } from '../attestation/quote-appraisal.service';
-import { BootAttempt, BootAuditService } from './boot-audit.service';
+import { AppraisalRecord, QuoteAppraisalService } from '../attestation/quote-appraisal.service';
+import { AttemptInProgress, AuditedAttempts } from '../audit/audited-attempts.service';
+import { KeyReleaseEventsRepository } from '../audit/key-release-events.repository';
 import { BootTokensService } from './boot-tokens.service';
-import { KeyReleaseAuditService } from './key-release-audit.service';
 import { BootAttestationRequest } from './dto/boot-attestation.request';
 import { BootAttestationResponse } from './dto/boot-attestation.response';
 
@@ -37,56 +34,36 @@ export class BootAttestationService {
   private readonly logger = new Logger('boot');
 
   constructor(
-    private readonly dataSource: DataSource,
     private readonly nonces: NonceService,
     private readonly appraisal: QuoteAppraisalService,
     private readonly measurementSets: MeasurementSetsService,
     private readonly tokens: BootTokensService,
-    private readonly audit: BootAuditService,
-    private readonly keyReleases: KeyReleaseAuditService,
+    private readonly attempts: AuditedAttempts,
+    private readonly keyReleases: KeyReleaseEventsRepository,
     private readonly miners: MinersService,
-    private readonly metrics: MetricsService,
-    private readonly clock: Clock,
   ) {}
 
   async attest(received: BootAttestationRequest, caller: BootCaller): Promise<BootAttestationResponse> {
     // One spelling of a hotkey everywhere (tokens, volume keys, servers): ss58 prefix 42.
     const request = { ...received, miner_hotkey: canonicalSs58(received.miner_hotkey) };
-    const record = emptyAppraisalRecord();
-    const createdAt = this.clock.now();
-    let quoteSha256: string | null = null;
-    const attempt = (outcome: 'verified' | 'failed', errorCode: string | null): BootAttempt => ({
-      createdAt,
-      minerHotkey: request.miner_hotkey,
-      vmName: request.vm_name,
-      clientIp: caller.clientIp,
-      quoteSha256,
-      outcome,
-      errorCode,
-      ...record,
-    });
-    try {
+    const subject = { kind: 'boot' as const, minerHotkey: request.miner_hotkey, vmName: request.vm_name, clientIp: caller.clientIp };
+    return this.attempts.run(subject, async (attempt) => {
+      const { record } = attempt;
       const nonce = typeof caller.nonceHeader === 'string' ? caller.nonceHeader.trim().toLowerCase() : '';
       await this.checkNonceAndMiner(nonce, request.miner_hotkey, caller.clientIp, record);
       const raw = this.decode(request.quote, record);
-      quoteSha256 = sha256Hex(raw);
+      attempt.quoteSha256 = sha256Hex(raw);
       const quote = this.appraisal.parse(raw, record);
       const { set } = await this.appraisal.appraise(raw, quote, { kind: 'boot', nonce: Buffer.from(nonce, 'hex'), keyHash: caller.clientKeyHash }, record);
       const rootPassphrase = this.measurementSets.rootPassphrase(set);
       record.verdict.root_key = rootPassphrase ? 'released' : 'none';
       if (!rootPassphrase) throw new DomainError(ErrorCode.NO_ROOT_KEY, 'the matched measurement set has no root passphrase');
       try {
-        return await this.release(request, attempt('verified', null), rootPassphrase);
+        return await this.release(request, caller.clientIp, attempt, rootPassphrase);
       } finally {
         rootPassphrase.fill(0);
       }
-    } catch (error) {
-      if (!(error instanceof DomainError)) throw error; // database down, bugs: not an attestation verdict
-      await this.audit.record(attempt('failed', error.code));
-      this.metrics.attestations.inc({ kind: 'boot', outcome: 'failed', code: error.code });
-      this.logger.warn({ vmName: request.vm_name, minerHotkey: request.miner_hotkey, clientIp: caller.clientIp, code: error.code }, 'boot attestation refused');
-      throw error;
-    }
+    });
   }
 
   /** Check 1: the nonce is consumed by this very statement, whatever the later checks say. */
@@ -110,16 +87,20 @@ export class BootAttestationService {
   }
 
   /** Audit row, boot token and key-release event in one transaction; the key leaves only after commit. */
-  private async release(request: BootAttestationRequest, attempt: BootAttempt, rootPassphrase: Buffer): Promise<BootAttestationResponse> {
+  private async release(request: BootAttestationRequest, clientIp: string, attempt: AttemptInProgress, rootPassphrase: Buffer): Promise<BootAttestationResponse> {
     const binding = { minerHotkey: request.miner_hotkey, vmName: request.vm_name };
-    const token = await this.dataSource.transaction(async (manager) => {
-      const attestationId = await this.audit.record(attempt, manager);
-      const issued = await this.tokens.issue(binding, attestationId, manager);
-      await this.keyReleases.record({ kind: 'root', createdAt: attempt.createdAt, ...binding, attestationId, clientIp: attempt.clientIp, returned: ['root'] }, manager);
-      return issued;
-    });
-    this.metrics.attestations.inc({ kind: 'boot', outcome: 'verified', code: 'OK' });
-    this.logger.log({ vmName: request.vm_name, minerHotkey: request.miner_hotkey, measurement: attempt.measurementVersion }, 'boot attestation verified; root key released');
+    let token: string;
+    try {
+      token = await attempt.succeed(async (tx, attestationId) => {
+        const issued = await this.tokens.issue(binding, attestationId, tx);
+        await this.keyReleases.insert({ kind: 'root', createdAt: attempt.createdAt, ...binding, attestationId, clientIp, returned: ['root'] }, tx);
+        return issued;
+      });
+    } catch (error) {
+      attempt.record.verdict.root_key = 'withheld'; // the failed row must not claim a release that rolled back
+      throw error;
+    }
+    this.logger.log({ vmName: request.vm_name, minerHotkey: request.miner_hotkey, measurement: attempt.record.measurementVersion }, 'boot attestation verified; root key released');
     return { key: rootPassphrase.toString('utf8'), boot_token: token };
   }
 }

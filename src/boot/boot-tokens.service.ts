@@ -6,27 +6,18 @@
  * most a prefix of a hash, never of the token.
  */
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { DataSource, EntityManager } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { Clock } from '../common/clock/clock';
 import { DomainError, ErrorCode } from '../common/errors';
-import { purgeExpiredRows, schedulePurge } from '../database/expiry-purge';
-import { queryRows } from '../database/sql';
+import { schedulePurge } from '../database/expiry-purge';
+import { Executor } from '../database/executor';
 import { isHex32, randomHex, sha256Hex } from '../keys/secrets';
+import { BootToken, BootTokensRepository } from './boot-tokens.repository';
 
 export interface BootTokenBinding {
   minerHotkey: string;
   vmName: string;
-}
-
-interface TokenRow {
-  token_hash: string;
-  miner_hotkey: string;
-  vm_name: string;
-  attestation_id: string;
-  expires_at: Date | string;
-  consumed_at: Date | string | null;
 }
 
 export const invalidBootToken = () => new DomainError(ErrorCode.BOOT_TOKEN_INVALID, 'boot token is missing, invalid, expired or already used');
@@ -37,49 +28,41 @@ export class BootTokensService implements OnModuleInit, OnModuleDestroy {
   private stopPurge?: () => void;
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly tokens: BootTokensRepository,
     private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  /** Issues a token inside `manager`'s transaction; returns the plaintext (shown once). */
-  async issue(binding: BootTokenBinding, attestationId: string, manager: EntityManager): Promise<string> {
+  /** Issues a token inside `tx`, the transaction of its attestation row; returns the plaintext (shown once). */
+  async issue(binding: BootTokenBinding, attestationId: string, tx: Executor): Promise<string> {
     const token = randomHex(32);
     const now = this.clock.now();
-    await manager.query(
-      `INSERT INTO boot_tokens (token_hash, miner_hotkey, vm_name, attestation_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-      [sha256Hex(token), binding.minerHotkey, binding.vmName, attestationId, now, new Date(now.getTime() + this.config.bootTokenTtlSeconds * 1000)],
+    await this.tokens.insert(
+      { tokenHash: sha256Hex(token), minerHotkey: binding.minerHotkey, vmName: binding.vmName, attestationId, createdAt: now, expiresAt: new Date(now.getTime() + this.config.bootTokenTtlSeconds * 1000) },
+      tx,
     );
     return token;
   }
 
   /** Checks a token without consuming it; throws BOOT_TOKEN_INVALID unless valid for `binding`. */
-  async validate(token: unknown, binding: BootTokenBinding, manager: EntityManager = this.dataSource.manager): Promise<{ attestationId: string }> {
+  async validate(token: unknown, binding: BootTokenBinding, executor?: Executor): Promise<{ attestationId: string }> {
     if (!isHex32(token)) throw invalidBootToken();
-    const rows = await queryRows<TokenRow>(manager, `SELECT * FROM boot_tokens WHERE token_hash = $1`, [sha256Hex(token)]);
-    const row = rows[0];
-    if (!row || !this.usable(row, binding)) throw invalidBootToken();
-    return { attestationId: row.attestation_id };
+    const found = await this.tokens.findByHash(sha256Hex(token), executor);
+    if (!found || !this.usable(found, binding)) throw invalidBootToken();
+    return { attestationId: found.attestationId };
   }
 
-  /** Consumes a token atomically inside `manager`'s transaction; throws unless it was valid. */
-  async consume(token: unknown, binding: BootTokenBinding, manager: EntityManager): Promise<{ attestationId: string }> {
+  /** Consumes a token atomically inside `tx`; throws unless it was valid. */
+  async consume(token: unknown, binding: BootTokenBinding, tx: Executor): Promise<{ attestationId: string }> {
     if (!isHex32(token)) throw invalidBootToken();
-    const now = this.clock.now();
-    const rows = await queryRows<TokenRow>(
-      manager,
-      `UPDATE boot_tokens SET consumed_at = $2
-        WHERE token_hash = $1 AND miner_hotkey = $3 AND vm_name = $4 AND consumed_at IS NULL AND expires_at > $2
-        RETURNING *`,
-      [sha256Hex(token), now, binding.minerHotkey, binding.vmName],
-    );
-    if (rows.length !== 1) throw invalidBootToken();
-    return { attestationId: rows[0].attestation_id };
+    const consumed = await this.tokens.consume(sha256Hex(token), binding, this.clock.now(), tx);
+    if (!consumed) throw invalidBootToken();
+    return { attestationId: consumed.attestationId };
   }
 
   /** Expired tokens are useless; the attestation rows they point to stay for the audit. */
   purgeExpired(): Promise<number> {
-    return purgeExpiredRows(this.dataSource, 'boot_tokens', 'token_hash', this.clock.now());
+    return this.tokens.purgeExpired(this.clock.now());
   }
 
   onModuleInit(): void {
@@ -90,9 +73,9 @@ export class BootTokensService implements OnModuleInit, OnModuleDestroy {
     this.stopPurge?.();
   }
 
-  private usable(row: TokenRow, binding: BootTokenBinding): boolean {
-    const bound = row.miner_hotkey === binding.minerHotkey && row.vm_name === binding.vmName;
-    const fresh = new Date(row.expires_at).getTime() > this.clock.now().getTime() && row.consumed_at === null;
+  private usable(token: BootToken, binding: BootTokenBinding): boolean {
+    const bound = token.minerHotkey === binding.minerHotkey && token.vmName === binding.vmName;
+    const fresh = token.expiresAt.getTime() > this.clock.now().getTime() && token.consumedAt === null;
     return bound && fresh;
   }
 }

@@ -1,18 +1,18 @@
-/** Owns boot attestation, boot tokens, and the boot and key-release audit rows. */
+/** Owns boot attestation and boot tokens (boot_tokens); its audit rows are written through AuditModule. */
 import { Module } from '@nestjs/common';
 import { AttestationModule } from '../attestation/attestation.module';
+import { AuditModule } from '../audit/audit.module';
 import { MeasurementsModule } from '../measurements/measurements.module';
 import { NonceModule } from '../nonces/nonce.module';
 import { BootAttestationService } from './boot-attestation.service';
-import { BootAuditService } from './boot-audit.service';
 import { BootController } from './boot.controller';
+import { BootTokensRepository } from './boot-tokens.repository';
 import { BootTokensService } from './boot-tokens.service';
-import { KeyReleaseAuditService } from './key-release-audit.service';
 
 @Module({
-  imports: [AttestationModule, MeasurementsModule, NonceModule],
+  imports: [AttestationModule, AuditModule, MeasurementsModule, NonceModule],
   controllers: [BootController],
-  providers: [BootAttestationService, BootAuditService, BootTokensService, KeyReleaseAuditService],
-  exports: [BootTokensService, KeyReleaseAuditService, BootAuditService],
+  providers: [BootAttestationService, BootTokensService, BootTokensRepository],
+  exports: [BootTokensService],
 })
 export class BootModule {}

@@ -10,3 +10,11 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   }
   return false;
 }
+
+const UNIQUE_VIOLATION = '23505';
+
+/** A unique constraint refused the write (the SQLSTATE, wrapped by TypeORM or not). */
+export function isUniqueViolation(error: unknown): boolean {
+  const { code, driverError } = (error ?? {}) as { code?: unknown; driverError?: { code?: unknown } };
+  return code === UNIQUE_VIOLATION || driverError?.code === UNIQUE_VIOLATION;
+}

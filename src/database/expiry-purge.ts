@@ -3,23 +3,18 @@
  * batches so no statement holds its locks for long.
  */
 import type { Logger } from '@nestjs/common';
-import { queryRows } from './sql';
-
-interface QueryExecutor {
-  query(sql: string, parameters?: unknown[]): Promise<unknown>;
-}
+import type { Executor } from './executor';
 
 const BATCH = 500;
 const INTERVAL_MS = 60_000;
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 
 /** Deletes rows of `table` whose `expires_at` is before `now`, `BATCH` at a time; returns how many. */
-export async function purgeExpiredRows(executor: QueryExecutor, table: string, keyColumn: string, now: Date): Promise<number> {
+export async function purgeExpiredRows(executor: Executor, table: string, keyColumn: string, now: Date): Promise<number> {
   if (!IDENTIFIER.test(table) || !IDENTIFIER.test(keyColumn)) throw new Error(`bad identifier ${table}.${keyColumn}`);
   let total = 0;
   for (;;) {
-    const rows = await queryRows<Record<string, unknown>>(
-      executor,
+    const rows = await executor.rows(
       `DELETE FROM ${table} WHERE ${keyColumn} IN (SELECT ${keyColumn} FROM ${table} WHERE expires_at < $1 LIMIT ${BATCH}) RETURNING ${keyColumn}`,
       [now],
     );

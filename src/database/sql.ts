@@ -1,4 +1,8 @@
-/** Small helpers that make raw SQL behave the same on pg and on PGlite. */
+/**
+ * @deprecated Use `Executor` (src/database/executor.ts), which removes every driver difference
+ * once. Kept only until its last callers (keys, nonces, miners, measurements, collateral,
+ * auth) move to repositories; the last of them deletes this file.
+ */
 
 interface QueryExecutor {
   query(sql: string, parameters?: unknown[]): Promise<unknown>;

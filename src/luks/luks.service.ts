@@ -5,22 +5,18 @@
  * passphrase is ever returned that is not stored.
  */
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
-import { DataSource, EntityManager } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { Clock } from '../common/clock/clock';
 import { DomainError, ErrorCode } from '../common/errors';
-import { queryRows } from '../database/sql';
-import { KeyCustodyService, SealedSecretRow, sealedFromRow } from '../keys/key-custody.service';
+import { Database, Executor } from '../database/executor';
+import { KeyCustodyService } from '../keys/key-custody.service';
 import { randomPassphraseHex } from '../keys/secrets';
+import { KeyReleaseEventsRepository } from '../audit/key-release-events.repository';
 import { BootTokenBinding, BootTokensService } from '../boot/boot-tokens.service';
-import { KeyReleaseAuditService } from '../boot/key-release-audit.service';
+import { StoredVolumeKey, VolumeKeysRepository } from './volume-keys.repository';
 
 export const volumeAad = (hotkey: string, vmName: string, volume: string) => `volume|${hotkey}|${vmName}|${volume}`;
-
-interface VolumeRow extends SealedSecretRow {
-  volume: string;
-}
 
 export interface SyncRequest extends BootTokenBinding {
   token: unknown;
@@ -32,10 +28,11 @@ export interface SyncRequest extends BootTokenBinding {
 @Injectable()
 export class LuksService implements OnModuleInit {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly db: Database,
+    private readonly volumeKeys: VolumeKeysRepository,
     private readonly custody: KeyCustodyService,
     private readonly tokens: BootTokensService,
-    private readonly keyReleases: KeyReleaseAuditService,
+    private readonly keyReleases: KeyReleaseEventsRepository,
     private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -58,11 +55,12 @@ export class LuksService implements OnModuleInit {
   async sync(request: SyncRequest): Promise<Record<string, string>> {
     this.validateVolumes(request.volumes, request.rekey);
     const { minerHotkey, vmName } = request;
-    return this.dataSource.transaction(async (manager) => {
+    const vm = { minerHotkey, vmName };
+    return this.db.transaction(async (tx) => {
       const now = this.clock.now();
-      await this.lockVm(manager, minerHotkey, vmName, now);
-      const { attestationId } = await this.tokens.consume(request.token, request, manager);
-      const stored = new Map((await this.readVolumes(manager, minerHotkey, vmName)).map((row) => [row.volume, row]));
+      await this.volumeKeys.lockVm(vm, now, tx);
+      const { attestationId } = await this.tokens.consume(request.token, vm, tx);
+      const stored = new Map((await this.volumeKeys.volumesOf(vm, tx)).map((key) => [key.volume, key]));
       const rekey = new Set(request.rekey);
       const result: Record<string, string> = {};
       const created: string[] = [];
@@ -70,21 +68,19 @@ export class LuksService implements OnModuleInit {
       for (const volume of request.volumes) {
         const existing = stored.get(volume);
         if (existing && !rekey.has(volume)) {
-          result[volume] = Buffer.from(this.custody.open(sealedFromRow(existing), volumeAad(minerHotkey, vmName, volume))).toString('utf8');
+          result[volume] = this.openVolume(existing);
           continue;
         }
         const passphrase = randomPassphraseHex(64);
-        await this.storeVolume(manager, minerHotkey, vmName, volume, passphrase, now);
+        await this.volumeKeys.upsert(vm, volume, this.custody.seal(Buffer.from(passphrase, 'utf8'), volumeAad(minerHotkey, vmName, volume)), now, tx);
         (existing ? rekeyed : created).push(volume);
         result[volume] = passphrase;
       }
       const pruned = [...stored.keys()].filter((volume) => !request.volumes.includes(volume));
-      if (pruned.length > 0) {
-        await manager.query(`DELETE FROM luks_volumes WHERE miner_hotkey = $1 AND vm_name = $2 AND volume = ANY($3::text[])`, [minerHotkey, vmName, pruned]);
-      }
-      await this.keyReleases.record(
+      if (pruned.length > 0) await this.volumeKeys.deleteVolumes(vm, pruned, tx);
+      await this.keyReleases.insert(
         { kind: 'sync', createdAt: now, minerHotkey, vmName, attestationId, clientIp: request.clientIp, returned: Object.keys(result), created, rekeyed, pruned },
-        manager,
+        tx,
       );
       return result;
     });
@@ -92,60 +88,33 @@ export class LuksService implements OnModuleInit {
 
   /** The legacy GET: the `storage` passphrase for a valid (not consumed) token bound to this VM. */
   async legacyStoragePassphrase(token: unknown, binding: BootTokenBinding, clientIp: string): Promise<string> {
-    return this.dataSource.transaction(async (manager) => {
-      const { attestationId } = await this.tokens.validate(token, binding, manager);
-      const rows = (await this.readVolumes(manager, binding.minerHotkey, binding.vmName)).filter((row) => row.volume === 'storage');
-      if (rows.length === 0) throw new DomainError(ErrorCode.NOT_FOUND, 'this VM has no storage volume key');
-      const passphrase = Buffer.from(this.custody.open(sealedFromRow(rows[0]), volumeAad(binding.minerHotkey, binding.vmName, 'storage'))).toString('utf8');
-      await this.keyReleases.record({ kind: 'legacy_get', createdAt: this.clock.now(), ...binding, attestationId, clientIp, returned: ['storage'] }, manager);
+    return this.db.transaction(async (tx) => {
+      const { attestationId } = await this.tokens.validate(token, binding, tx);
+      const storage = (await this.volumeKeys.volumesOf(binding, tx)).find((key) => key.volume === 'storage');
+      if (!storage) throw new DomainError(ErrorCode.NOT_FOUND, 'this VM has no storage volume key');
+      const passphrase = this.openVolume(storage);
+      await this.keyReleases.insert({ kind: 'legacy_get', createdAt: this.clock.now(), ...binding, attestationId, clientIp, returned: ['storage'] }, tx);
       return passphrase;
     });
   }
 
-  /** Crypto-shreds every volume key of a VM (server deletion); returns the volumes destroyed. */
-  async destroyVolumes(manager: EntityManager, minerHotkey: string, vmName: string, clientIp: string | null): Promise<string[]> {
-    const rows = await queryRows<{ volume: string }>(manager, `DELETE FROM luks_volumes WHERE miner_hotkey = $1 AND vm_name = $2 RETURNING volume`, [minerHotkey, vmName]);
-    await manager.query(`DELETE FROM luks_vms WHERE miner_hotkey = $1 AND vm_name = $2`, [minerHotkey, vmName]);
-    const volumes = rows.map((row) => row.volume).sort();
-    await this.keyReleases.record({ kind: 'destroy', createdAt: this.clock.now(), minerHotkey, vmName, attestationId: null, clientIp, pruned: volumes }, manager);
+  /** Crypto-shreds every volume key of a VM in `tx` (server deletion); returns the volumes destroyed. */
+  async destroyVolumes(tx: Executor, minerHotkey: string, vmName: string, clientIp: string | null): Promise<string[]> {
+    const volumes = await this.volumeKeys.deleteVm({ minerHotkey, vmName }, tx);
+    await this.keyReleases.insert({ kind: 'destroy', createdAt: this.clock.now(), minerHotkey, vmName, attestationId: null, clientIp, pruned: volumes }, tx);
     return volumes;
   }
 
-  /** Serialises syncs of one VM: the row exists once, and FOR UPDATE holds it until COMMIT. */
-  private async lockVm(manager: EntityManager, minerHotkey: string, vmName: string, now: Date): Promise<void> {
-    await manager.query(`INSERT INTO luks_vms (miner_hotkey, vm_name, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [minerHotkey, vmName, now]);
-    await manager.query(`SELECT 1 FROM luks_vms WHERE miner_hotkey = $1 AND vm_name = $2 FOR UPDATE`, [minerHotkey, vmName]);
-  }
-
-  private async readVolumes(manager: EntityManager, minerHotkey: string, vmName: string): Promise<VolumeRow[]> {
-    return queryRows<VolumeRow>(manager, `SELECT volume, kek_id, wrapped_key, ciphertext FROM luks_volumes WHERE miner_hotkey = $1 AND vm_name = $2`, [minerHotkey, vmName]);
-  }
-
-  private async storeVolume(manager: EntityManager, minerHotkey: string, vmName: string, volume: string, passphrase: string, now: Date): Promise<void> {
-    const sealed = this.custody.seal(Buffer.from(passphrase, 'utf8'), volumeAad(minerHotkey, vmName, volume));
-    await manager.query(
-      `INSERT INTO luks_volumes (miner_hotkey, vm_name, volume, kek_id, wrapped_key, ciphertext, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
-       ON CONFLICT (miner_hotkey, vm_name, volume) DO UPDATE
-         SET kek_id = EXCLUDED.kek_id, wrapped_key = EXCLUDED.wrapped_key, ciphertext = EXCLUDED.ciphertext, updated_at = EXCLUDED.updated_at`,
-      [minerHotkey, vmName, volume, sealed.kekId, Buffer.from(sealed.wrappedKey), Buffer.from(sealed.ciphertext), now],
-    );
+  private openVolume(key: StoredVolumeKey): string {
+    return Buffer.from(this.custody.open(key.sealed, volumeAad(key.minerHotkey, key.vmName, key.volume))).toString('utf8');
   }
 
   private async rewrapVolumes(): Promise<number> {
-    const rows = await queryRows<VolumeRow & { miner_hotkey: string; vm_name: string }>(
-      this.dataSource,
-      `SELECT miner_hotkey, vm_name, volume, kek_id, wrapped_key, ciphertext FROM luks_volumes WHERE kek_id <> $1`,
-      [this.custody.activeKekId],
-    );
+    const keys = await this.volumeKeys.wrappedByOtherKek(this.custody.activeKekId);
     return this.custody.rewrapAll(
-      rows,
-      (row) => ({ sealed: sealedFromRow(row), aad: volumeAad(row.miner_hotkey, row.vm_name, row.volume) }),
-      (row, rewrapped) =>
-        this.dataSource.query(
-          `UPDATE luks_volumes SET kek_id = $4, wrapped_key = $5 WHERE miner_hotkey = $1 AND vm_name = $2 AND volume = $3 AND kek_id = $6`,
-          [row.miner_hotkey, row.vm_name, row.volume, rewrapped.kekId, Buffer.from(rewrapped.wrappedKey), row.kek_id],
-        ),
+      keys,
+      (key) => ({ sealed: key.sealed, aad: volumeAad(key.minerHotkey, key.vmName, key.volume) }),
+      (key, rewrapped) => this.volumeKeys.saveRewrapped(key, rewrapped),
     );
   }
 }

@@ -9,6 +9,7 @@ import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { Clock } from '../common/clock/clock';
 import { purgeExpiredRows, schedulePurge } from '../database/expiry-purge';
+import { executorFor } from '../database/executor';
 import { queryRows } from '../database/sql';
 import { isHex32, randomHex, sha256Hex } from '../keys/secrets';
 import { NoncePurpose } from './nonce.entity';
@@ -78,7 +79,7 @@ export class NonceService implements OnModuleInit, OnModuleDestroy {
 
   /** Deletes expired nonces (in small batches). */
   purgeExpired(): Promise<number> {
-    return purgeExpiredRows(this.dataSource, 'nonces', 'nonce_hash', this.clock.now());
+    return purgeExpiredRows(executorFor(this.dataSource), 'nonces', 'nonce_hash', this.clock.now());
   }
 
   onModuleInit(): void {

@@ -4,19 +4,16 @@
  * against the runtime measurements (MRTD + RTMR0..3). Every attempt is a server_attestations row.
  */
 import { Injectable } from '@nestjs/common';
-import { Clock } from '../common/clock/clock';
 import { DomainError, ErrorCode } from '../common/errors';
-import { queryRows } from '../database/sql';
-import { DataSource } from 'typeorm';
 import { sha256Hex } from '../keys/secrets';
 import { NonceService } from '../nonces/nonce.service';
-import { MetricsService } from '../ops/metrics.service';
 import { decodeQuoteBase64 } from '../attestation/dto/quote.request';
-import { emptyAppraisalRecord, QuoteAppraisalService } from '../attestation/quote-appraisal.service';
+import { QuoteAppraisalService } from '../attestation/quote-appraisal.service';
 import { toHex } from '../attestation/core/quote';
+import { AttestationAuditRepository } from '../audit/attestation-audit.repository';
+import { AuditedAttempts } from '../audit/audited-attempts.service';
 import { AttestationStatusResponse, RuntimeAttestationResponse, RuntimeNonceResponse } from './dto/server.dto';
 import { resolveHost } from './host-policy';
-import { ServerAttempt, ServerAuditService } from './server-audit.service';
 import { ServersService } from './servers.service';
 
 export interface RuntimeCaller {
@@ -28,13 +25,11 @@ export interface RuntimeCaller {
 @Injectable()
 export class RuntimeAttestationService {
   constructor(
-    private readonly dataSource: DataSource,
     private readonly servers: ServersService,
     private readonly nonces: NonceService,
     private readonly appraisal: QuoteAppraisalService,
-    private readonly audit: ServerAuditService,
-    private readonly metrics: MetricsService,
-    private readonly clock: Clock,
+    private readonly attempts: AuditedAttempts,
+    private readonly audit: AttestationAuditRepository,
   ) {}
 
   async nonce(caller: RuntimeCaller, serverId: string): Promise<RuntimeNonceResponse> {
@@ -49,23 +44,11 @@ export class RuntimeAttestationService {
 
   async attest(caller: RuntimeCaller, serverId: string, quoteBase64: string): Promise<RuntimeAttestationResponse> {
     const server = await this.servers.ownServer(caller.minerHotkey, serverId);
-    const record = emptyAppraisalRecord();
-    let quoteSha256: string | null = null;
-    const attempt = (outcome: 'verified' | 'failed', errorCode: string | null): ServerAttempt => ({
-      kind: 'runtime',
-      createdAt: this.clock.now(),
-      serverId: server.id,
-      minerHotkey: caller.minerHotkey,
-      vmName: server.vm_name,
-      clientIp: caller.clientIp,
-      quoteSha256,
-      outcome,
-      errorCode,
-      ...record,
-    });
-    try {
+    const subject = { kind: 'runtime' as const, serverId: server.id, minerHotkey: caller.minerHotkey, vmName: server.vmName, clientIp: caller.clientIp };
+    return this.attempts.run(subject, async (attempt) => {
+      const { record } = attempt;
       const raw = decodeQuoteBase64(quoteBase64);
-      quoteSha256 = sha256Hex(raw);
+      attempt.quoteSha256 = sha256Hex(raw);
       const quote = this.appraisal.parse(raw, record);
       // The nonce travels inside the quote (X-Chutes-Nonce carries the signature timestamp).
       const nonce = quote.body.reportData.subarray(0, 32);
@@ -73,33 +56,20 @@ export class RuntimeAttestationService {
       record.verdict.nonce = nonceVerdict;
       if (nonceVerdict !== 'ok') throw new DomainError(ErrorCode.NONCE_INVALID, 'REPORTDATA does not carry a valid runtime nonce for this server and address');
       await this.appraisal.appraise(raw, quote, { kind: 'runtime', nonce, keyHash: caller.clientKeyHash }, record);
-      const done = attempt('verified', null);
-      const attestationId = await this.audit.record(done);
-      this.metrics.attestations.inc({ kind: 'runtime', outcome: 'verified', code: 'OK' });
-      return { attestation_id: attestationId, verified_at: done.createdAt.toISOString(), status: 'verified' };
-    } catch (error) {
-      if (!(error instanceof DomainError)) throw error;
-      await this.audit.record(attempt('failed', error.code));
-      this.metrics.attestations.inc({ kind: 'runtime', outcome: 'failed', code: error.code });
-      throw error;
-    }
+      const attestationId = await attempt.succeed(async (_tx, id) => id);
+      return { attestation_id: attestationId, verified_at: attempt.createdAt.toISOString(), status: 'verified' };
+    });
   }
 
   async status(minerHotkey: string, serverId: string): Promise<AttestationStatusResponse> {
     const server = await this.servers.ownServer(minerHotkey, serverId);
-    const rows = await queryRows<{ id: string; created_at: Date | string; outcome: string; error_code: string | null; measurement_version: string | null }>(
-      this.dataSource,
-      `SELECT id, created_at, outcome, error_code, measurement_version FROM server_attestations
-        WHERE server_id = $1 AND kind = 'runtime' ORDER BY created_at DESC, id DESC LIMIT 1`,
-      [server.id],
-    );
-    const last = rows[0];
+    const last = await this.audit.latestForServer(server.id, 'runtime');
     return {
       server_id: server.id,
       name: server.name,
       attestation_status: last ? last.outcome : 'never_attested',
       last_attestation: last
-        ? { attestation_id: last.id, created_at: new Date(last.created_at).toISOString(), status: last.outcome, error_code: last.error_code, measurement_version: last.measurement_version }
+        ? { attestation_id: last.id, created_at: last.createdAt.toISOString(), status: last.outcome, error_code: last.errorCode, measurement_version: last.measurementVersion }
         : null,
     };
   }

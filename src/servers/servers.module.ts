@@ -1,18 +1,19 @@
 /** Owns the server registry (servers, server_nodes), registration and runtime attestation. */
 import { Module } from '@nestjs/common';
 import { AttestationModule } from '../attestation/attestation.module';
+import { AuditModule } from '../audit/audit.module';
 import { LuksModule } from '../luks/luks.module';
 import { NonceModule } from '../nonces/nonce.module';
 import { GpuEvidenceVerifier } from './gpu-evidence.verifier';
 import { RuntimeAttestationService } from './runtime-attestation.service';
-import { ServerAuditService } from './server-audit.service';
 import { ServersController } from './servers.controller';
+import { ServersRepository } from './servers.repository';
 import { ServersService } from './servers.service';
 
 @Module({
-  imports: [AttestationModule, LuksModule, NonceModule],
+  imports: [AttestationModule, AuditModule, LuksModule, NonceModule],
   controllers: [ServersController],
-  providers: [ServersService, RuntimeAttestationService, ServerAuditService, GpuEvidenceVerifier],
+  providers: [ServersService, ServersRepository, RuntimeAttestationService, GpuEvidenceVerifier],
   exports: [ServersService],
 })
 export class ServersModule {}

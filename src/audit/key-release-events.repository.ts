@@ -1,7 +1,7 @@
 /** key_release_events: which keys left the broker, for whom, and which volumes changed — never the keys. */
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { EntityManager } from 'typeorm';
+import { Executor } from '../database/executor';
 
 export interface KeyReleaseEvent {
   kind: 'root' | 'sync' | 'legacy_get' | 'destroy';
@@ -17,9 +17,10 @@ export interface KeyReleaseEvent {
 }
 
 @Injectable()
-export class KeyReleaseAuditService {
-  async record(event: KeyReleaseEvent, manager: EntityManager): Promise<void> {
-    await manager.query(
+export class KeyReleaseEventsRepository {
+  /** Writes the event in `tx`, the transaction that releases or changes the keys it names. */
+  async insert(event: KeyReleaseEvent, tx: Executor): Promise<void> {
+    await tx.rows(
       `INSERT INTO key_release_events (id, created_at, kind, miner_hotkey, vm_name, attestation_id, client_ip, returned, created, rekeyed, pruned)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
       [

@@ -1,0 +1,207 @@
+/**
+ * The attestation audit tables: boot_attestations (boot attempts) and server_attestations
+ * (registration and runtime attempts). One row per attempt, passed or failed: who, from where,
+ * which quote (by hash), what matched, and the per-check verdict — never a key, a token or a
+ * quote itself. The only SQL that writes or reads these tables.
+ */
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { Database, Executor } from '../database/executor';
+import type { AppraisalRecord } from '../attestation/quote-appraisal.service';
+
+/** `boot` rows live in boot_attestations, the other two kinds in server_attestations. */
+export type AttestationKind = 'boot' | 'registration' | 'runtime';
+export type AttestationOutcome = 'verified' | 'failed';
+
+/** One attempt as written. `serverId` is stored for server attempts only. */
+export interface AttestationAttempt extends AppraisalRecord {
+  kind: AttestationKind;
+  createdAt: Date;
+  serverId: string | null;
+  minerHotkey: string | null;
+  vmName: string | null;
+  clientIp: string | null;
+  quoteSha256: string | null;
+  outcome: AttestationOutcome;
+  errorCode: string | null;
+}
+
+/** One attempt as read back (the admin audit trail). */
+export interface AttestationAuditEntry {
+  id: string;
+  kind: AttestationKind;
+  createdAt: Date;
+  minerHotkey: string | null;
+  vmName: string | null;
+  /** null for boot attempts. */
+  serverId: string | null;
+  clientIp: string | null;
+  outcome: AttestationOutcome;
+  errorCode: string | null;
+  measurementName: string | null;
+  measurementVersion: string | null;
+  tcbStatus: string | null;
+  advisoryIds: string[];
+  verdict: Record<string, unknown>;
+}
+
+/**
+ * A position in the trail, newest first: rows strictly older than (createdAt, id) follow it.
+ * `createdAt` is the microsecond UTC text (`YYYY-MM-DDTHH:MI:SS.ffffffZ`): a JS Date keeps
+ * only milliseconds, and rows written within one millisecond must not be skipped or repeated.
+ */
+export interface AuditPosition {
+  createdAt: string;
+  id: string;
+}
+
+export interface AttestationAuditFilter {
+  /** `boot`: boot_attestations only; `server`: server_attestations only (both kinds); both when absent. */
+  table?: 'boot' | 'server';
+  minerHotkey?: string;
+  vmName?: string;
+  since?: Date;
+  after?: AuditPosition;
+  limit: number;
+}
+
+export interface AttestationAuditPage {
+  entries: AttestationAuditEntry[];
+  /** Where the next page starts; null when this is the last one. */
+  next: AuditPosition | null;
+}
+
+/** The latest attempt of a kind for a server, as its status shows it. */
+export interface AttestationSummary {
+  id: string;
+  createdAt: Date;
+  outcome: AttestationOutcome;
+  errorCode: string | null;
+  measurementVersion: string | null;
+}
+
+interface AuditRow {
+  id: string;
+  kind: AttestationKind;
+  created_at: Date;
+  created_key: string;
+  miner_hotkey: string | null;
+  vm_name: string | null;
+  server_id: string | null;
+  client_ip: string | null;
+  outcome: AttestationOutcome;
+  error_code: string | null;
+  measurement_name: string | null;
+  measurement_version: string | null;
+  tcb_status: string | null;
+  advisory_ids: string[];
+  verdict: Record<string, unknown>;
+}
+
+interface SummaryRow {
+  id: string;
+  created_at: Date;
+  outcome: AttestationOutcome;
+  error_code: string | null;
+  measurement_version: string | null;
+}
+
+const COLUMNS = `id, created_at, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_key,
+  miner_hotkey, vm_name, client_ip, outcome, error_code, measurement_name, measurement_version, tcb_status, advisory_ids, verdict`;
+
+function toEntry(row: AuditRow): AttestationAuditEntry {
+  return {
+    id: row.id,
+    kind: row.kind,
+    createdAt: row.created_at,
+    minerHotkey: row.miner_hotkey,
+    vmName: row.vm_name,
+    serverId: row.server_id,
+    clientIp: row.client_ip,
+    outcome: row.outcome,
+    errorCode: row.error_code,
+    measurementName: row.measurement_name,
+    measurementVersion: row.measurement_version,
+    tcbStatus: row.tcb_status,
+    advisoryIds: row.advisory_ids,
+    verdict: row.verdict,
+  };
+}
+
+@Injectable()
+export class AttestationAuditRepository {
+  constructor(private readonly db: Database) {}
+
+  /** Writes the attempt's row (with `executor` when it must commit with a release); returns its id. */
+  async insert(attempt: AttestationAttempt, executor: Executor = this.db): Promise<string> {
+    const id = randomUUID();
+    const columns: Record<string, unknown> = {
+      id,
+      created_at: attempt.createdAt,
+      miner_hotkey: attempt.minerHotkey,
+      vm_name: attempt.vmName,
+      client_ip: attempt.clientIp,
+      quote_sha256: attempt.quoteSha256,
+      outcome: attempt.outcome,
+      error_code: attempt.errorCode,
+      measurement_name: attempt.measurementName,
+      measurement_version: attempt.measurementVersion,
+      tcb_status: attempt.tcbStatus,
+      advisory_ids: JSON.stringify(attempt.advisoryIds),
+      verdict: JSON.stringify(attempt.verdict),
+    };
+    if (attempt.kind !== 'boot') Object.assign(columns, { kind: attempt.kind, server_id: attempt.serverId });
+    const table = attempt.kind === 'boot' ? 'boot_attestations' : 'server_attestations';
+    const names = Object.keys(columns);
+    await executor.rows(`INSERT INTO ${table} (${names.join(', ')}) VALUES (${names.map((_, i) => `$${i + 1}`).join(', ')})`, Object.values(columns));
+    return id;
+  }
+
+  /** The newest attempt of `kind` for a server, or null when it has none. */
+  async latestForServer(serverId: string, kind: 'registration' | 'runtime'): Promise<AttestationSummary | null> {
+    const rows = await this.db.rows<SummaryRow>(
+      `SELECT id, created_at, outcome, error_code, measurement_version FROM server_attestations
+        WHERE server_id = $1 AND kind = $2 ORDER BY created_at DESC, id DESC LIMIT 1`,
+      [serverId, kind],
+    );
+    const row = rows[0];
+    return row ? { id: row.id, createdAt: row.created_at, outcome: row.outcome, errorCode: row.error_code, measurementVersion: row.measurement_version } : null;
+  }
+
+  /** The trail newest first, merged across both tables, paged by keyset on (created_at, id). */
+  async page(filter: AttestationAuditFilter): Promise<AttestationAuditPage> {
+    const parameters: unknown[] = [];
+    const conditions: string[] = [];
+    const bind = (value: unknown) => {
+      parameters.push(value);
+      return `$${parameters.length}`;
+    };
+    if (filter.minerHotkey !== undefined) conditions.push(`miner_hotkey = ${bind(filter.minerHotkey)}`);
+    if (filter.vmName !== undefined) conditions.push(`vm_name = ${bind(filter.vmName)}`);
+    if (filter.since !== undefined) conditions.push(`created_at >= ${bind(filter.since)}`);
+    if (filter.after !== undefined) {
+      conditions.push(`(created_at, id) < (${bind(filter.after.createdAt)}::timestamptz, ${bind(filter.after.id)}::uuid)`);
+    }
+    // One row more than the page tells whether another page follows.
+    const take = bind(filter.limit + 1);
+    const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
+    // Each branch is ordered and limited on its own (its created_at index serves it), then merged.
+    const branches: string[] = [];
+    if (filter.table !== 'server') {
+      branches.push(`(SELECT 'boot'::text AS kind, NULL::text AS server_id, ${COLUMNS} FROM boot_attestations ${where} ORDER BY created_at DESC, id DESC LIMIT ${take})`);
+    }
+    if (filter.table !== 'boot') {
+      branches.push(`(SELECT kind, server_id, ${COLUMNS} FROM server_attestations ${where} ORDER BY created_at DESC, id DESC LIMIT ${take})`);
+    }
+    const rows = await this.db.rows<AuditRow>(
+      `SELECT * FROM (${branches.join(' UNION ALL ')}) AS attempts ORDER BY created_at DESC, id DESC LIMIT ${take}`,
+      parameters,
+    );
+    const page = rows.slice(0, filter.limit);
+    const last = page[page.length - 1];
+    return {
+      entries: page.map(toEntry),
+      next: rows.length > filter.limit && last ? { createdAt: last.created_key, id: last.id } : null,
+    };
+  }
+}

@@ -1,0 +1,15 @@
+/**
+ * Owns the audit tables — boot_attestations, server_attestations, key_release_events — as their
+ * one writer and one reader, and the audited-attempt pipeline boot, registration and runtime
+ * attestation run through.
+ */
+import { Module } from '@nestjs/common';
+import { AttestationAuditRepository } from './attestation-audit.repository';
+import { AuditedAttempts } from './audited-attempts.service';
+import { KeyReleaseEventsRepository } from './key-release-events.repository';
+
+@Module({
+  providers: [AttestationAuditRepository, KeyReleaseEventsRepository, AuditedAttempts],
+  exports: [AttestationAuditRepository, KeyReleaseEventsRepository, AuditedAttempts],
+})
+export class AuditModule {}

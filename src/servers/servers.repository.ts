@@ -1,0 +1,202 @@
+/** servers (the miners' registry) and server_nodes (each server's GPUs, unique by uuid). */
+import { Injectable } from '@nestjs/common';
+import { isUniqueViolation } from '../database/database-errors';
+import { Database, Executor } from '../database/executor';
+
+export interface Server {
+  id: string;
+  minerHotkey: string;
+  /** The current name (renamable, unique per miner). */
+  name: string;
+  /** The VM's name at registration: its volume keys are stored under it. */
+  vmName: string;
+  host: string;
+  measurementName: string | null;
+  measurementVersion: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface ServerGpu {
+  uuid: string;
+  name: string;
+  memory: number;
+  major: number | null;
+  minor: number | null;
+  processors: number | null;
+  sxm: boolean | null;
+  clockRate: number;
+  maxThreadsPerProcessor: number | null;
+  concurrentKernels: boolean | null;
+  ecc: boolean | null;
+  deviceIndex: number;
+  gpuIdentifier: string;
+  verificationHost: string;
+  verificationPort: number;
+}
+
+interface ServerRow {
+  id: string;
+  miner_hotkey: string;
+  name: string;
+  vm_name: string;
+  host: string;
+  measurement_name: string | null;
+  measurement_version: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+interface NodeRow {
+  uuid: string;
+  server_id: string;
+  name: string;
+  /** bigint: a string from pg, a number from PGlite. */
+  memory: string | number;
+  major: number | null;
+  minor: number | null;
+  processors: number | null;
+  sxm: boolean | null;
+  clock_rate: number;
+  max_threads_per_processor: number | null;
+  concurrent_kernels: boolean | null;
+  ecc: boolean | null;
+  device_index: number;
+  gpu_identifier: string;
+  verification_host: string;
+  verification_port: number;
+}
+
+function toServer(row: ServerRow): Server {
+  return {
+    id: row.id,
+    minerHotkey: row.miner_hotkey,
+    name: row.name,
+    vmName: row.vm_name,
+    host: row.host,
+    measurementName: row.measurement_name,
+    measurementVersion: row.measurement_version,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function toGpu(row: NodeRow): ServerGpu & { serverId: string } {
+  return {
+    serverId: row.server_id,
+    uuid: row.uuid,
+    name: row.name,
+    memory: Number(row.memory),
+    major: row.major,
+    minor: row.minor,
+    processors: row.processors,
+    sxm: row.sxm,
+    clockRate: row.clock_rate,
+    maxThreadsPerProcessor: row.max_threads_per_processor,
+    concurrentKernels: row.concurrent_kernels,
+    ecc: row.ecc,
+    deviceIndex: row.device_index,
+    gpuIdentifier: row.gpu_identifier,
+    verificationHost: row.verification_host,
+    verificationPort: row.verification_port,
+  };
+}
+
+@Injectable()
+export class ServersRepository {
+  constructor(private readonly db: Database) {}
+
+  /** A miner's servers, oldest first. */
+  async listByMiner(minerHotkey: string): Promise<Server[]> {
+    const rows = await this.db.rows<ServerRow>(`SELECT * FROM servers WHERE miner_hotkey = $1 ORDER BY created_at, id`, [minerHotkey]);
+    return rows.map(toServer);
+  }
+
+  /** The GPUs of these servers, each with its server's id, by server then device index. */
+  async gpusOf(serverIds: string[]): Promise<(ServerGpu & { serverId: string })[]> {
+    if (serverIds.length === 0) return [];
+    const rows = await this.db.rows<NodeRow>(`SELECT * FROM server_nodes WHERE server_id = ANY($1::text[]) ORDER BY server_id, device_index, uuid`, [serverIds]);
+    return rows.map(toGpu);
+  }
+
+  /** The server `serverId` if it belongs to `minerHotkey`, else null. */
+  async findOwned(minerHotkey: string, serverId: string): Promise<Server | null> {
+    const rows = await this.db.rows<ServerRow>(`SELECT * FROM servers WHERE id = $1 AND miner_hotkey = $2`, [serverId, minerHotkey]);
+    return rows[0] ? toServer(rows[0]) : null;
+  }
+
+  /** Servers that already use this id (anyone's) or this name (this miner's). */
+  async findConflicting(id: string, minerHotkey: string, name: string): Promise<Server[]> {
+    const rows = await this.db.rows<ServerRow>(`SELECT * FROM servers WHERE id = $1 OR (miner_hotkey = $2 AND name = $3)`, [id, minerHotkey, name]);
+    return rows.map(toServer);
+  }
+
+  /** Which of these GPU uuids are registered already. */
+  async registeredGpuUuids(uuids: string[]): Promise<string[]> {
+    const rows = await this.db.rows<{ uuid: string }>(`SELECT uuid FROM server_nodes WHERE uuid = ANY($1::text[])`, [uuids]);
+    return rows.map((row) => row.uuid);
+  }
+
+  /** Inserts a server and its GPUs in `tx`; 'conflict' when its id, name or a GPU uuid is taken. */
+  async insert(server: Server, gpus: ServerGpu[], tx: Executor): Promise<'inserted' | 'conflict'> {
+    try {
+      await tx.rows(
+        `INSERT INTO servers (id, miner_hotkey, name, vm_name, host, measurement_name, measurement_version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+        [server.id, server.minerHotkey, server.name, server.vmName, server.host, server.measurementName, server.measurementVersion, server.createdAt, server.updatedAt],
+      );
+      for (const gpu of gpus) await this.insertGpu(server.id, gpu, tx);
+      return 'inserted';
+    } catch (error) {
+      if (isUniqueViolation(error)) return 'conflict';
+      throw error;
+    }
+  }
+
+  /** Renames the miner's server; 'name_taken' when the miner has a server of that name already. */
+  async rename(minerHotkey: string, serverId: string, name: string, now: Date): Promise<'renamed' | 'name_taken'> {
+    try {
+      await this.db.rows(`UPDATE servers SET name = $3, updated_at = $4 WHERE id = $1 AND miner_hotkey = $2`, [serverId, minerHotkey, name, now]);
+      return 'renamed';
+    } catch (error) {
+      if (isUniqueViolation(error)) return 'name_taken';
+      throw error;
+    }
+  }
+
+  /** The miner's server by id, else by name (id wins), locked until `tx` ends; null when none. */
+  async lockOwnedByIdOrName(minerHotkey: string, nameOrId: string, tx: Executor): Promise<Server | null> {
+    const rows = await tx.rows<ServerRow>(`SELECT * FROM servers WHERE miner_hotkey = $1 AND (id = $2 OR name = $2) ORDER BY (id = $2) DESC LIMIT 1 FOR UPDATE`, [minerHotkey, nameOrId]);
+    return rows[0] ? toServer(rows[0]) : null;
+  }
+
+  /** Deletes a server; its GPUs go with it (ON DELETE CASCADE). */
+  async delete(serverId: string, tx: Executor): Promise<void> {
+    await tx.rows(`DELETE FROM servers WHERE id = $1`, [serverId]);
+  }
+
+  private async insertGpu(serverId: string, gpu: ServerGpu, tx: Executor): Promise<void> {
+    await tx.rows(
+      `INSERT INTO server_nodes (uuid, server_id, name, memory, major, minor, processors, sxm, clock_rate, max_threads_per_processor,
+         concurrent_kernels, ecc, device_index, gpu_identifier, verification_host, verification_port)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+      [
+        gpu.uuid,
+        serverId,
+        gpu.name,
+        gpu.memory,
+        gpu.major,
+        gpu.minor,
+        gpu.processors,
+        gpu.sxm,
+        gpu.clockRate,
+        gpu.maxThreadsPerProcessor,
+        gpu.concurrentKernels,
+        gpu.ecc,
+        gpu.deviceIndex,
+        gpu.gpuIdentifier,
+        gpu.verificationHost,
+        gpu.verificationPort,
+      ],
+    );
+  }
+}
