@@ -10,6 +10,7 @@ import { ManualClock } from '../../src/common/clock/clock';
 import { startTestApp, TestApp } from '../support/app';
 import { BOOT_NOW, BootEnv, createBootEnv, IMAGE, ROOT_PASSPHRASE, TestVm, ss58Address } from '../support/boot-env';
 import { testDatabase } from '../support/database';
+import { whileFailing } from '../support/fault';
 import { createForge } from '../support/forge';
 import { DEFAULT_TEE_TCB_SVN } from '../support/forge/forge-defaults';
 import { selfSignedCert } from '../support/tls';
@@ -195,6 +196,34 @@ describe('boot attestation and volume keys', () => {
       expect([res.status, res.json.code]).toEqual([422, 'VALIDATION_FAILED']);
       expect(await auditCount()).toBe(before);
     });
+  });
+
+  it('an unexpected error while releasing: 500, no key, no token, and exactly one INTERNAL audit row', async () => {
+    tick();
+    const dataSource = app.app.get(DataSource);
+    const count = async (table: string) => Number((await dataSource.query(`SELECT count(*)::int AS n FROM ${table}`))[0].n);
+    const before = { audits: await auditCount(), tokens: await count('boot_tokens'), releases: await count('key_release_events') };
+    // Every check passes; then storing the boot token fails with a plain SQL error, inside the release transaction.
+    const res = await whileFailing(dataSource, 'INSERT', 'boot_tokens', () => vm.boot());
+    expect([res.status, res.json.code]).toEqual([500, 'INTERNAL']);
+    expect([res.json.key, res.json.boot_token]).toEqual([undefined, undefined]);
+    expect(res.text).not.toContain(ROOT_PASSPHRASE);
+    expect(await auditCount()).toBe(before.audits + 1);
+    const row = await lastAudit();
+    expect(row).toMatchObject({ outcome: 'failed', error_code: 'INTERNAL', vm_name: vm.vmName, measurement_version: IMAGE.version });
+    expect(row.verdict).toMatchObject({ nonce: 'ok', root_key: 'withheld' });
+    expect([await count('boot_tokens'), await count('key_release_events')]).toEqual([before.tokens, before.releases]);
+  });
+
+  it('an unexpected error before any verdict (the nonce store fails): 500 and exactly one INTERNAL audit row', async () => {
+    tick();
+    const dataSource = app.app.get(DataSource);
+    const before = await auditCount();
+    const nonce = await vm.nonce();
+    const res = await whileFailing(dataSource, 'DELETE', 'nonces', () => vm.attest(nonce, vm.quote(nonce)));
+    expect([res.status, res.json.code, res.json.key]).toEqual([500, 'INTERNAL', undefined]);
+    expect(await auditCount()).toBe(before + 1);
+    expect(await lastAudit()).toMatchObject({ outcome: 'failed', error_code: 'INTERNAL', vm_name: vm.vmName, measurement_version: null });
   });
 
   it('keeps every key across a restart', async () => {

@@ -11,6 +11,7 @@ import { startTestApp, TestApp } from '../support/app';
 import { BOOT_NOW, BootEnv, createBootEnv, EXPECTED_GPU, IMAGE, TestVm } from '../support/boot-env';
 import { testDatabase } from '../support/database';
 import { FakeAttestationService } from '../support/fake-attestation-service';
+import { whileFailing } from '../support/fault';
 import { KeyringPair, testKeypair } from '../support/hotkey';
 import { httpRequest } from '../support/http';
 import { signedRequest } from '../support/signed';
@@ -115,6 +116,17 @@ describe('server registry and runtime attestation', () => {
     expect([drift.status, drift.json.code]).toEqual([403, 'MEASUREMENT_MISMATCH']);
   });
 
+  it('an unexpected error while storing a registration: 500, nothing stored, exactly one INTERNAL audit row', async () => {
+    const dataSource = app.app.get(DataSource);
+    // Every check passes; then storing the GPUs fails with a plain SQL error, inside the transaction.
+    const res = await whileFailing(dataSource, 'INSERT', 'server_nodes', () => call(miner, 'POST', '/servers', { host: '127.0.0.1', id: 'srv-i', name: 'vm-i', gpus: [gpu('GPU-i')] }));
+    expect([res.status, res.json.code]).toEqual([500, 'INTERNAL']);
+    const rows: unknown[] = await dataSource.query(`SELECT kind, outcome, error_code, measurement_version FROM server_attestations WHERE server_id = 'srv-i'`);
+    expect(rows).toEqual([{ kind: 'registration', outcome: 'failed', error_code: 'INTERNAL', measurement_version: IMAGE.version }]);
+    expect(await dataSource.query(`SELECT id FROM servers WHERE id = 'srv-i'`)).toEqual([]);
+    expect((await call(miner, 'GET', '/servers/srv-i')).status).toBe(404);
+  });
+
   it('times out a silent attestation service into a clear 502', async () => {
     fake.mode = 'hang';
     const res = await call<{ message: string }>(miner, 'POST', '/servers', { host: '127.0.0.1', id: 'srv-h', name: 'vm-h', gpus: [gpu('GPU-h')] });
@@ -164,6 +176,23 @@ describe('server registry and runtime attestation', () => {
       expect([res.status, res.json.code]).toEqual([status, code]);
       const after = await call<{ attestation_status: string; last_attestation: { error_code: string } }>(miner, 'GET', '/servers/srv-1/attestation/status');
       expect([after.json.attestation_status, after.json.last_attestation.error_code]).toEqual(['failed', code]);
+    });
+
+    it('an unexpected error mid-attempt: 500, no attestation id, exactly one INTERNAL audit row; the status says failed', async () => {
+      clock.advance(1);
+      const dataSource = app.app.get(DataSource);
+      const runtimeRows = async (): Promise<{ outcome: string; error_code: string | null }[]> =>
+        dataSource.query(`SELECT outcome, error_code FROM server_attestations WHERE server_id = 'srv-1' AND kind = 'runtime' ORDER BY created_at DESC, id DESC`);
+      const before = (await runtimeRows()).length;
+      const { json } = await runtimeNonce();
+      // The quote is good; consuming its nonce fails with a plain SQL error.
+      const res = await whileFailing(dataSource, 'DELETE', 'nonces', () => attest(quoteFor(json.nonce, serverCert)));
+      expect([res.status, res.json.code, res.json.attestation_id]).toEqual([500, 'INTERNAL', undefined]);
+      const after = await runtimeRows();
+      expect(after).toHaveLength(before + 1);
+      expect(after[0]).toEqual({ outcome: 'failed', error_code: 'INTERNAL' });
+      const status = await call<{ attestation_status: string; last_attestation: { error_code: string } }>(miner, 'GET', '/servers/srv-1/attestation/status');
+      expect([status.json.attestation_status, status.json.last_attestation.error_code]).toEqual(['failed', 'INTERNAL']);
     });
   });
 
