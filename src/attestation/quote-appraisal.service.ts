@@ -8,7 +8,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { DomainError, ErrorCode } from '../common/errors';
-import { constantTimeEqual } from '../keys/secrets';
+import { constantTimeEqual } from '../common/crypto/hashing';
 import { MeasurementSetEntity } from '../measurements/measurement-set.entity';
 import { MeasurementSetsService, toPolicy } from '../measurements/measurement-sets.service';
 import { isDebugTd } from './core/dcap';

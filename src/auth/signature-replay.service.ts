@@ -10,7 +10,7 @@ import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock/clock';
 import { purgeExpiredRows, schedulePurge } from '../database/expiry-purge';
 import { queryRows } from '../database/sql';
-import { sha256Hex } from '../keys/secrets';
+import { sha256Hex } from '../common/crypto/hashing';
 
 @Injectable()
 export class SignatureReplayService implements OnModuleInit, OnModuleDestroy {

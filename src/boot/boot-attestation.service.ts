@@ -11,7 +11,7 @@ import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock/clock';
 import { DomainError, ErrorCode } from '../common/errors';
 import { canonicalSs58 } from '../common/validation/ss58';
-import { sha256Hex } from '../keys/secrets';
+import { sha256Hex } from '../common/crypto/hashing';
 import { NonceService } from '../nonces/nonce.service';
 import { MeasurementSetsService } from '../measurements/measurement-sets.service';
 import { MinersService } from '../miners/miners.service';

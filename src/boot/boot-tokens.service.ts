@@ -13,7 +13,8 @@ import { Clock } from '../common/clock/clock';
 import { DomainError, ErrorCode } from '../common/errors';
 import { purgeExpiredRows, schedulePurge } from '../database/expiry-purge';
 import { queryRows } from '../database/sql';
-import { isHex32, randomHex, sha256Hex } from '../keys/secrets';
+import { sha256Hex } from '../common/crypto/hashing';
+import { isHex32, randomHex } from '../common/crypto/random';
 
 export interface BootTokenBinding {
   minerHotkey: string;

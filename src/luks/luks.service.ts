@@ -12,7 +12,7 @@ import { Clock } from '../common/clock/clock';
 import { DomainError, ErrorCode } from '../common/errors';
 import { queryRows } from '../database/sql';
 import { KeyCustodyService, SealedSecretRow, sealedFromRow } from '../keys/key-custody.service';
-import { randomPassphraseHex } from '../keys/secrets';
+import { randomPassphraseHex } from '../common/crypto/random';
 import { BootTokenBinding, BootTokensService } from '../boot/boot-tokens.service';
 import { KeyReleaseAuditService } from '../boot/key-release-audit.service';
 

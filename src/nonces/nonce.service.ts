@@ -10,7 +10,8 @@ import { APP_CONFIG } from '../config/config.module';
 import { Clock } from '../common/clock/clock';
 import { purgeExpiredRows, schedulePurge } from '../database/expiry-purge';
 import { queryRows } from '../database/sql';
-import { isHex32, randomHex, sha256Hex } from '../keys/secrets';
+import { sha256Hex } from '../common/crypto/hashing';
+import { isHex32, randomHex } from '../common/crypto/random';
 import { NoncePurpose } from './nonce.entity';
 
 export interface IssuedNonce {

@@ -8,7 +8,7 @@ import { Clock } from '../common/clock/clock';
 import { DomainError, ErrorCode } from '../common/errors';
 import { queryRows } from '../database/sql';
 import { DataSource } from 'typeorm';
-import { sha256Hex } from '../keys/secrets';
+import { sha256Hex } from '../common/crypto/hashing';
 import { NonceService } from '../nonces/nonce.service';
 import { MetricsService } from '../ops/metrics.service';
 import { decodeQuoteBase64 } from '../attestation/dto/quote.request';
