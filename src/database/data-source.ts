@@ -6,7 +6,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { MIGRATIONS } from '../../migrations';
-import { ENTITIES } from './entities';
 import { pgliteDriver } from './pglite-driver';
 
 export interface DatabaseTarget {
@@ -26,7 +25,8 @@ export function dataSourceOptions(target: DatabaseTarget): DataSourceOptions {
   const common = {
     type: 'postgres' as const,
     schema,
-    entities: ENTITIES,
+    // Repositories run raw SQL through the Executor; TypeORM maps no entities.
+    entities: [],
     migrations: MIGRATIONS,
     migrationsTableName: 'migrations',
     synchronize: false,
