@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataSource, DataSourceOptions } from 'typeorm';
+import type { AppConfig } from '../config/app-config';
 import { MIGRATIONS } from '../../migrations';
 import { pgliteDriver } from './pglite-driver';
 
@@ -63,4 +64,9 @@ export async function openDatabase(target: DatabaseTarget): Promise<DataSource> 
 
 export function pgliteDirFor(dataDir: string): string {
   return path.join(dataDir, 'pglite');
+}
+
+/** The database the config asks for: PostgreSQL when DATABASE_URL is set, else PGlite in DATA_DIR. */
+export function databaseTargetFor(config: AppConfig): DatabaseTarget {
+  return config.databaseUrl ? { url: config.databaseUrl } : { pgliteDir: pgliteDirFor(config.dataDir) };
 }
