@@ -14,16 +14,11 @@ import { AppConfig, ConfigError } from './config/app-config';
 import { AllExceptionsFilter } from './common/http/all-exceptions.filter';
 import { createValidationPipe } from './common/http/validation';
 import { createLogger, PinoNestLogger } from './common/logging/logger';
-import { DatabaseTarget, pgliteDirFor } from './database/data-source';
+import { databaseTargetFor } from './database/data-source';
 import { MetricsService } from './ops/metrics.service';
 import { registerRawJsonBodyParser } from './auth/raw-body';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
-
-/** The database the config asks for: PostgreSQL when DATABASE_URL is set, else PGlite in DATA_DIR. */
-export function databaseTargetFor(config: AppConfig): DatabaseTarget {
-  return config.databaseUrl ? { url: config.databaseUrl } : { pgliteDir: pgliteDirFor(config.dataDir) };
-}
 
 function readFileOrFail(variable: string, file: string): Buffer {
   try {

@@ -8,8 +8,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { DomainError, ErrorCode } from '../common/errors';
-import { constantTimeEqual } from '../keys/secrets';
-import { MeasurementSetEntity } from '../measurements/measurement-set.entity';
+import { constantTimeEqual } from '../common/crypto/hashing';
+import { MeasurementSet } from '../measurements/measurement-set.types';
 import { MeasurementSetsService, toPolicy } from '../measurements/measurement-sets.service';
 import { isDebugTd } from './core/dcap';
 import { evaluateMeasurementPolicy, MeasurementKind, tdMeasurements } from './core/policy/measurement-policy';
@@ -36,7 +36,7 @@ export interface AppraisalRequest {
 
 export interface Appraisal {
   quote: TdxQuote;
-  set: MeasurementSetEntity;
+  set: MeasurementSet;
 }
 
 export function emptyAppraisalRecord(): AppraisalRecord {
@@ -91,7 +91,7 @@ export class QuoteAppraisalService {
     record.verdict.report_data = 'ok';
   }
 
-  private async matchMeasurements(quote: TdxQuote, kind: MeasurementKind, record: AppraisalRecord): Promise<MeasurementSetEntity> {
+  private async matchMeasurements(quote: TdxQuote, kind: MeasurementKind, record: AppraisalRecord): Promise<MeasurementSet> {
     const sets = await this.measurementSets.active();
     const result = evaluateMeasurementPolicy(tdMeasurements(quote), sets.map(toPolicy), kind);
     if (!result.matched) {

@@ -8,7 +8,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Clock } from '../common/clock/clock';
 import { DomainError, ErrorCode } from '../common/errors';
-import { isDatabaseUnavailable } from '../database/database-errors';
+import { isDatabaseUnavailable } from '../common/errors/database-unavailable';
 import { Database, Executor } from '../database/executor';
 import { MetricsService } from '../ops/metrics.service';
 import { AppraisalRecord, emptyAppraisalRecord } from '../attestation/quote-appraisal.service';

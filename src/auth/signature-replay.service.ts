@@ -11,7 +11,7 @@ import { Clock } from '../common/clock/clock';
 import { purgeExpiredRows, schedulePurge } from '../database/expiry-purge';
 import { executorFor } from '../database/executor';
 import { queryRows } from '../database/sql';
-import { sha256Hex } from '../keys/secrets';
+import { sha256Hex } from '../common/crypto/hashing';
 
 @Injectable()
 export class SignatureReplayService implements OnModuleInit, OnModuleDestroy {

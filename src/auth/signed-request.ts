@@ -5,7 +5,7 @@
  */
 import { DomainError, ErrorCode } from '../common/errors';
 import { isSs58Address } from '../common/validation/ss58';
-import { sha256Hex } from '../keys/secrets';
+import { sha256Hex } from '../common/crypto/hashing';
 
 export const HOTKEY_HEADER = 'x-chutes-hotkey';
 export const SIGNATURE_HEADER = 'x-chutes-signature';

@@ -9,7 +9,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DomainError, ErrorCode } from '../common/errors';
 import { canonicalSs58 } from '../common/validation/ss58';
-import { sha256Hex } from '../keys/secrets';
+import { sha256Hex } from '../common/crypto/hashing';
 import { NonceService } from '../nonces/nonce.service';
 import { MeasurementSetsService } from '../measurements/measurement-sets.service';
 import { MinersService } from '../miners/miners.service';

@@ -12,7 +12,8 @@ import { Clock } from '../common/clock/clock';
 import { DomainError, ErrorCode } from '../common/errors';
 import { schedulePurge } from '../database/expiry-purge';
 import { Executor } from '../database/executor';
-import { isHex32, randomHex, sha256Hex } from '../keys/secrets';
+import { sha256Hex } from '../common/crypto/hashing';
+import { isHex32, randomHex } from '../common/crypto/random';
 import { BootToken, BootTokensRepository } from './boot-tokens.repository';
 
 export interface BootTokenBinding {

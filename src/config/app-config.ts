@@ -6,9 +6,9 @@ import { BlockList, isIP } from 'node:net';
 import * as path from 'node:path';
 import { plainToInstance } from 'class-transformer';
 import { getMetadataStorage, validateSync } from 'class-validator';
-import { TCB_STATUSES } from '../attestation/core/dcap/collateral.types';
 import { isSs58Address } from '../common/validation/ss58';
 import { EnvSchema, SECRET_ENV_KEYS } from './env.schema';
+import { KNOWN_TCB_STATUSES } from './tcb-statuses';
 
 export interface AppConfig {
   port: number;
@@ -121,7 +121,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const acceptedTcbStatuses = list(raw.ACCEPTED_TCB_STATUSES ?? 'UpToDate');
   for (const status of acceptedTcbStatuses) {
-    if (!(TCB_STATUSES as readonly string[]).includes(status)) fail('ACCEPTED_TCB_STATUSES', `has an unknown status; known: ${TCB_STATUSES.join(', ')}`, status);
+    if (!KNOWN_TCB_STATUSES.includes(status)) fail('ACCEPTED_TCB_STATUSES', `has an unknown status; known: ${KNOWN_TCB_STATUSES.join(', ')}`, status);
   }
   const adminHotkeys = list(raw.ADMIN_HOTKEYS);
   for (const hotkey of adminHotkeys) if (!isSs58Address(hotkey)) fail('ADMIN_HOTKEYS', 'must be a comma-separated list of ss58 addresses', hotkey);

@@ -5,8 +5,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataSource, DataSourceOptions } from 'typeorm';
+import type { AppConfig } from '../config/app-config';
 import { MIGRATIONS } from '../../migrations';
-import { ENTITIES } from './entities';
 import { pgliteDriver } from './pglite-driver';
 
 export interface DatabaseTarget {
@@ -26,7 +26,8 @@ export function dataSourceOptions(target: DatabaseTarget): DataSourceOptions {
   const common = {
     type: 'postgres' as const,
     schema,
-    entities: ENTITIES,
+    // Repositories run raw SQL through the Executor; TypeORM maps no entities.
+    entities: [],
     migrations: MIGRATIONS,
     migrationsTableName: 'migrations',
     synchronize: false,
@@ -63,4 +64,9 @@ export async function openDatabase(target: DatabaseTarget): Promise<DataSource> 
 
 export function pgliteDirFor(dataDir: string): string {
   return path.join(dataDir, 'pglite');
+}
+
+/** The database the config asks for: PostgreSQL when DATABASE_URL is set, else PGlite in DATA_DIR. */
+export function databaseTargetFor(config: AppConfig): DatabaseTarget {
+  return config.databaseUrl ? { url: config.databaseUrl } : { pgliteDir: pgliteDirFor(config.dataDir) };
 }

@@ -1,7 +1,8 @@
-/** Provides the TypeORM DataSource (pg or PGlite), migrated, and the repositories' Database; closes it on shutdown. */
+/** Provides the TypeORM DataSource (pg or PGlite), migrated, the repositories' Database and its health check; closes it on shutdown. */
 import { DynamicModule, Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { DatabaseTarget, openDatabase } from './data-source';
+import { DatabaseHealth } from './database-health';
 import { Database } from './executor';
 
 @Global()
@@ -12,8 +13,8 @@ export class DatabaseModule implements OnApplicationShutdown {
   static forRoot(target: DatabaseTarget): DynamicModule {
     return {
       module: DatabaseModule,
-      providers: [{ provide: DataSource, useFactory: () => openDatabase(target) }, Database],
-      exports: [DataSource, Database],
+      providers: [{ provide: DataSource, useFactory: () => openDatabase(target) }, Database, DatabaseHealth],
+      exports: [DataSource, Database, DatabaseHealth],
     };
   }
 

@@ -1,8 +1,7 @@
 /** `npm run migrate`: bring the configured database's schema up to date, then exit. */
 import 'reflect-metadata';
-import { databaseTargetFor } from '../app.factory';
 import { ConfigError, loadConfig } from '../config/app-config';
-import { openDatabase } from './data-source';
+import { databaseTargetFor, openDatabase } from './data-source';
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);

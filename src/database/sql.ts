@@ -9,6 +9,9 @@ interface QueryExecutor {
 }
 
 /**
+ * @deprecated Use a repository over `Executor` (executor.ts), which also normalises bytea.
+ * Kept only for code other branches still migrate; removed when they merge.
+ *
  * Runs `sql` and returns its rows. TypeORM returns `[rows, rowCount]` for UPDATE/DELETE on pg
  * but plain rows on PGlite (and for SELECT); rows are objects, so the shapes cannot be confused.
  */

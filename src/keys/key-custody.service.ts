@@ -4,25 +4,27 @@
  * and runs KEK rotation across every table that registered a re-wrap task.
  *
  * Pattern for a table of sealed secrets (columns kek_id text, wrapped_key bytea, ciphertext bytea):
+ * the feature's repository maps those columns to a SealedSecret (`sealedFromRow`) and back;
+ * the feature's service seals, opens and re-wraps through this class.
  *
  *   seal:   const s = custody.seal(passphraseBytes, `volume|${hotkey}|${vm}|${volume}`);
- *           INSERT … (kek_id, wrapped_key, ciphertext) VALUES (s.kekId, s.wrappedKey, s.ciphertext)
- *   open:   custody.open(sealedFromRow(row), `volume|${row.hotkey}|${row.vm_name}|${row.volume}`)
+ *           await volumes.insert(…, s)        (repository: INSERT … VALUES (s.kekId, s.wrappedKey, s.ciphertext))
+ *   open:   custody.open(volume.sealed, `volume|${volume.hotkey}|${volume.vmName}|${volume.name}`)
  *   rotate: in the feature service's constructor or onModuleInit —
- *           custody.registerRewrapTask('volume_keys', () => this.dataSource.transaction(async (m) => {
- *             const rows = await queryRows<Row>(m, `SELECT … FROM volume_keys WHERE kek_id <> $1 FOR UPDATE`, [custody.activeKekId]);
- *             return custody.rewrapAll(rows, (r) => ({ sealed: sealedFromRow(r), aad: aadOf(r) }),
- *               (r, s) => m.query(`UPDATE volume_keys SET kek_id = $1, wrapped_key = $2 WHERE id = $3`, [s.kekId, s.wrappedKey, r.id]));
+ *           custody.registerRewrapTask('volume_keys', () => this.db.transaction(async (tx) => {
+ *             const stale = await volumes.notUnderKek(custody.activeKekId, tx);   (… FOR UPDATE)
+ *             return custody.rewrapAll(stale, (v) => ({ sealed: v.sealed, aad: aadOf(v) }),
+ *               (v, s) => volumes.replaceWrap(v.id, s, tx));
  *           }));
  *           and `POST /admin/keys/rotate` answers `{kek_id, rewrapped}` from `custody.rotate()`.
  */
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock/clock';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { openSecret, rewrapSecret, sealSecret, SealedSecret } from './envelope';
 import { verifyKekChecks } from './kek-check';
+import { KekChecksRepository } from './kek-checks.repository';
 import { LoadedKekRing, loadKekRing } from './kek-ring';
 
 /** Re-wraps one table's secrets still under an older KEK; resolves to how many it re-wrapped. */
@@ -33,7 +35,7 @@ export interface KeyRotationResult {
   rewrapped: number;
 }
 
-/** A row of sealed bytes as drivers return them: pg gives Buffer, PGlite Uint8Array. */
+/** The usual three columns of a sealed secret, as a repository reads them. */
 export interface SealedSecretRow {
   kek_id: string;
   wrapped_key: Uint8Array;
@@ -53,7 +55,7 @@ export class KeyCustodyService implements OnModuleDestroy {
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly dataSource: DataSource,
+    private readonly kekChecks: KekChecksRepository,
     private readonly clock: Clock,
   ) {}
 
@@ -69,7 +71,7 @@ export class KeyCustodyService implements OnModuleDestroy {
           `into ${loaded.generatedFile} (mode 0600), beside the data it protects; set BROKER_KEKS or BROKER_KEK_FILE for production`,
       );
     }
-    const outcome = await verifyKekChecks(this.dataSource, loaded, this.clock.now());
+    const outcome = await verifyKekChecks(this.kekChecks, loaded, this.clock.now());
     this.loaded = loaded;
     this.logger.log({
       msg: 'KEK ring loaded',

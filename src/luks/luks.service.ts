@@ -11,7 +11,7 @@ import { Clock } from '../common/clock/clock';
 import { DomainError, ErrorCode } from '../common/errors';
 import { Database, Executor } from '../database/executor';
 import { KeyCustodyService } from '../keys/key-custody.service';
-import { randomPassphraseHex } from '../keys/secrets';
+import { randomPassphraseHex } from '../common/crypto/random';
 import { KeyReleaseEventsRepository } from '../audit/key-release-events.repository';
 import { BootTokenBinding, BootTokensService } from '../boot/boot-tokens.service';
 import { StoredVolumeKey, VolumeKeysRepository } from './volume-keys.repository';

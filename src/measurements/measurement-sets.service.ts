@@ -3,32 +3,30 @@
  * MEASUREMENTS_FILE at start, and from the admin API), and the sealed root passphrase.
  * Sets are immutable per version: the loader inserts new versions and only logs differences.
  */
-import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { DataSource, IsNull } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { Clock } from '../common/clock/clock';
-import { queryRows } from '../database/sql';
 import type { MeasurementSetPolicy } from '../attestation/core/policy/measurement-policy';
-import { KeyCustodyService, sealedFromRow } from '../keys/key-custody.service';
-import { MeasurementSetEntity } from './measurement-set.entity';
+import { KeyCustodyService } from '../keys/key-custody.service';
 import { MeasurementSetInput, differingFields } from './measurement-set.input';
+import { MeasurementSet } from './measurement-set.types';
+import { MeasurementSetsRepository } from './measurement-sets.repository';
 import { parseMeasurementsFile, readPassphraseFile } from './measurements-file';
 
-export function toPolicy(entity: MeasurementSetEntity): MeasurementSetPolicy {
-  return { name: entity.name, version: entity.version, mrtd: entity.mrtd, bootRtmrs: entity.bootRtmrs, runtimeRtmrs: entity.runtimeRtmrs };
+export function toPolicy(set: MeasurementSet): MeasurementSetPolicy {
+  return { name: set.name, version: set.version, mrtd: set.mrtd, bootRtmrs: set.bootRtmrs, runtimeRtmrs: set.runtimeRtmrs };
 }
 
-export function toInput(entity: MeasurementSetEntity): MeasurementSetInput {
+export function toInput(set: MeasurementSet): MeasurementSetInput {
   return {
-    name: entity.name,
-    version: entity.version,
-    mrtd: entity.mrtd,
-    bootRtmrs: entity.bootRtmrs as MeasurementSetInput['bootRtmrs'],
-    runtimeRtmrs: entity.runtimeRtmrs as MeasurementSetInput['runtimeRtmrs'],
-    expectedGpus: entity.expectedGpus,
-    gpuCount: entity.gpuCount,
+    name: set.name,
+    version: set.version,
+    mrtd: set.mrtd,
+    bootRtmrs: set.bootRtmrs as MeasurementSetInput['bootRtmrs'],
+    runtimeRtmrs: set.runtimeRtmrs as MeasurementSetInput['runtimeRtmrs'],
+    expectedGpus: set.expectedGpus,
+    gpuCount: set.gpuCount,
   };
 }
 
@@ -39,7 +37,7 @@ export class MeasurementSetsService implements OnModuleInit {
   private readonly logger = new Logger('measurements');
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly sets: MeasurementSetsRepository,
     private readonly custody: KeyCustodyService,
     private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -48,61 +46,41 @@ export class MeasurementSetsService implements OnModuleInit {
   async onModuleInit(): Promise<void> {
     this.custody.registerRewrapTask('measurement_sets', () => this.rewrapRootPassphrases());
     if (this.config.measurementsFile) await this.loadFile(this.config.measurementsFile);
-    const keyless = (await this.active()).filter((set) => !set.rootKekId).map((set) => `${set.name} ${set.version}`);
+    const keyless = (await this.active()).filter((set) => !set.sealedRootPassphrase).map((set) => `${set.name} ${set.version}`);
     if (keyless.length > 0) {
       this.logger.warn(`measurement sets without a root passphrase can match but never release a root key: ${keyless.join(', ')}`);
     }
   }
 
   /** Active (not retired) sets, oldest first so matching is deterministic. */
-  async active(): Promise<MeasurementSetEntity[]> {
-    return this.dataSource.getRepository(MeasurementSetEntity).find({ where: { retiredAt: IsNull() }, order: { createdAt: 'ASC', version: 'ASC' } });
+  active(): Promise<MeasurementSet[]> {
+    return this.sets.active();
   }
 
-  async byVersion(version: string): Promise<MeasurementSetEntity | null> {
-    return this.dataSource.getRepository(MeasurementSetEntity).findOne({ where: { version } });
+  /** Every set, retired ones included, oldest first. */
+  all(): Promise<MeasurementSet[]> {
+    return this.sets.all();
+  }
+
+  byVersion(version: string): Promise<MeasurementSet | null> {
+    return this.sets.byVersion(version);
   }
 
   /** Inserts a new version; `false` when that version already exists (nothing is changed). */
   async create(input: MeasurementSetInput, rootPassphrase?: Uint8Array): Promise<boolean> {
     const sealed = rootPassphrase ? this.custody.seal(rootPassphrase, rootPassphraseAad(input.version)) : null;
-    const rows = await queryRows<{ id: string }>(
-      this.dataSource,
-      `INSERT INTO measurement_sets (id, name, version, mrtd, boot_rtmrs, runtime_rtmrs, expected_gpus, gpu_count, root_kek_id, root_wrapped_key, root_ciphertext, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-       ON CONFLICT (version) DO NOTHING RETURNING id`,
-      [
-        randomUUID(),
-        input.name,
-        input.version,
-        input.mrtd,
-        JSON.stringify(input.bootRtmrs),
-        JSON.stringify(input.runtimeRtmrs),
-        JSON.stringify(input.expectedGpus),
-        input.gpuCount,
-        sealed?.kekId ?? null,
-        sealed ? Buffer.from(sealed.wrappedKey) : null,
-        sealed ? Buffer.from(sealed.ciphertext) : null,
-        this.clock.now(),
-      ],
-    );
-    return rows.length === 1;
+    return this.sets.insert(input, sealed, this.clock.now());
   }
 
   /** Marks a set retired (kept for audit, no longer matched); false if unknown or already retired. */
   async retire(version: string): Promise<boolean> {
-    const rows = await queryRows<{ id: string }>(this.dataSource, `UPDATE measurement_sets SET retired_at = $2 WHERE version = $1 AND retired_at IS NULL RETURNING id`, [
-      version,
-      this.clock.now(),
-    ]);
-    return rows.length === 1;
+    return this.sets.retire(version, this.clock.now());
   }
 
   /** The set's root passphrase, or null when it has none. Callers must not log or keep it. */
-  rootPassphrase(set: MeasurementSetEntity): Buffer | null {
-    if (!set.rootKekId || !set.rootWrappedKey || !set.rootCiphertext) return null;
-    const sealed = sealedFromRow({ kek_id: set.rootKekId, wrapped_key: set.rootWrappedKey, ciphertext: set.rootCiphertext });
-    return Buffer.from(this.custody.open(sealed, rootPassphraseAad(set.version)));
+  rootPassphrase(set: MeasurementSet): Buffer | null {
+    if (!set.sealedRootPassphrase) return null;
+    return Buffer.from(this.custody.open(set.sealedRootPassphrase, rootPassphraseAad(set.version)));
   }
 
   private async loadFile(file: string): Promise<void> {
@@ -128,21 +106,11 @@ export class MeasurementSetsService implements OnModuleInit {
   }
 
   private async rewrapRootPassphrases(): Promise<number> {
-    const rows = await queryRows<{ id: string; version: string; root_kek_id: string; root_wrapped_key: Uint8Array; root_ciphertext: Uint8Array }>(
-      this.dataSource,
-      `SELECT id, version, root_kek_id, root_wrapped_key, root_ciphertext FROM measurement_sets WHERE root_kek_id IS NOT NULL AND root_kek_id <> $1`,
-      [this.custody.activeKekId],
-    );
+    const stale = await this.sets.rootPassphrasesNotUnder(this.custody.activeKekId);
     return this.custody.rewrapAll(
-      rows,
-      (row) => ({ sealed: sealedFromRow({ kek_id: row.root_kek_id, wrapped_key: row.root_wrapped_key, ciphertext: row.root_ciphertext }), aad: rootPassphraseAad(row.version) }),
-      (row, rewrapped) =>
-        this.dataSource.query(`UPDATE measurement_sets SET root_kek_id = $2, root_wrapped_key = $3 WHERE id = $1 AND root_kek_id = $4`, [
-          row.id,
-          rewrapped.kekId,
-          Buffer.from(rewrapped.wrappedKey),
-          row.root_kek_id,
-        ]),
+      stale,
+      (root) => ({ sealed: root.sealed, aad: rootPassphraseAad(root.version) }),
+      (root, rewrapped) => this.sets.replaceRootWrap(root.setId, root.sealed.kekId, rewrapped),
     );
   }
 }

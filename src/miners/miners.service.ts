@@ -4,44 +4,21 @@
  * everywhere. Hotkeys are stored in canonical ss58 form (prefix 42), whatever form was given.
  */
 import { Inject, Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { Clock } from '../common/clock/clock';
 import { DomainError, ErrorCode } from '../common/errors';
 import { canonicalSs58, isSs58Address } from '../common/validation/ss58';
-import { queryRows } from '../database/sql';
-
-export type MinerStatus = 'allowed' | 'blocked';
+import { MINER_REASON_MAX_LENGTH, MINER_STATUSES, MinerRecord, MinerStatus } from './miner.types';
+import { MinersRepository } from './miners.repository';
 
 /** `ok`: admitted; `blocked`: listed as blocked; `not_allowed`: allowlist policy and not listed as allowed. */
 export type MinerAdmission = 'ok' | 'blocked' | 'not_allowed';
 
-export interface MinerRecord {
-  hotkey: string;
-  status: MinerStatus;
-  reason: string | null;
-  updatedAt: Date;
-}
-
-interface MinerRow {
-  hotkey: string;
-  status: MinerStatus;
-  reason: string | null;
-  updated_at: Date | string;
-}
-
-const MINER_STATUSES: readonly MinerStatus[] = ['allowed', 'blocked'];
-export const MINER_REASON_MAX_LENGTH = 500;
-
-function toRecord(row: MinerRow): MinerRecord {
-  return { hotkey: row.hotkey, status: row.status, reason: row.reason, updatedAt: new Date(row.updated_at) };
-}
-
 @Injectable()
 export class MinersService {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly miners: MinersRepository,
     private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -67,35 +44,23 @@ export class MinersService {
     if (reason != null && reason.length > MINER_REASON_MAX_LENGTH) {
       throw new DomainError(ErrorCode.VALIDATION_FAILED, `reason must be at most ${MINER_REASON_MAX_LENGTH} characters`);
     }
-    const rows = await queryRows<MinerRow>(
-      this.dataSource,
-      `INSERT INTO miners (hotkey, status, reason, updated_at) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (hotkey) DO UPDATE SET status = EXCLUDED.status, reason = EXCLUDED.reason, updated_at = EXCLUDED.updated_at
-       RETURNING hotkey, status, reason, updated_at`,
-      [this.canonical(hotkey), status, reason ?? null, this.clock.now()],
-    );
-    return toRecord(rows[0]);
+    return this.miners.upsert(this.canonical(hotkey), status, reason ?? null, this.clock.now());
   }
 
   /** Deletes the entry for `hotkey`; false when there was none. */
   async remove(hotkey: string): Promise<boolean> {
-    const rows = await queryRows<{ hotkey: string }>(this.dataSource, `DELETE FROM miners WHERE hotkey = $1 RETURNING hotkey`, [
-      this.canonical(hotkey),
-    ]);
-    return rows.length > 0;
+    return this.miners.remove(this.canonical(hotkey));
   }
 
   /** Every entry, by hotkey. */
   async list(): Promise<MinerRecord[]> {
-    const rows = await queryRows<MinerRow>(this.dataSource, `SELECT hotkey, status, reason, updated_at FROM miners ORDER BY hotkey`);
-    return rows.map(toRecord);
+    return this.miners.list();
   }
 
   private async statusOf(hotkey: string): Promise<MinerStatus | undefined> {
     // An address that does not decode cannot be listed; under allowlist it is simply not allowed.
     if (!isSs58Address(hotkey)) return undefined;
-    const rows = await queryRows<{ status: MinerStatus }>(this.dataSource, `SELECT status FROM miners WHERE hotkey = $1`, [canonicalSs58(hotkey)]);
-    return rows[0]?.status;
+    return this.miners.statusOf(canonicalSs58(hotkey));
   }
 
   private canonical(hotkey: string): string {

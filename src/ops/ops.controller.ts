@@ -1,6 +1,6 @@
 import { Controller, Get, Header, Inject } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { DomainError, ErrorCode } from '../common/errors';
+import { DatabaseHealth } from '../database/database-health';
 import { ApiDoc } from '../openapi/api-doc.decorator';
 import { OpenApiDocument } from './openapi-document';
 import { MetricsService } from './metrics.service';
@@ -9,7 +9,7 @@ import { HealthResponse } from './dto/health.response';
 @Controller()
 export class OpsController {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly database: DatabaseHealth,
     private readonly metrics: MetricsService,
     @Inject(OpenApiDocument) private readonly openapi: OpenApiDocument,
   ) {}
@@ -30,7 +30,7 @@ export class OpsController {
   })
   async readyz(): Promise<HealthResponse> {
     try {
-      await this.dataSource.query('SELECT 1');
+      await this.database.ping();
     } catch {
       throw new DomainError(ErrorCode.DATABASE_UNAVAILABLE, 'database unavailable');
     }

@@ -5,7 +5,7 @@
  */
 import { Injectable } from '@nestjs/common';
 import { DomainError, ErrorCode } from '../common/errors';
-import { sha256Hex } from '../keys/secrets';
+import { sha256Hex } from '../common/crypto/hashing';
 import { NonceService } from '../nonces/nonce.service';
 import { decodeQuoteBase64 } from '../attestation/dto/quote.request';
 import { QuoteAppraisalService } from '../attestation/quote-appraisal.service';

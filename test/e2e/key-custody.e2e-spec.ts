@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ConfigError, loadConfig } from '../../src/config/app-config';
-import { queryRows } from '../../src/database/sql';
+import { Database } from '../../src/database/executor';
 import { SealedSecret } from '../../src/keys/envelope';
 import { KeyCustodyService, sealedFromRow, SealedSecretRow } from '../../src/keys/key-custody.service';
 import { loadKekRing } from '../../src/keys/kek-ring';
@@ -86,7 +86,7 @@ describe(`key custody on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
   });
 
   it('stores a key-check value for the new id, and nothing readable', async () => {
-    const rows = await queryRows<SealedSecretRow>(app!.app.get(DataSource), `SELECT kek_id, wrapped_key, ciphertext FROM kek_checks`);
+    const rows = await app!.app.get(Database).rows<SealedSecretRow>(`SELECT kek_id, wrapped_key, ciphertext FROM kek_checks`);
     expect(rows.map((row) => [row.kek_id, row.wrapped_key.length])).toEqual([['local', 72]]);
     expect(Buffer.from(rows[0].ciphertext).toString('latin1')).not.toContain('kek check');
   });
@@ -121,7 +121,7 @@ describe(`key custody on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
     );
     expect(await custody.rotate()).toEqual({ kekId: 'k2', rewrapped: 1 });
     expect(await custody.rotate()).toEqual({ kekId: 'k2', rewrapped: 0 });
-    const checks = await queryRows<{ kek_id: string }>(app!.app.get(DataSource), `SELECT kek_id FROM kek_checks ORDER BY kek_id`);
+    const checks = await app!.app.get(Database).rows<{ kek_id: string }>(`SELECT kek_id FROM kek_checks ORDER BY kek_id`);
     expect(checks.map((row) => row.kek_id)).toEqual(['k2', 'local']);
 
     custody = await start({ BROKER_KEKS: `k2:${NEW_KEY}` });

@@ -1,7 +1,7 @@
-/** Response shapes of the admin measurement-set routes: built from the entity field by field, never the root passphrase. */
+/** Response shapes of the admin measurement-set routes: built from the set field by field, never the root passphrase. */
 import { IsArray, IsBoolean, IsInt, IsISO8601, IsOptional, IsString, Matches, ValidateNested } from 'class-validator';
 import { NestedArrayOf } from '../../openapi/api-doc.decorator';
-import type { MeasurementSetEntity, RtmrSet } from '../../measurements/measurement-set.entity';
+import type { MeasurementSet, RtmrSet } from '../../measurements/measurement-set.types';
 
 const REGISTER = /^[0-9a-f]{96}$/;
 
@@ -39,7 +39,7 @@ function rtmrsView(rtmrs: RtmrSet, withRtmr3: boolean): RtmrsView {
   return view;
 }
 
-export function toMeasurementSetResponse(set: MeasurementSetEntity): MeasurementSetResponse {
+export function toMeasurementSetResponse(set: MeasurementSet): MeasurementSetResponse {
   return {
     name: set.name,
     version: set.version,
@@ -48,8 +48,8 @@ export function toMeasurementSetResponse(set: MeasurementSetEntity): Measurement
     runtime_rtmrs: rtmrsView(set.runtimeRtmrs, true),
     expected_gpus: [...set.expectedGpus],
     gpu_count: set.gpuCount,
-    has_root_passphrase: set.rootKekId !== null && set.rootCiphertext !== null,
-    created_at: new Date(set.createdAt).toISOString(),
-    retired_at: set.retiredAt ? new Date(set.retiredAt).toISOString() : null,
+    has_root_passphrase: set.sealedRootPassphrase !== null,
+    created_at: set.createdAt.toISOString(),
+    retired_at: set.retiredAt ? set.retiredAt.toISOString() : null,
   };
 }

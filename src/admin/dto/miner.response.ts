@@ -1,7 +1,7 @@
 /** Response shapes of the admin miner routes. */
 import { IsArray, IsBoolean, IsIn, IsISO8601, IsOptional, IsString, ValidateNested } from 'class-validator';
 import { NestedArrayOf } from '../../openapi/api-doc.decorator';
-import type { MinerRecord } from '../../miners/miners.service';
+import type { MinerRecord } from '../../miners/miner.types';
 
 export class MinerResponse {
   @IsString() hotkey: string;

@@ -4,9 +4,7 @@
  * immutable per version, so there is no update: a new image gets a new version.
  */
 import { Injectable, Logger } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { DomainError, ErrorCode } from '../../common/errors';
-import { MeasurementSetEntity } from '../../measurements/measurement-set.entity';
 import { MeasurementSetInput, MeasurementSetInputError, parseMeasurementSetInput } from '../../measurements/measurement-set.input';
 import { MeasurementSetsService } from '../../measurements/measurement-sets.service';
 import { CreateMeasurementSetRequest } from '../dto/measurement-set.request';
@@ -18,13 +16,10 @@ const notFound = (version: string) => new DomainError(ErrorCode.NOT_FOUND, `meas
 export class AdminMeasurementsService {
   private readonly logger = new Logger('admin');
 
-  constructor(
-    private readonly dataSource: DataSource,
-    private readonly sets: MeasurementSetsService,
-  ) {}
+  constructor(private readonly sets: MeasurementSetsService) {}
 
   async list(): Promise<MeasurementSetListResponse> {
-    const sets = await this.dataSource.getRepository(MeasurementSetEntity).find({ order: { createdAt: 'ASC', version: 'ASC' } });
+    const sets = await this.sets.all();
     return { items: sets.map(toMeasurementSetResponse) };
   }
 

@@ -8,7 +8,7 @@ import type { BlockList } from 'node:net';
 import { isIP } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { FastifyRequest } from 'fastify';
-import { sha256Hex } from '../../keys/secrets';
+import { sha256Hex } from '../crypto/hashing';
 
 /** IPv4-mapped IPv6 (`::ffff:1.2.3.4`) is the same client as `1.2.3.4`. */
 export function normalizeIp(address: string): string {

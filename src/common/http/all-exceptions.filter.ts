@@ -6,8 +6,8 @@
  */
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { isDatabaseUnavailable } from '../../database/database-errors';
 import { DomainError, ErrorCode } from '../errors';
+import { isDatabaseUnavailable } from '../errors/database-unavailable';
 import { errorBody } from './error-body';
 
 const CODE_BY_HTTP_STATUS: Record<number, ErrorCode> = {

@@ -1,0 +1,127 @@
+/** The `measurement_sets` table: registered sets, their retirement, and their sealed root passphrases. */
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { Database } from '../database/executor';
+import type { SealedSecret } from '../keys/envelope';
+import type { MeasurementSetInput } from './measurement-set.input';
+import { MeasurementSet, RtmrSet, SealedRootPassphrase } from './measurement-set.types';
+
+interface MeasurementSetRow {
+  id: string;
+  name: string;
+  version: string;
+  mrtd: string;
+  boot_rtmrs: RtmrSet;
+  runtime_rtmrs: RtmrSet;
+  expected_gpus: string[];
+  gpu_count: number | null;
+  root_kek_id: string | null;
+  root_wrapped_key: Buffer | null;
+  root_ciphertext: Buffer | null;
+  created_at: Date;
+  retired_at: Date | null;
+}
+
+const COLUMNS = `id, name, version, mrtd, boot_rtmrs, runtime_rtmrs, expected_gpus, gpu_count, root_kek_id, root_wrapped_key, root_ciphertext, created_at, retired_at`;
+
+/** Oldest first, then by version, so matching and listings are deterministic. */
+const ORDER = `ORDER BY created_at ASC, version ASC`;
+
+function toMeasurementSet(row: MeasurementSetRow): MeasurementSet {
+  const sealed =
+    row.root_kek_id !== null && row.root_wrapped_key !== null && row.root_ciphertext !== null
+      ? { kekId: row.root_kek_id, wrappedKey: new Uint8Array(row.root_wrapped_key), ciphertext: new Uint8Array(row.root_ciphertext) }
+      : null;
+  return {
+    id: row.id,
+    name: row.name,
+    version: row.version,
+    mrtd: row.mrtd,
+    bootRtmrs: row.boot_rtmrs,
+    runtimeRtmrs: row.runtime_rtmrs,
+    expectedGpus: row.expected_gpus,
+    gpuCount: row.gpu_count,
+    sealedRootPassphrase: sealed,
+    createdAt: row.created_at,
+    retiredAt: row.retired_at,
+  };
+}
+
+@Injectable()
+export class MeasurementSetsRepository {
+  constructor(private readonly db: Database) {}
+
+  /** Sets not retired. */
+  async active(): Promise<MeasurementSet[]> {
+    const rows = await this.db.rows<MeasurementSetRow>(`SELECT ${COLUMNS} FROM measurement_sets WHERE retired_at IS NULL ${ORDER}`);
+    return rows.map(toMeasurementSet);
+  }
+
+  /** Every set, retired ones included. */
+  async all(): Promise<MeasurementSet[]> {
+    const rows = await this.db.rows<MeasurementSetRow>(`SELECT ${COLUMNS} FROM measurement_sets ${ORDER}`);
+    return rows.map(toMeasurementSet);
+  }
+
+  async byVersion(version: string): Promise<MeasurementSet | null> {
+    const rows = await this.db.rows<MeasurementSetRow>(`SELECT ${COLUMNS} FROM measurement_sets WHERE version = $1`, [version]);
+    return rows.length === 0 ? null : toMeasurementSet(rows[0]);
+  }
+
+  /** Inserts a new version; false when that version already exists (nothing is changed). */
+  async insert(input: MeasurementSetInput, sealed: SealedSecret | null, createdAt: Date): Promise<boolean> {
+    const rows = await this.db.rows<{ id: string }>(
+      `INSERT INTO measurement_sets (id, name, version, mrtd, boot_rtmrs, runtime_rtmrs, expected_gpus, gpu_count, root_kek_id, root_wrapped_key, root_ciphertext, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+       ON CONFLICT (version) DO NOTHING RETURNING id`,
+      [
+        randomUUID(),
+        input.name,
+        input.version,
+        input.mrtd,
+        JSON.stringify(input.bootRtmrs),
+        JSON.stringify(input.runtimeRtmrs),
+        JSON.stringify(input.expectedGpus),
+        input.gpuCount,
+        sealed?.kekId ?? null,
+        sealed ? Buffer.from(sealed.wrappedKey) : null,
+        sealed ? Buffer.from(sealed.ciphertext) : null,
+        createdAt,
+      ],
+    );
+    return rows.length === 1;
+  }
+
+  /** Marks a set retired at `at`; false if unknown or already retired (its first retired_at stays). */
+  async retire(version: string, at: Date): Promise<boolean> {
+    const rows = await this.db.rows<{ id: string }>(`UPDATE measurement_sets SET retired_at = $2 WHERE version = $1 AND retired_at IS NULL RETURNING id`, [version, at]);
+    return rows.length === 1;
+  }
+
+  /** Root passphrases sealed under any KEK other than `kekId`. */
+  async rootPassphrasesNotUnder(kekId: string): Promise<SealedRootPassphrase[]> {
+    const rows = await this.db.rows<{ id: string; version: string; root_kek_id: string; root_wrapped_key: Buffer; root_ciphertext: Buffer }>(
+      `SELECT id, version, root_kek_id, root_wrapped_key, root_ciphertext FROM measurement_sets
+       WHERE root_kek_id IS NOT NULL AND root_kek_id <> $1 AND root_wrapped_key IS NOT NULL AND root_ciphertext IS NOT NULL`,
+      [kekId],
+    );
+    return rows.map((row) => ({
+      setId: row.id,
+      version: row.version,
+      sealed: { kekId: row.root_kek_id, wrappedKey: new Uint8Array(row.root_wrapped_key), ciphertext: new Uint8Array(row.root_ciphertext) },
+    }));
+  }
+
+  /**
+   * Stores a re-wrapped data key, only if the row is still under `previousKekId` (a concurrent
+   * rotation that got there first wins; the ciphertext itself never changes).
+   */
+  async replaceRootWrap(setId: string, previousKekId: string, rewrapped: SealedSecret): Promise<void> {
+    await this.db.rows(`UPDATE measurement_sets SET root_kek_id = $2, root_wrapped_key = $3 WHERE id = $1 AND root_kek_id = $4`, [
+      setId,
+      rewrapped.kekId,
+      Buffer.from(rewrapped.wrappedKey),
+      previousKekId,
+    ]);
+  }
+}
