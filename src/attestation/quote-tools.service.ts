@@ -3,6 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { DomainError, ErrorCode } from '../common/errors';
+import { httpStatusOf } from '../common/http/http-status-by-code';
 import { MeasurementSetsService, toPolicy } from '../measurements/measurement-sets.service';
 import { isDebugTd } from './core/dcap';
 import { evaluateMeasurementPolicy, MeasurementKind, MeasurementSetPolicy, MeasurementVerdict, tdMeasurements } from './core/policy/measurement-policy';
@@ -56,8 +57,11 @@ export class QuoteToolsService {
         boot_acceptable: tcbAccepted && !debug && measurements.boot.matched,
       };
     } catch (error) {
-      // Unavailable collateral is the broker's problem, not the quote's: keep it a 503.
-      if (!(error instanceof DomainError) || error.httpStatus >= 500 || error.httpStatus === 400) throw error;
+      // A refused quote is this endpoint's answer (200, dcap_verified false); unavailable collateral
+      // is the broker's problem, not the quote's (keep it a 503), and an unreadable quote a 400.
+      if (!(error instanceof DomainError)) throw error;
+      const status = httpStatusOf(error.code);
+      if (status >= 500 || status === 400) throw error;
       return {
         dcap_verified: false,
         error_code: error.code,

@@ -1,4 +1,5 @@
-import { ErrorCode, HTTP_STATUS_BY_CODE } from '../common/errors/error-code';
+import { ErrorCode } from '../common/errors/error-code';
+import { HTTP_STATUS_BY_CODE } from '../common/http/http-status-by-code';
 import { ADVICE, adviceFor, describeRefusal, describeUnreachable } from './advice';
 import { BrokerRefusedError, BrokerUnreachableError } from './errors';
 

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { DomainError, ErrorCode } from '../common/errors';
+import { httpStatusOf } from '../common/http/http-status-by-code';
 import {
   CIPHERTEXT_OVERHEAD_BYTES,
   createKekRing,
@@ -72,7 +73,7 @@ describe('sealSecret / openSecret', () => {
   ];
   it.each(moved)('does not open when copied to %s', (_case, otherAad) => {
     const error = domainErrorOf(() => openSecret(sealed, otherAad, ring1));
-    expect([error.code, error.httpStatus]).toEqual([ErrorCode.KEY_UNAVAILABLE, 500]);
+    expect([error.code, httpStatusOf(error.code)]).toEqual([ErrorCode.KEY_UNAVAILABLE, 500]);
     expect(error.detail).toMatchObject({ reason: 'wrapped_key_rejected', kekId: 'k1' });
   });
 

@@ -5,7 +5,8 @@
 import { RequestMethod, Type } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { OpenApiBuilder, OperationObject, ParameterObject, ResponsesObject } from 'openapi3-ts/oas31';
-import { ErrorCode, HTTP_STATUS_BY_CODE } from '../common/errors';
+import { ErrorCode } from '../common/errors';
+import { HTTP_STATUS_BY_CODE } from '../common/http/http-status-by-code';
 import { AUTH_REQUIREMENT } from '../auth/hotkey-auth.guard';
 import { API_DOC, ApiDocOptions } from './api-doc.decorator';
 import { dtoSchema, queryParameters } from './dto-schema';

@@ -11,7 +11,7 @@ import { startTestApp, TestApp } from '../support/app';
 import { BOOT_NOW, BootEnv, createBootEnv, IMAGE, ROOT_PASSPHRASE, TestVm, ss58Address } from '../support/boot-env';
 import { testDatabase } from '../support/database';
 import { whileFailing } from '../support/fault';
-import { createForge } from '../support/forge';
+import { createForge, pckChainWithEmptyValidity } from '../support/forge';
 import { DEFAULT_TEE_TCB_SVN } from '../support/forge/forge-defaults';
 import { selfSignedCert } from '../support/tls';
 
@@ -158,6 +158,8 @@ describe('boot attestation and volume keys', () => {
       ['bad quote signature', async () => vm.boot({ tamper: { quoteSignature: true } }), 403, 'QUOTE_SIGNATURE_INVALID', { dcap: { status: 'QUOTE_SIGNATURE_INVALID' } }],
       ['bad QE report signature', async () => vm.boot({ tamper: { qeReportSignature: true } }), 403, 'QE_REPORT_INVALID', {}],
       ['untrusted PKI', async () => { const stranger = await createForge({ now: BOOT_NOW, pki: { seed: 'stranger' } }); const n = await vm.nonce(); return vm.attest(n, new TestVm(app.baseUrl, stranger, vm.cert, vm.hotkey, vm.vmName).quote(n)); }, 403, 'PCK_CHAIN_INVALID', {}],
+      ['PCK leaf with an empty validity SEQUENCE', async () => vm.boot({ pckCertChainPem: pckChainWithEmptyValidity(env.forge.pki) }), 403, 'PCK_CHAIN_INVALID', {}],
+      ['PCK CA with an empty validity SEQUENCE', async () => vm.boot({ pckCertChainPem: pckChainWithEmptyValidity(env.forge.pki, 'pckCa') }), 403, 'PCK_CHAIN_INVALID', {}],
       ['quote not base64', async () => vm.attestRaw(await vm.nonce(), '***not base64***'), 400, 'QUOTE_MALFORMED', { quote: 'QUOTE_MALFORMED' }],
       ['quote truncated', async () => { const n = await vm.nonce(); return vm.attest(n, vm.quote(n).subarray(0, 600)); }, 400, 'QUOTE_MALFORMED', {}],
     ];

@@ -11,6 +11,7 @@ import { startTestApp, TestApp } from '../support/app';
 import { testDatabase } from '../support/database';
 import { DCAP_FIXTURE_DIR, FIXTURE_EXPECTED as FIXTURE, FIXTURE_NOW, loadFixtureQuote } from '../vectors/dcap-fixture';
 import { insertMeasurementSet } from '../support/measurements';
+import { createForge, Forge, pckChainWithEmptyValidity } from '../support/forge';
 
 const fixtureQuote = () => Buffer.from(loadFixtureQuote());
 
@@ -129,5 +130,43 @@ describe('POST /attestation/quote/verify', () => {
     const gone = await verify();
     expect([gone.status, (gone.json as unknown as { code: string }).code]).toEqual([503, 'COLLATERAL_UNAVAILABLE']);
     clock.set(FIXTURE_NOW);
+  });
+});
+
+describe('POST /attestation/quote/verify on a forged platform the broker trusts', () => {
+  const forgeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bootkey-forge-'));
+  const forgeDb = testDatabase('quote_tools_forge');
+  let forge: Forge;
+  let forgeApp: TestApp;
+
+  beforeAll(async () => {
+    forge = await createForge({ now: FIXTURE_NOW });
+    fs.mkdirSync(path.join(forgeDir, 'collateral'));
+    forge.writeCollateral(path.join(forgeDir, 'collateral'));
+    fs.writeFileSync(path.join(forgeDir, 'root-ca.pem'), forge.rootCaPem);
+    forgeApp = await startTestApp({
+      database: forgeDb.target,
+      clock: new ManualClock(FIXTURE_NOW),
+      env: { COLLATERAL_DIR: path.join(forgeDir, 'collateral'), DCAP_ROOT_CA_FILE: path.join(forgeDir, 'root-ca.pem') },
+    });
+  });
+
+  afterAll(async () => {
+    await forgeApp?.close();
+    await forgeDb.drop();
+    fs.rmSync(forgeDir, { recursive: true, force: true });
+  });
+
+  const verifyForged = (raw: Buffer) => httpRequest<VerifyBody>(`${forgeApp.baseUrl}/attestation/quote/verify`, { body: { quote: raw.toString('base64') } });
+
+  it('verifies a well-formed forged quote', async () => {
+    const res = await verifyForged(forge.quote());
+    expect([res.status, res.json.dcap_verified, res.json.tcb_status]).toEqual([200, true, 'UpToDate']);
+  });
+
+  it.each(['pckLeaf', 'pckCa'] as const)('refuses a %s whose validity SEQUENCE is empty as PCK_CHAIN_INVALID, not a 500', async (which) => {
+    const res = await verifyForged(forge.quote({ pckCertChainPem: pckChainWithEmptyValidity(forge.pki, which) }));
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ dcap_verified: false, error_code: 'PCK_CHAIN_INVALID', boot_acceptable: false });
   });
 });

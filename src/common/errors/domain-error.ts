@@ -1,4 +1,4 @@
-import { ErrorCode, HTTP_STATUS_BY_CODE } from './error-code';
+import { ErrorCode } from './error-code';
 
 /**
  * The one error type the service raises on purpose. `message` goes on the wire, so it must
@@ -13,10 +13,6 @@ export class DomainError extends Error {
   ) {
     super(message);
     this.name = 'DomainError';
-  }
-
-  get httpStatus(): number {
-    return HTTP_STATUS_BY_CODE[this.code];
   }
 }
 

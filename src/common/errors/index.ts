@@ -1,2 +1,2 @@
-export { ErrorCode, HTTP_STATUS_BY_CODE } from './error-code';
+export { ErrorCode } from './error-code';
 export { DomainError, isDomainError } from './domain-error';

@@ -9,6 +9,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, ErrorCode } from '../errors';
 import { isDatabaseUnavailable } from '../errors/database-unavailable';
 import { errorBody } from './error-body';
+import { httpStatusOf } from './http-status-by-code';
 
 const CODE_BY_HTTP_STATUS: Record<number, ErrorCode> = {
   400: ErrorCode.VALIDATION_FAILED,
@@ -43,7 +44,8 @@ export function toHttpError(exception: unknown): {
     const headers: Record<string, string> = {};
     const retryAfter = exception.detail?.retryAfterSeconds;
     if (typeof retryAfter === 'number') headers['retry-after'] = String(retryAfter);
-    return { status: exception.httpStatus, body: errorBody(exception.httpStatus, exception.code, exception.message), headers };
+    const status = httpStatusOf(exception.code);
+    return { status, body: errorBody(status, exception.code, exception.message), headers };
   }
   if (exception instanceof HttpException) {
     const status = exception.getStatus();

@@ -14,6 +14,7 @@ import { createTestPki, TestPki, TestPkiOptions } from './test-pki';
 export * from './collateral';
 export * from './quote';
 export * from './test-pki';
+export * from './der-edit';
 export * from './forge-defaults';
 export * as tdx from './tdx-constants';
 

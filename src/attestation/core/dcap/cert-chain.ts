@@ -57,7 +57,8 @@ export function verifyCertChain(certificatesDer: Uint8Array[], anchor: TrustAnch
   const fail = (message: string, detail?: Record<string, unknown>) =>
     new DomainError(options.code, `${options.label}: ${message}`, { step: options.label, ...detail });
   let ders = certificatesDer;
-  if (ders.length > 0 && bytesEqual(ders[ders.length - 1], anchor.certificate.der)) ders = ders.slice(0, -1);
+  const last = ders.at(-1);
+  if (last && bytesEqual(last, anchor.certificate.der)) ders = ders.slice(0, -1);
   if (ders.length === 0) throw fail('no certificate below the root');
   if (ders.length > MAX_CHAIN_LENGTH) throw fail(`${ders.length} certificates, at most ${MAX_CHAIN_LENGTH}`);
 
@@ -69,14 +70,16 @@ export function verifyCertChain(certificatesDer: Uint8Array[], anchor: TrustAnch
       throw error;
     }
   });
-  if (options.leafMustNotBeCa && certificates[0].isCa) throw fail('leaf certificate is a CA');
+  const [leaf] = certificates;
+  if (!leaf) throw fail('no certificate below the root');
+  if (options.leafMustNotBeCa && leaf.isCa) throw fail('leaf certificate is a CA');
 
   let notBefore = anchor.certificate.notBefore;
   let notAfter = anchor.certificate.notAfter;
-  for (let i = 0; i < certificates.length; i++) {
-    const cert = certificates[i];
-    const issuer = i + 1 < certificates.length ? certificates[i + 1] : anchor.certificate;
-    const issuerKey = i + 1 < certificates.length ? keyOf(certificates[i + 1], i + 1, fail) : anchor.key;
+  for (const [i, cert] of certificates.entries()) {
+    const next = certificates[i + 1];
+    const issuer = next ?? anchor.certificate;
+    const issuerKey = next ? keyOf(next, i + 1, fail) : anchor.key;
     if (!namesEqual(cert.issuer, issuer.subject)) throw fail(`certificate ${i} issuer does not match the next certificate`, { index: i });
     if (!canSignCertificates(issuer)) throw fail(`certificate ${i + 1} may not issue certificates`, { index: i + 1 });
     // CAs between this certificate's issuer and the leaf: RFC 5280 pathLenConstraint counts them.
@@ -88,7 +91,7 @@ export function verifyCertChain(certificatesDer: Uint8Array[], anchor: TrustAnch
     notBefore = Math.max(notBefore, cert.notBefore);
     notAfter = Math.min(notAfter, cert.notAfter);
   }
-  return { certificates, leaf: certificates[0], leafKey: keyOf(certificates[0], 0, fail), notBefore, notAfter };
+  return { certificates, leaf, leafKey: keyOf(leaf, 0, fail), notBefore, notAfter };
 }
 
 /** Re-checked on every verification: validity is the one part of a chain that depends on `now`. */

@@ -7,6 +7,7 @@
 import { QuoteVerifier as OracleVerifier } from '@phala/dcap-qvl';
 import { createForge, Forge } from '../../../../test/support/forge';
 import type { ForgeQuoteOptions } from '../../../../test/support/forge/quote';
+import { DomainError } from '../../../common/errors';
 import { QuoteVerifier } from './quote-verifier';
 import type { QuoteCollateral } from './collateral.types';
 
@@ -47,7 +48,9 @@ describe('forged quotes: ours and @phala/dcap-qvl agree', () => {
     try {
       ours = new QuoteVerifier(forge.rootCaDer).verify(quote, collateral, now).tcbStatus;
     } catch (error) {
-      ours = `rejected:${(error as { code?: string }).code}`;
+      // Only a typed refusal is a rejection; a crash (TypeError, RangeError, ...) is a bug.
+      if (!(error instanceof DomainError)) throw error;
+      ours = `rejected:${error.code}`;
     }
     let oracle: string;
     try {

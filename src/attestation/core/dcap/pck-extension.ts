@@ -2,7 +2,7 @@
  * Intel's SGX extension (OID 1.2.840.113741.1.13.1) in a PCK certificate: the platform's FMSPC,
  * PCE-ID, PPID, and its TCB (16 SGX component SVNs, PCESVN, CPUSVN) — the inputs to TCB matching.
  */
-import { DerError, TAG_ENUMERATED, TAG_OCTET_STRING, TAG_SEQUENCE, childrenOf, decodeOid, decodeSmallUnsigned, expectTag, parseDer } from './der';
+import { DerCursor, DerError, DerNode, TAG_ENUMERATED, TAG_INTEGER, TAG_OCTET_STRING, TAG_OID, TAG_SEQUENCE, decodeOid, decodeSmallUnsigned, expectTag, parseDer } from './der';
 import { Certificate, OID_SGX_EXTENSION, X509Error, parseCertificate } from './x509';
 
 const OID_PPID = `${OID_SGX_EXTENSION}.1`;
@@ -28,25 +28,25 @@ export interface PckExtension {
 
 export function parsePckExtension(cert: Certificate): PckExtension {
   const raw = cert.extensions.get(OID_SGX_EXTENSION);
-  if (!raw) throw new X509Error('PCK certificate has no SGX extension');
+  if (!raw) throw new X509Error('PCK certificate has no SGX extension', 'missing_extension');
   try {
-    const fields = oidValueMap(parseDer(raw));
-    const tcb = oidValueMap(required(fields, OID_TCB));
+    const fields = oidValueMap(parseDer(raw, 'SGX extension'), 'SGX extension');
+    const tcb = oidValueMap(required(fields, OID_TCB, 'TCB'), 'SGX extension TCB');
     const sgxTcbComponents: number[] = [];
     for (let i = 1; i <= SGX_TCB_COMPONENT_COUNT; i++) {
-      sgxTcbComponents.push(decodeSmallUnsigned(required(tcb, `${OID_TCB}.${i}`)));
+      sgxTcbComponents.push(decodeSmallUnsigned(required(tcb, `${OID_TCB}.${i}`, `SGX TCB component ${i}`), TAG_INTEGER, `SGX TCB component ${i}`));
     }
     return {
-      ppid: octets(required(fields, OID_PPID), 16, 'PPID'),
-      fmspc: octets(required(fields, OID_FMSPC), 6, 'FMSPC'),
-      pceId: octets(required(fields, OID_PCE_ID), 2, 'PCE-ID'),
-      sgxType: decodeSmallUnsigned(required(fields, OID_SGX_TYPE), TAG_ENUMERATED),
-      cpuSvn: octets(required(tcb, OID_CPUSVN), 16, 'CPUSVN'),
-      pceSvn: decodeSmallUnsigned(required(tcb, OID_PCESVN)),
+      ppid: octets(required(fields, OID_PPID, 'PPID'), 16, 'PPID'),
+      fmspc: octets(required(fields, OID_FMSPC, 'FMSPC'), 6, 'FMSPC'),
+      pceId: octets(required(fields, OID_PCE_ID, 'PCE-ID'), 2, 'PCE-ID'),
+      sgxType: decodeSmallUnsigned(required(fields, OID_SGX_TYPE, 'SGX type'), TAG_ENUMERATED, 'SGX type'),
+      cpuSvn: octets(required(tcb, OID_CPUSVN, 'CPUSVN'), 16, 'CPUSVN'),
+      pceSvn: decodeSmallUnsigned(required(tcb, OID_PCESVN, 'PCESVN'), TAG_INTEGER, 'PCESVN'),
       sgxTcbComponents,
     };
   } catch (error) {
-    if (error instanceof DerError) throw new X509Error(`PCK SGX extension is malformed: ${error.message}`);
+    if (error instanceof DerError) throw new X509Error(`PCK SGX extension is malformed: ${error.message}`, error.code);
     throw error;
   }
 }
@@ -65,8 +65,10 @@ export function pckPlatformOfLeaf(leafDer: Uint8Array | undefined): PckPlatform 
     const certificate = parseCertificate(leafDer);
     // The CA's common name is plain ASCII inside the DER issuer Name.
     return { fmspc: parsePckExtension(certificate).fmspc, processorCa: Buffer.from(certificate.issuer).toString('latin1').includes('Processor') };
-  } catch {
-    return null;
+  } catch (error) {
+    // Only a leaf that does not parse means "no platform"; anything else is a bug, not a verdict.
+    if (error instanceof X509Error) return null;
+    throw error;
   }
 }
 
@@ -75,29 +77,29 @@ export function fmspcOfPckLeaf(leafDer: Uint8Array | undefined): Uint8Array | nu
   return pckPlatformOfLeaf(leafDer)?.fmspc ?? null;
 }
 
-type DerNodeOf = ReturnType<typeof parseDer>;
-
 /** SEQUENCE OF SEQUENCE { OID, value } → OID → value node; duplicates are refused. */
-function oidValueMap(sequence: DerNodeOf): Map<string, DerNodeOf> {
-  const map = new Map<string, DerNodeOf>();
-  for (const entry of childrenOf(expectTag(sequence, TAG_SEQUENCE, 'SGX extension'))) {
-    const parts = childrenOf(expectTag(entry, TAG_SEQUENCE, 'SGX extension entry'));
-    if (parts.length !== 2) throw new DerError('SGX extension entry is not an (OID, value) pair');
-    const oid = decodeOid(parts[0]);
-    if (map.has(oid)) throw new DerError(`duplicate ${oid}`);
-    map.set(oid, parts[1]);
+function oidValueMap(sequence: DerNode, element: string): Map<string, DerNode> {
+  const map = new Map<string, DerNode>();
+  const entries = new DerCursor(expectTag(sequence, TAG_SEQUENCE, element), element);
+  for (const [i, entryNode] of entries.rest().entries()) {
+    const entry = new DerCursor(expectTag(entryNode, TAG_SEQUENCE, `${element}[${i}]`), `${element}[${i}]`);
+    const oid = decodeOid(entry.next(TAG_OID, 'id'), `${element}[${i}].id`);
+    const value = entry.nextAny('value');
+    entry.end();
+    if (map.has(oid)) throw new DerError('unexpected_element', `${element}[${i}]`, `duplicate ${oid}`);
+    map.set(oid, value);
   }
   return map;
 }
 
-function required(map: Map<string, DerNodeOf>, oid: string): DerNodeOf {
+function required(map: Map<string, DerNode>, oid: string, what: string): DerNode {
   const node = map.get(oid);
-  if (!node) throw new DerError(`missing ${oid}`);
+  if (!node) throw new DerError('missing', `${what} (${oid})`, 'missing');
   return node;
 }
 
-function octets(node: DerNodeOf, length: number, what: string): Uint8Array {
+function octets(node: DerNode, length: number, what: string): Uint8Array {
   const value = expectTag(node, TAG_OCTET_STRING, what).value;
-  if (value.length !== length) throw new DerError(`${what} is ${value.length} bytes, expected ${length}`);
+  if (value.length !== length) throw new DerError('bad_value', what, `${value.length} bytes, expected ${length}`);
   return value;
 }

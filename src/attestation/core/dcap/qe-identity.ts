@@ -4,7 +4,7 @@
  * its ISVSVN selects the QE TCB level whose status joins the platform's.
  */
 import { DomainError, ErrorCode } from '../../../common/errors';
-import { bytesEqual, toHex } from '../quote/encoding';
+import { byteAt, bytesEqual, toHex } from '../quote/encoding';
 import type { EnclaveReport } from '../quote/quote.types';
 import { TrustAnchor, VerifiedChain } from './cert-chain';
 import { parseQeIdentityJson } from './collateral-json';
@@ -48,12 +48,13 @@ export function matchQeIdentity(report: EnclaveReport, identity: QeIdentity): Qe
     throw mismatch('MISCSELECT', { actual: report.miscSelect, expected: identity.miscSelect });
   }
   for (let i = 0; i < identity.attributes.length; i++) {
-    if ((report.attributes[i] & identity.attributesMask[i]) !== (identity.attributes[i] & identity.attributesMask[i])) {
+    const mask = byteAt(identity.attributesMask, i);
+    if ((byteAt(report.attributes, i) & mask) !== (byteAt(identity.attributes, i) & mask)) {
       throw mismatch('ATTRIBUTES', { byte: i });
     }
   }
   // Intel's mask already covers DEBUG; checked on its own so a permissive mask cannot let it through.
-  if (report.attributes[0] & SGX_ATTRIBUTES_DEBUG) throw mismatch('ATTRIBUTES.DEBUG', {});
+  if (byteAt(report.attributes, 0) & SGX_ATTRIBUTES_DEBUG) throw mismatch('ATTRIBUTES.DEBUG', {});
   return matchQeTcbLevel(report.isvSvn, identity);
 }
 

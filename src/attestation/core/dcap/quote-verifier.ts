@@ -16,7 +16,7 @@ import { KeyObject, createHash } from 'node:crypto';
 import { DomainError, ErrorCode } from '../../../common/errors';
 import { parseTdxQuote } from '../quote/tdx-quote.parser';
 import type { TdxQuote } from '../quote/quote.types';
-import { toHex } from '../quote/encoding';
+import { byteAt, toHex } from '../quote/encoding';
 import { TD_ATTRIBUTES_DEBUG_BIT } from '../quote/quote-constants';
 import { TrustAnchor, VerifiedChain, checkChainValidity, loadTrustAnchor, verifyCertChain } from './cert-chain';
 import { COLLATERAL_FIELDS, QuoteCollateral, TcbStatus } from './collateral.types';
@@ -61,7 +61,7 @@ export interface QuoteVerifierOptions {
 
 /** TD attributes bit 0 (TUD.DEBUG). Reported for the policy layer; verifyQuote does not refuse it. */
 export function isDebugTd(quote: TdxQuote): boolean {
-  return (quote.body.tdAttributes[0] & TD_ATTRIBUTES_DEBUG_BIT) !== 0;
+  return (byteAt(quote.body.tdAttributes, 0) & TD_ATTRIBUTES_DEBUG_BIT) !== 0;
 }
 
 /** One-shot verification; verifiers (and their caches) are shared per root CA. */

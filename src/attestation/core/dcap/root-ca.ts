@@ -46,8 +46,9 @@ export function loadRootCa(pemOrDer: Uint8Array | string): Uint8Array {
     if (error instanceof PemError) throw invalidRoot(`root CA PEM: ${error.message}`);
     throw error;
   }
-  if (certificates.length !== 1) throw invalidRoot(`root CA PEM holds ${certificates.length} certificates, expected 1`);
-  return certificates[0];
+  const [only] = certificates;
+  if (!only || certificates.length !== 1) throw invalidRoot(`root CA PEM holds ${certificates.length} certificates, expected 1`);
+  return only;
 }
 
 /** DER certificates start with SEQUENCE (0x30); PEM with "-----BEGIN" possibly after whitespace. */

@@ -11,7 +11,7 @@
  * TD report 1.5 is matched on TEE_TCB_SVN too; TEE_TCB_SVN2 is reported, not matched (as Intel's QVL).
  */
 import { DomainError, ErrorCode } from '../../../common/errors';
-import { bytesEqual, toHex } from '../quote/encoding';
+import { byteAt, bytesEqual, toHex } from '../quote/encoding';
 import type { TdReport } from '../quote/quote.types';
 import { TcbInfo, TcbLevel, TcbStatus, TdxModuleSigner } from './collateral.types';
 import type { PckExtension } from './pck-extension';
@@ -28,7 +28,7 @@ export interface TdxTcbEvaluation {
 
 export function matchTdxTcbLevel(tcbInfo: TcbInfo, pck: PckExtension, report: TdReport): TdxTcbEvaluation {
   const teeTcbSvn = report.teeTcbSvn;
-  const moduleVersion = teeTcbSvn[1];
+  const moduleVersion = byteAt(teeTcbSvn, 1);
   const firstTdxComponent = moduleVersion > 0 ? 2 : 0;
   const level = tcbInfo.tcbLevels.find(
     (candidate) =>
@@ -52,16 +52,17 @@ function platformMatch(level: TcbLevel): TcbMatch & { tcbDate: string } {
 }
 
 function componentsReach(actual: ArrayLike<number>, required: number[], from: number): boolean {
-  for (let i = from; i < required.length; i++) {
-    if (actual[i] < required[i]) return false;
+  for (const [i, minimum] of required.entries()) {
+    // A component the platform does not report cannot reach the level.
+    if (i >= from && !((actual[i] ?? -1) >= minimum)) return false;
   }
   return true;
 }
 
 /** The TDX module's identity and, for module versions > 0, its own TCB level. */
 function evaluateTdxModule(tcbInfo: TcbInfo, report: TdReport): TcbMatch | null {
-  const moduleIsvSvn = report.teeTcbSvn[0];
-  const moduleVersion = report.teeTcbSvn[1];
+  const moduleIsvSvn = byteAt(report.teeTcbSvn, 0);
+  const moduleVersion = byteAt(report.teeTcbSvn, 1);
   if (moduleVersion === 0) {
     if (tcbInfo.tdxModule) requireModuleSigner(tcbInfo.tdxModule, report, 'tdxModule');
     return null;
@@ -88,7 +89,8 @@ function evaluateTdxModule(tcbInfo: TcbInfo, report: TdReport): TcbMatch | null 
 function requireModuleSigner(expected: TdxModuleSigner, report: TdReport, name: string): void {
   let attributesMatch = true;
   for (let i = 0; i < expected.attributes.length; i++) {
-    if ((report.seamAttributes[i] & expected.attributesMask[i]) !== (expected.attributes[i] & expected.attributesMask[i])) {
+    const mask = byteAt(expected.attributesMask, i);
+    if ((byteAt(report.seamAttributes, i) & mask) !== (byteAt(expected.attributes, i) & mask)) {
       attributesMatch = false;
     }
   }

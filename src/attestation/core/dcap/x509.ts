@@ -5,14 +5,18 @@
  */
 import { KeyObject, createPublicKey, verify as cryptoVerify } from 'node:crypto';
 import {
+  DerCursor,
   DerError,
+  DerErrorCode,
   DerNode,
+  TAG_BIT_STRING,
   TAG_BOOLEAN,
   TAG_INTEGER,
   TAG_OCTET_STRING,
+  TAG_OID,
   TAG_SEQUENCE,
   bitStringBytes,
-  childrenOf,
+  contextPrimitiveTag,
   contextTag,
   decodeBoolean,
   decodeOid,
@@ -41,6 +45,8 @@ const KNOWN_EXTENSIONS = new Set([
 
 const KEY_USAGE_KEY_CERT_SIGN = 5;
 const KEY_USAGE_CRL_SIGN = 6;
+const X509_V3 = 2;
+const CRL_V2 = 1;
 
 export interface Certificate {
   der: Uint8Array;
@@ -63,28 +69,65 @@ interface SignedPart {
   signature: Uint8Array; // DER ECDSA-Sig-Value
 }
 
-export class X509Error extends Error {}
+/**
+ * What kind of defect an X509Error reports: a DER defect (its DerErrorCode, the element named in
+ * the message), or one of the X.509 rules below.
+ */
+export type X509ErrorCode =
+  | DerErrorCode
+  /** Not an X.509 v3 certificate, or not a v2 CRL. */
+  | 'unsupported_version'
+  /** A signature algorithm other than ecdsa-with-SHA256, or inner and outer algorithms that differ. */
+  | 'unsupported_algorithm'
+  /** A public key that does not parse or is not ECDSA P-256. */
+  | 'unsupported_key'
+  /** A duplicate extension, an unknown critical one, or a malformed one we read. */
+  | 'bad_extension'
+  /** An extension (or a field of one) the certificate must carry is absent. */
+  | 'missing_extension'
+  /** Anything else the caller refuses (e.g. a root that is not a self-issued CA). */
+  | 'invalid';
+
+export class X509Error extends Error {
+  constructor(
+    message: string,
+    readonly code: X509ErrorCode = 'invalid',
+  ) {
+    super(message);
+    this.name = 'X509Error';
+  }
+}
 
 export function parseCertificate(der: Uint8Array): Certificate {
   try {
-    const [tbsNode, outerAlgorithm, signatureNode, ...rest] = childrenOf(expectTag(parseDer(der), TAG_SEQUENCE, 'certificate'));
-    if (rest.length !== 0) throw new X509Error('certificate has extra fields');
-    const tbs = childrenOf(expectTag(tbsNode, TAG_SEQUENCE, 'tbsCertificate'));
-    let index = 0;
-    if (tbs[0]?.tag === contextTag(0)) {
-      const [version] = childrenOf(tbs[0]);
-      if (decodeSmallUnsigned(version) !== 2) throw new X509Error('certificate is not X.509 v3');
-      index = 1;
-    } else {
-      throw new X509Error('certificate is not X.509 v3');
-    }
-    const serialHex = integerHex(expectTag(tbs[index], TAG_INTEGER, 'serial'));
-    requireEcdsaSha256(tbs[index + 1], outerAlgorithm);
-    const issuer = expectTag(tbs[index + 2], TAG_SEQUENCE, 'issuer').encoded;
-    const [notBeforeNode, notAfterNode] = childrenOf(expectTag(tbs[index + 3], TAG_SEQUENCE, 'validity'));
-    const subject = expectTag(tbs[index + 4], TAG_SEQUENCE, 'subject').encoded;
-    const subjectPublicKeyInfo = expectTag(tbs[index + 5], TAG_SEQUENCE, 'subjectPublicKeyInfo').encoded;
-    const extensionsNode = tbs.slice(index + 6).find((node) => node.tag === contextTag(3));
+    const certificate = new DerCursor(expectTag(parseDer(der, 'certificate'), TAG_SEQUENCE, 'certificate'), 'certificate');
+    const tbsNode = certificate.next(TAG_SEQUENCE, 'tbsCertificate');
+    const outerAlgorithm = certificate.next(TAG_SEQUENCE, 'signatureAlgorithm');
+    const signatureNode = certificate.next(TAG_BIT_STRING, 'signatureValue');
+    certificate.end();
+
+    const tbs = new DerCursor(tbsNode, 'tbsCertificate');
+    // version [0] EXPLICIT INTEGER DEFAULT v1: absent means v1, which has no extensions.
+    const versionWrapper = tbs.optional(contextTag(0));
+    if (!versionWrapper) throw new X509Error('certificate is not X.509 v3 (no version field)', 'unsupported_version');
+    const versionCursor = new DerCursor(versionWrapper, 'tbsCertificate.version');
+    const version = decodeSmallUnsigned(versionCursor.next(TAG_INTEGER, 'version'), TAG_INTEGER, 'tbsCertificate.version');
+    versionCursor.end();
+    if (version !== X509_V3) throw new X509Error(`certificate is not X.509 v3 (version field ${version})`, 'unsupported_version');
+    const serialHex = integerHex(tbs.next(TAG_INTEGER, 'serialNumber'), 'tbsCertificate.serialNumber');
+    requireEcdsaSha256(tbs.next(TAG_SEQUENCE, 'signature'), outerAlgorithm);
+    const issuer = tbs.next(TAG_SEQUENCE, 'issuer').encoded;
+    const validity = new DerCursor(tbs.next(TAG_SEQUENCE, 'validity'), 'tbsCertificate.validity');
+    const notBefore = decodeTime(validity.nextAny('notBefore'), 'tbsCertificate.validity.notBefore');
+    const notAfter = decodeTime(validity.nextAny('notAfter'), 'tbsCertificate.validity.notAfter');
+    validity.end();
+    const subject = tbs.next(TAG_SEQUENCE, 'subject').encoded;
+    const subjectPublicKeyInfo = tbs.next(TAG_SEQUENCE, 'subjectPublicKeyInfo').encoded;
+    // issuerUniqueID [1] and subjectUniqueID [2] IMPLICIT BIT STRING: allowed, not used.
+    tbs.optional(contextPrimitiveTag(1));
+    tbs.optional(contextPrimitiveTag(2));
+    const extensionsNode = tbs.optional(contextTag(3));
+    tbs.end();
     const extensions = extensionsNode ? parseExtensions(extensionsNode) : new Map<string, Uint8Array>();
     const { isCa, pathLength } = parseBasicConstraints(extensions.get(OID_BASIC_CONSTRAINTS));
     return {
@@ -92,14 +135,14 @@ export function parseCertificate(der: Uint8Array): Certificate {
       serialHex,
       issuer,
       subject,
-      notBefore: decodeTime(notBeforeNode),
-      notAfter: decodeTime(notAfterNode),
+      notBefore,
+      notAfter,
       subjectPublicKeyInfo,
       isCa,
       pathLength,
       keyUsage: parseKeyUsage(extensions.get(OID_KEY_USAGE)),
       extensions,
-      signed: { tbs: tbsNode.encoded, signature: bitStringBytes(signatureNode) },
+      signed: { tbs: tbsNode.encoded, signature: bitStringBytes(signatureNode, 'certificate.signatureValue') },
     };
   } catch (error) {
     throw asX509Error(error, 'certificate');
@@ -117,37 +160,52 @@ export interface Crl {
 
 export function parseCrl(der: Uint8Array): Crl {
   try {
-    const [tbsNode, outerAlgorithm, signatureNode, ...rest] = childrenOf(expectTag(parseDer(der), TAG_SEQUENCE, 'crl'));
-    if (rest.length !== 0) throw new X509Error('CRL has extra fields');
-    const tbs = childrenOf(expectTag(tbsNode, TAG_SEQUENCE, 'tbsCertList'));
-    let index = 0;
-    if (tbs[0]?.tag === TAG_INTEGER) {
-      if (decodeSmallUnsigned(tbs[0]) !== 1) throw new X509Error('CRL is not v2');
-      index = 1;
+    const crl = new DerCursor(expectTag(parseDer(der, 'CRL'), TAG_SEQUENCE, 'CRL'), 'CRL');
+    const tbsNode = crl.next(TAG_SEQUENCE, 'tbsCertList');
+    const outerAlgorithm = crl.next(TAG_SEQUENCE, 'signatureAlgorithm');
+    const signatureNode = crl.next(TAG_BIT_STRING, 'signatureValue');
+    crl.end();
+
+    const tbs = new DerCursor(tbsNode, 'tbsCertList');
+    // version INTEGER OPTIONAL: present (v2) whenever the CRL has extensions, as Intel's do.
+    const versionNode = tbs.optional(TAG_INTEGER);
+    if (versionNode) {
+      const version = decodeSmallUnsigned(versionNode, TAG_INTEGER, 'tbsCertList.version');
+      if (version !== CRL_V2) throw new X509Error(`CRL is not v2 (version field ${version})`, 'unsupported_version');
     }
-    requireEcdsaSha256(tbs[index], outerAlgorithm);
-    const issuer = expectTag(tbs[index + 1], TAG_SEQUENCE, 'issuer').encoded;
-    const thisUpdate = decodeTime(tbs[index + 2]);
+    requireEcdsaSha256(tbs.next(TAG_SEQUENCE, 'signature'), outerAlgorithm);
+    const issuer = tbs.next(TAG_SEQUENCE, 'issuer').encoded;
+    const thisUpdate = decodeTime(tbs.nextAny('thisUpdate'), 'tbsCertList.thisUpdate');
     // nextUpdate is optional in RFC 5280 but Intel always sets it, and without it a CRL never goes stale.
-    const nextUpdateNode = tbs[index + 3];
-    if (!nextUpdateNode || (nextUpdateNode.tag !== 0x17 && nextUpdateNode.tag !== 0x18)) {
-      throw new X509Error('CRL has no nextUpdate');
-    }
+    const nextUpdate = decodeTime(tbs.nextAny('nextUpdate'), 'tbsCertList.nextUpdate');
     const revokedSerials = new Set<string>();
-    const entriesNode = tbs[index + 4];
-    if (entriesNode?.tag === TAG_SEQUENCE) {
-      for (const entry of childrenOf(entriesNode)) {
-        const [serial] = childrenOf(expectTag(entry, TAG_SEQUENCE, 'revoked certificate'));
-        revokedSerials.add(integerHex(serial));
+    const entriesNode = tbs.optional(TAG_SEQUENCE);
+    if (entriesNode) {
+      const entries = new DerCursor(entriesNode, 'tbsCertList.revokedCertificates');
+      for (const [i, entryNode] of entries.rest().entries()) {
+        const element = `tbsCertList.revokedCertificates[${i}]`;
+        const entry = new DerCursor(expectTag(entryNode, TAG_SEQUENCE, element), element);
+        revokedSerials.add(integerHex(entry.next(TAG_INTEGER, 'userCertificate'), `${element}.userCertificate`));
+        decodeTime(entry.nextAny('revocationDate'), `${element}.revocationDate`);
+        entry.optional(TAG_SEQUENCE); // crlEntryExtensions (reason code): not used
+        entry.end();
       }
     }
+    // crlExtensions [0] EXPLICIT: CRL number, authority key id, issuing distribution point; not used.
+    const extensionsNode = tbs.optional(contextTag(0));
+    if (extensionsNode) {
+      const wrapper = new DerCursor(extensionsNode, 'tbsCertList.crlExtensions');
+      wrapper.next(TAG_SEQUENCE, 'extensions');
+      wrapper.end();
+    }
+    tbs.end();
     return {
       der,
       issuer,
       thisUpdate,
-      nextUpdate: decodeTime(nextUpdateNode),
+      nextUpdate,
       revokedSerials,
-      signed: { tbs: tbsNode.encoded, signature: bitStringBytes(signatureNode) },
+      signed: { tbs: tbsNode.encoded, signature: bitStringBytes(signatureNode, 'CRL.signatureValue') },
     };
   } catch (error) {
     throw asX509Error(error, 'CRL');
@@ -160,10 +218,10 @@ export function p256KeyFromSpki(spki: Uint8Array): KeyObject {
   try {
     key = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
   } catch {
-    throw new X509Error('public key does not parse');
+    throw new X509Error('public key does not parse', 'unsupported_key');
   }
   if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
-    throw new X509Error('public key is not ECDSA P-256');
+    throw new X509Error('public key is not ECDSA P-256', 'unsupported_key');
   }
   return key;
 }
@@ -189,66 +247,81 @@ export function namesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return bytesEqual(a, b);
 }
 
-function requireEcdsaSha256(inner: DerNode | undefined, outer: DerNode | undefined): void {
-  const innerAlg = expectTag(inner, TAG_SEQUENCE, 'signature algorithm');
-  const outerAlg = expectTag(outer, TAG_SEQUENCE, 'signature algorithm');
+function requireEcdsaSha256(inner: DerNode, outer: DerNode): void {
   // RFC 5280: the signed algorithm identifier must equal the outer one, byte for byte.
-  if (!bytesEqual(innerAlg.encoded, outerAlg.encoded)) throw new X509Error('signature algorithm fields differ');
-  const [oid, ...params] = childrenOf(innerAlg);
-  if (decodeOid(oid) !== OID_ECDSA_WITH_SHA256 || params.length !== 0) {
-    throw new X509Error('signature algorithm is not ecdsa-with-SHA256');
+  if (!bytesEqual(inner.encoded, outer.encoded)) throw new X509Error('signature algorithm fields differ', 'unsupported_algorithm');
+  const algorithm = new DerCursor(inner, 'signature algorithm');
+  const oid = decodeOid(algorithm.next(TAG_OID, 'algorithm'), 'signature algorithm');
+  // ecdsa-with-SHA256 has no parameters (RFC 5758 3.2), not even NULL.
+  if (oid !== OID_ECDSA_WITH_SHA256 || !algorithm.done) {
+    throw new X509Error(`signature algorithm ${oid} is not ecdsa-with-SHA256`, 'unsupported_algorithm');
   }
 }
 
-function parseExtensions(wrapper: DerNode): Map<string, Uint8Array> {
-  const [sequence, ...rest] = childrenOf(wrapper);
-  if (rest.length !== 0) throw new X509Error('malformed extensions');
+function parseExtensions(wrapperNode: DerNode): Map<string, Uint8Array> {
+  const wrapper = new DerCursor(wrapperNode, 'tbsCertificate.extensions');
+  const list = new DerCursor(wrapper.next(TAG_SEQUENCE, 'list'), 'tbsCertificate.extensions');
+  wrapper.end();
   const extensions = new Map<string, Uint8Array>();
-  for (const extension of childrenOf(expectTag(sequence, TAG_SEQUENCE, 'extensions'))) {
-    const parts = childrenOf(expectTag(extension, TAG_SEQUENCE, 'extension'));
-    const oid = decodeOid(parts[0]);
-    let critical = false;
-    let valueNode = parts[1];
-    if (valueNode?.tag === TAG_BOOLEAN) {
-      critical = decodeBoolean(valueNode);
-      valueNode = parts[2];
-    }
-    const value = expectTag(valueNode, TAG_OCTET_STRING, 'extnValue').value;
-    if (extensions.has(oid)) throw new X509Error(`duplicate extension ${oid}`);
-    if (critical && !KNOWN_EXTENSIONS.has(oid)) throw new X509Error(`unknown critical extension ${oid}`);
+  for (const [i, extensionNode] of list.rest().entries()) {
+    const element = `tbsCertificate.extensions[${i}]`;
+    const extension = new DerCursor(expectTag(extensionNode, TAG_SEQUENCE, element), element);
+    const oid = decodeOid(extension.next(TAG_OID, 'extnID'), `${element}.extnID`);
+    const criticalNode = extension.optional(TAG_BOOLEAN);
+    const critical = criticalNode ? decodeBoolean(criticalNode, `${element}.critical`) : false;
+    const value = extension.next(TAG_OCTET_STRING, 'extnValue').value;
+    extension.end();
+    if (extensions.has(oid)) throw new X509Error(`duplicate extension ${oid}`, 'bad_extension');
+    if (critical && !KNOWN_EXTENSIONS.has(oid)) throw new X509Error(`unknown critical extension ${oid}`, 'bad_extension');
     extensions.set(oid, value);
   }
   return extensions;
 }
 
+/** BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER OPTIONAL } */
 function parseBasicConstraints(value: Uint8Array | undefined): { isCa: boolean; pathLength?: number } {
   if (!value) return { isCa: false };
-  const parts = childrenOf(expectTag(parseDer(value), TAG_SEQUENCE, 'basicConstraints'));
-  let isCa = false;
-  let pathLength: number | undefined;
-  for (const part of parts) {
-    if (part.tag === TAG_BOOLEAN) isCa = decodeBoolean(part);
-    else if (part.tag === TAG_INTEGER) pathLength = decodeSmallUnsigned(part);
-    else throw new X509Error('malformed basicConstraints');
+  try {
+    const parts = new DerCursor(expectTag(parseDer(value, 'basicConstraints'), TAG_SEQUENCE, 'basicConstraints'), 'basicConstraints');
+    const caNode = parts.optional(TAG_BOOLEAN);
+    const pathLengthNode = parts.optional(TAG_INTEGER);
+    parts.end();
+    return {
+      isCa: caNode ? decodeBoolean(caNode, 'basicConstraints.cA') : false,
+      pathLength: pathLengthNode ? decodeSmallUnsigned(pathLengthNode, TAG_INTEGER, 'basicConstraints.pathLenConstraint') : undefined,
+    };
+  } catch (error) {
+    throw malformedExtension(error);
   }
-  return { isCa, pathLength };
 }
 
 function parseKeyUsage(value: Uint8Array | undefined): Set<number> | undefined {
   if (!value) return undefined;
-  const node = parseDer(value);
-  if (node.tag !== 0x03 || node.value.length < 1 || node.value[0] > 7) throw new X509Error('malformed keyUsage');
+  let bytes: Uint8Array;
+  try {
+    bytes = expectTag(parseDer(value, 'keyUsage'), TAG_BIT_STRING, 'keyUsage').value;
+  } catch (error) {
+    throw malformedExtension(error);
+  }
+  const unusedBits = bytes[0];
+  if (unusedBits === undefined || unusedBits > 7) throw new X509Error('keyUsage: malformed bit string', 'bad_extension');
   const bits = new Set<number>();
-  for (let byte = 1; byte < node.value.length; byte++) {
+  for (const [index, byte] of bytes.subarray(1).entries()) {
     for (let bit = 0; bit < 8; bit++) {
-      if (node.value[byte] & (0x80 >> bit)) bits.add((byte - 1) * 8 + bit);
+      if (byte & (0x80 >> bit)) bits.add(index * 8 + bit);
     }
   }
   return bits;
 }
 
-function asX509Error(error: unknown, what: string): X509Error {
+/** A DER defect inside an extension we read is a bad extension (the certificate's DER was fine). */
+function malformedExtension(error: unknown): unknown {
+  return error instanceof DerError ? new X509Error(`${error.message} (malformed extension)`, 'bad_extension') : error;
+}
+
+/** DER defects become X509Errors keeping their code; anything else is a bug and goes on as it is. */
+function asX509Error(error: unknown, what: string): unknown {
   if (error instanceof X509Error) return error;
-  if (error instanceof DerError) return new X509Error(`${what} is not valid DER: ${error.message}`);
-  throw error;
+  if (error instanceof DerError) return new X509Error(`${what} is not valid DER: ${error.message}`, error.code);
+  return error;
 }

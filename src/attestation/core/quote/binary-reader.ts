@@ -7,6 +7,8 @@ import { DomainError, ErrorCode } from '../../../common/errors';
 
 export class BinaryReader {
   private offset = 0;
+  /** Typed reads (never undefined) once `take` has checked the bounds. */
+  private readonly view: DataView;
 
   /**
    * @param bytes the window this reader may read
@@ -15,7 +17,9 @@ export class BinaryReader {
   constructor(
     private readonly bytes: Uint8Array,
     private readonly baseOffset = 0,
-  ) {}
+  ) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
 
   /** Absolute offset (in the whole quote) of the next byte to read. */
   get position(): number {
@@ -27,19 +31,15 @@ export class BinaryReader {
   }
 
   u8(field: string): number {
-    const at = this.take(field, 1);
-    return this.bytes[at];
+    return this.view.getUint8(this.take(field, 1));
   }
 
   u16(field: string): number {
-    const at = this.take(field, 2);
-    return this.bytes[at] | (this.bytes[at + 1] << 8);
+    return this.view.getUint16(this.take(field, 2), true);
   }
 
   u32(field: string): number {
-    const at = this.take(field, 4);
-    // `>>> 0` keeps values >= 2^31 positive.
-    return (this.bytes[at] | (this.bytes[at + 1] << 8) | (this.bytes[at + 2] << 16) | (this.bytes[at + 3] << 24)) >>> 0;
+    return this.view.getUint32(this.take(field, 4), true);
   }
 
   bytesOf(field: string, length: number): Uint8Array {

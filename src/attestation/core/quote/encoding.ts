@@ -60,3 +60,13 @@ export function splitPemCertificates(pem: string): Uint8Array[] {
 export function bytesToLatin1(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 }
+
+/**
+ * bytes[index] where the caller's layout guarantees the index (fixed-size quote and collateral
+ * fields): out of range is a bug in that guarantee, so a RangeError, never a silent undefined.
+ */
+export function byteAt(bytes: Uint8Array, index: number): number {
+  const byte = bytes[index];
+  if (byte === undefined) throw new RangeError(`byte ${index} of a ${bytes.length}-byte field`);
+  return byte;
+}

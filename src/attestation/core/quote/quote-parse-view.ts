@@ -4,7 +4,7 @@
  * when that certificate cannot be read — the parse endpoint describes, it does not judge).
  */
 import { fmspcOfPckLeaf } from '../dcap/pck-extension';
-import { toHex } from './encoding';
+import { byteAt, toHex } from './encoding';
 import { INTEL_QE_VENDOR_ID_HEX, TD_ATTRIBUTES_DEBUG_BIT } from './quote-constants';
 import type { TdxQuote } from './quote.types';
 
@@ -68,7 +68,7 @@ export function buildQuoteParseView(quote: TdxQuote): QuoteParseView {
     mrsignerseam: toHex(body.mrSignerSeam),
     seam_attributes: toHex(body.seamAttributes),
     td_attributes: toHex(body.tdAttributes),
-    debug: (body.tdAttributes[0] & TD_ATTRIBUTES_DEBUG_BIT) !== 0,
+    debug: (byteAt(body.tdAttributes, 0) & TD_ATTRIBUTES_DEBUG_BIT) !== 0,
     xfam: toHex(body.xfam),
     mrtd: toHex(body.mrTd),
     mrconfigid: toHex(body.mrConfigId),
