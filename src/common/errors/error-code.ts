@@ -18,6 +18,8 @@ export enum ErrorCode {
   SIGNATURE_INVALID = 'SIGNATURE_INVALID',
   SIGNATURE_EXPIRED = 'SIGNATURE_EXPIRED',
   SIGNATURE_REPLAYED = 'SIGNATURE_REPLAYED',
+  // a valid signature used where its format or first use does not allow (v1 on admin, v1 with another method)
+  SIGNATURE_SCOPE = 'SIGNATURE_SCOPE',
   NOT_ADMIN = 'NOT_ADMIN',
   // quote structure
   QUOTE_MALFORMED = 'QUOTE_MALFORMED',
@@ -75,6 +77,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.SIGNATURE_INVALID]: 401,
   [ErrorCode.SIGNATURE_EXPIRED]: 401,
   [ErrorCode.SIGNATURE_REPLAYED]: 401,
+  [ErrorCode.SIGNATURE_SCOPE]: 401,
   [ErrorCode.NOT_ADMIN]: 403,
   [ErrorCode.QUOTE_MALFORMED]: 400,
   [ErrorCode.QUOTE_UNSUPPORTED]: 400,
