@@ -332,11 +332,13 @@ describe(`hotkey-signed requests on ${usingPostgres ? 'PostgreSQL' : 'PGlite'} (
   });
 
   it('documents the guarded routes with the hotkey signature scheme and their 401/403 codes', async () => {
-    type Op = { security: Record<string, string[]>[]; responses: Record<string, unknown> };
+    type Op = { security: Record<string, string[]>[]; responses: Record<string, { description: string }>; description?: string };
     const res = await httpRequest<{ paths: Record<string, Record<string, Op>> }>(`${app.baseUrl}/openapi.json`);
     const adminOp = res.json.paths['/_auth/admin'].get;
     expect(adminOp.security).toEqual([{ hotkeySignature: [] }]);
-    expect(Object.keys(adminOp.responses)).toEqual(expect.arrayContaining(['200', '401', '403']));
+    expect(Object.keys(adminOp.responses)).toEqual(expect.arrayContaining(['200', '401', '403', '429']));
+    expect(adminOp.responses['401'].description).toContain('SIGNATURE_SCOPE');
+    expect(adminOp.description).toMatch(/v2 signature \(a v1 signature is 401 SIGNATURE_SCOPE\)/);
   });
 
   it('stores only a hash of each signature', async () => {
