@@ -40,7 +40,7 @@ export class SignatureReplayService implements OnModuleInit, OnModuleDestroy {
     const record = { signatureHash: sha256Hex(request.signature), hotkey: request.hotkey, method, seenAt: this.clock.now(), expiresAt: request.expiresAt };
     if (request.version === 2) return (await this.replays.recordV2(record)) ? 'fresh' : 'replayed';
     const target = useTarget(method, request.pathWithQuery);
-    return this.replays.recordV1({ ...record, targetHash: sha256Hex(Buffer.from(target, 'utf8')), path: request.pathWithQuery });
+    return this.replays.recordV1({ ...record, targetHash: sha256Hex(target), path: request.pathWithQuery });
   }
 
   /** Deletes rows whose signatures can no longer be accepted (in small batches). */
