@@ -17,6 +17,7 @@ import { createLogger, PinoNestLogger } from './common/logging/logger';
 import { databaseTargetFor } from './database/data-source';
 import { MetricsService } from './ops/metrics.service';
 import { registerRawJsonBodyParser } from './auth/raw-body';
+import { consumeUnroutedSignatures } from './auth/unrouted-signatures';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
@@ -86,6 +87,8 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
   // limit (413), same 400 for invalid JSON; an empty application/json body counts as no body.
   registerRawJsonBodyParser(app, BODY_LIMIT_BYTES);
   // --- end raw request body ---
+  // A signature sent to a path no route serves is consumed all the same (src/auth).
+  consumeUnroutedSignatures(app);
 
   await app.init();
   return { app, logger, routes };

@@ -1,7 +1,7 @@
 /**
- * The Nest guard behind @HotkeyAuth() and @AdminAuth(): authenticates the request once (the
- * signature is single-use, so a second guard on the same request must not check it again),
- * then authorises it for the route's requirement, and leaves the caller for @CallerHotkey().
+ * The Nest guard behind @HotkeyAuth() and @AdminAuth(): authenticates the request for the
+ * route's requirement once (the signature is consumed, so a second guard on the same request
+ * only authorises the caller it found), and leaves the caller for @CallerHotkey().
  */
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
@@ -32,12 +32,16 @@ export class HotkeyAuthGuard implements CanActivate {
     const requirement =
       this.reflector.getAllAndOverride<AuthRequirement | undefined>(AUTH_REQUIREMENT, [context.getHandler(), context.getClass()]) ?? 'admin';
     const request = context.switchToHttp().getRequest<RequestWithRawBody>();
-    let caller = callers.get(request);
-    if (!caller) {
-      caller = await this.auth.authenticate({ headers: request.headers, rawBody: request.rawBody, body: request.body });
-      callers.set(request, caller);
+    const known = callers.get(request);
+    if (known) {
+      await this.auth.authorize(known, requirement);
+      return true;
     }
-    await this.auth.authorize(caller, requirement);
+    const caller = await this.auth.authenticate(
+      { method: request.method, url: request.url, headers: request.headers, rawBody: request.rawBody, body: request.body },
+      requirement,
+    );
+    callers.set(request, caller);
     return true;
   }
 }

@@ -1,9 +1,11 @@
 /**
  * Verifies hotkey-signed requests and decides who may pass: headers → timestamp window →
- * sr25519 signature over the exact body → single use (replay cache) → admin list → miner
- * admission. Cheapest checks first; the signature is consumed once it verifies, whatever the
- * later checks decide. Denials carry only a status and a code on the wire; signatures are
- * never logged.
+ * message format allowed on the route → sr25519 signature over the message (v1: the exact
+ * body; v2: method, path, audience and body) → per-hotkey rate limit → admin list / miner
+ * admission → single use (replay cache, with the v1 reuse rule). Cheapest checks first, and
+ * nothing is written for a caller the route would refuse anyway, so a blocked or unknown
+ * hotkey cannot fill the replay table. Denials carry only a status and a code on the wire;
+ * signatures are never logged.
  */
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { cryptoWaitReady, signatureVerify } from '@polkadot/util-crypto';
@@ -13,11 +15,17 @@ import { Clock } from '../common/clock/clock';
 import { DomainError, ErrorCode } from '../common/errors';
 import { canonicalSs58, isSs58Address } from '../common/validation/ss58';
 import { MinersService } from '../miners/miners.service';
-import { isWithinWindow, parseSignatureHeaders, replayExpiry, signedMessage } from './signed-request';
+import { HotkeyRateLimiter } from './hotkey-rate-limiter';
 import { SignatureReplayService } from './signature-replay.service';
+import { isWithinWindow, NO_AUDIENCE, parseSignatureHeaders, replayExpiry, SignatureHeaders, signedMessageV2, v1Messages } from './signed-request';
 
-/** What a route demands of its caller: any admitted miner, or an admin. */
+/**
+ * What a route demands of its caller: any admitted miner, or an admin. `unrouted` is a request
+ * no route matched: its signature is still consumed when it verifies and its signer is
+ * admitted as a miner or an admin (the answer is a 404 either way).
+ */
 export type AuthRequirement = 'hotkey' | 'admin';
+export type AuthScope = AuthRequirement | 'unrouted';
 
 /** The verified caller of a hotkey-signed request. */
 export interface CallerIdentity {
@@ -28,10 +36,17 @@ export interface CallerIdentity {
 
 /** The parts of a request the check needs (a FastifyRequest with `rawBody` fits). */
 export interface SignedRequestParts {
+  /** The HTTP method as received. */
+  method: string;
+  /** The request target as received: path and query, percent-encoding untouched. */
+  url: string;
   headers: Record<string, string | string[] | undefined>;
   rawBody?: Uint8Array;
   body?: unknown;
 }
+
+/** A Host header that can stand in an origin (name or address, optional port); anything else is ignored. */
+const HOST_VALUE = /^(?:[a-z0-9.-]+|\[[0-9a-f:.]+\])(?::\d{1,5})?$/;
 
 @Injectable()
 export class HotkeyAuthService implements OnModuleInit {
@@ -42,6 +57,7 @@ export class HotkeyAuthService implements OnModuleInit {
     private readonly clock: Clock,
     private readonly replays: SignatureReplayService,
     private readonly miners: MinersService,
+    private readonly rateLimiter: HotkeyRateLimiter,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     const admins = new Set<string>();
@@ -55,6 +71,9 @@ export class HotkeyAuthService implements OnModuleInit {
 
   async onModuleInit(): Promise<void> {
     await cryptoWaitReady();
+    if (!this.config.signatureAudience) {
+      this.logger.warn('SIGNATURE_AUDIENCE is not set: v2 signatures are not bound to this broker (set it to its public origin, e.g. https://keys.example.com)');
+    }
   }
 
   isAdmin(hotkey: string): boolean {
@@ -62,28 +81,44 @@ export class HotkeyAuthService implements OnModuleInit {
   }
 
   /**
-   * Checks the signature of `request` and consumes it. Throws a 401 DomainError
-   * (SIGNATURE_MISSING / _INVALID / _EXPIRED / _REPLAYED) or returns the verified caller.
+   * Checks the signature of `request`, the caller's right to the route, and consumes the
+   * signature. Throws 401 SIGNATURE_MISSING / _INVALID / _EXPIRED / _SCOPE / _REPLAYED,
+   * 429 RATE_LIMITED, 403 NOT_ADMIN / MINER_BLOCKED / MINER_NOT_ALLOWED; or returns the caller.
    */
-  async authenticate(request: SignedRequestParts): Promise<CallerIdentity> {
+  async authenticate(request: SignedRequestParts, scope: AuthScope): Promise<CallerIdentity> {
     const headers = parseSignatureHeaders(request.headers);
     const now = this.clock.now();
     const window = this.config.signatureWindowSeconds;
     if (!isWithinWindow(headers.nonceSeconds, now, window)) {
       throw new DomainError(ErrorCode.SIGNATURE_EXPIRED, `X-Chutes-Nonce is more than ${window} seconds from the server's time`);
     }
+    // The Chutes message names no route, so it must never open an admin one.
+    if (headers.version === 1 && scope === 'admin') {
+      throw new DomainError(ErrorCode.SIGNATURE_SCOPE, 'admin routes accept only v2 signatures (X-Bootkey-Signature-Version: 2)');
+    }
     if (request.rawBody === undefined && request.body !== undefined && request.body !== null) {
       // A body was parsed but its bytes were not kept (a parser without rawBody): nothing to verify against.
       throw new DomainError(ErrorCode.SIGNATURE_INVALID, 'request body cannot be verified');
     }
-    const message = signedMessage(headers.hotkey, headers.nonce, request.rawBody);
-    if (!verifySr25519(message, headers.signature, headers.hotkey)) {
+    const messages = this.candidateMessages(headers, request);
+    if (!messages.some((message) => verifySr25519(message, headers.signature, headers.hotkey))) {
       throw new DomainError(ErrorCode.SIGNATURE_INVALID, 'signature does not verify');
     }
     const hotkey = canonicalSs58(headers.hotkey);
-    const fresh = await this.replays.recordOnce(headers.signature, hotkey, replayExpiry(headers.nonceSeconds, window));
-    if (!fresh) throw new DomainError(ErrorCode.SIGNATURE_REPLAYED, 'signature was already used');
-    return { hotkey, isAdmin: this.admins.has(hotkey) };
+    this.rateLimiter.hit(hotkey);
+    const caller = { hotkey, isAdmin: this.admins.has(hotkey) };
+    await this.authorizeScope(caller, scope);
+    const use = await this.replays.recordUse({
+      signature: headers.signature,
+      version: headers.version,
+      hotkey,
+      method: request.method,
+      pathWithQuery: request.url,
+      expiresAt: replayExpiry(headers.nonceSeconds, window),
+    });
+    if (use === 'scope') throw new DomainError(ErrorCode.SIGNATURE_SCOPE, 'this v1 signature was first used with another HTTP method');
+    if (use === 'replayed') throw new DomainError(ErrorCode.SIGNATURE_REPLAYED, 'signature was already used');
+    return caller;
   }
 
   /**
@@ -98,6 +133,33 @@ export class HotkeyAuthService implements OnModuleInit {
       return;
     }
     await this.miners.assertAdmitted(caller.hotkey);
+  }
+
+  private async authorizeScope(caller: CallerIdentity, scope: AuthScope): Promise<void> {
+    if (scope !== 'unrouted') return this.authorize(caller, scope);
+    // No route, so no requirement: anyone who could use some route may spend a row.
+    if (!caller.isAdmin) await this.miners.assertAdmitted(caller.hotkey);
+  }
+
+  /** Every message this request's signature may be over (several only where the contract allows). */
+  private candidateMessages(headers: SignatureHeaders, request: SignedRequestParts): string[] {
+    if (headers.version === 1) return v1Messages(headers.hotkey, headers.nonce, request.method, request.url, request.rawBody);
+    return this.audiences(request).map((audience) =>
+      signedMessageV2({ hotkey: headers.hotkey, nonce: headers.nonce, method: request.method, pathWithQuery: request.url, audience, rawBody: request.rawBody }),
+    );
+  }
+
+  /**
+   * The audiences a v2 signature may name: SIGNATURE_AUDIENCE when configured. Unconfigured, the
+   * broker knows no origin of its own, so `-` and the origin the request itself names (Host,
+   * either scheme) are accepted: what the CLI signs (the origin of its --url) then works, and
+   * no binding is lost that `-` alone would have given.
+   */
+  private audiences(request: SignedRequestParts): string[] {
+    if (this.config.signatureAudience) return [this.config.signatureAudience];
+    const host = request.headers.host;
+    const name = typeof host === 'string' ? host.toLowerCase() : '';
+    return HOST_VALUE.test(name) ? [NO_AUDIENCE, `https://${name}`, `http://${name}`] : [NO_AUDIENCE];
   }
 }
 

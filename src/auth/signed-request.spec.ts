@@ -1,5 +1,5 @@
 import { DomainError, ErrorCode } from '../common/errors';
-import { isWithinWindow, parseSignatureHeaders, replayExpiry, signedMessage } from './signed-request';
+import { canonicalPath, isWithinWindow, parseSignatureHeaders, replayExpiry, signedMessage, signedMessageV2, useTarget, v1Messages, v1Purpose } from './signed-request';
 
 const ALICE = '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY';
 const SIG = 'ab'.repeat(64);
@@ -28,6 +28,99 @@ describe('signedMessage', () => {
   });
 });
 
+describe('signedMessage with a purpose', () => {
+  it('uses the purpose only for an empty body', () => {
+    expect(signedMessage(ALICE, '1700000000', undefined, 'miner')).toBe(`${ALICE}:1700000000:miner`);
+    expect(signedMessage(ALICE, '1700000000', Buffer.from('abc'), 'miner')).toBe(`${ALICE}:1700000000:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad`);
+  });
+});
+
+describe('v1Purpose', () => {
+  const cases: [string, string][] = [
+    ['/servers/', 'tee'],
+    ['/servers/abc?x=1', 'tee'],
+    ['/miner/servers/', 'miner'],
+    ['/miner', 'miner'],
+    ['/miner?x=/servers', 'miner'],
+    ['/%6Diner/servers', 'miner'],
+    ['/miners/x', 'tee'],
+    ['/admin/miners/x', 'tee'],
+    ['/', 'tee'],
+  ];
+  it.each(cases)('%s → %s', (path, purpose) => {
+    expect(v1Purpose(path)).toBe(purpose);
+  });
+});
+
+describe('v1Messages', () => {
+  const body = Buffer.from('{"quote":"AA=="}');
+  const hashed = (bytes: Buffer) => signedMessage(ALICE, '1', bytes);
+  const cases: [string, string, string, Buffer | undefined, string[]][] = [
+    ['GET on /servers', 'GET', '/servers/', undefined, [`${ALICE}:1:tee`]],
+    ['GET on /miner', 'GET', '/miner/servers/', undefined, [`${ALICE}:1:miner`]],
+    ['POST with a body', 'POST', '/servers/', body, [hashed(body)]],
+    ['runtime attestation: body hash or tee', 'POST', '/servers/srv-1/attestation', body, [hashed(body), `${ALICE}:1:tee`]],
+    ['runtime attestation, trailing slash', 'post', '/servers/srv-1/attestation/', body, [hashed(body), `${ALICE}:1:tee`]],
+    ['runtime attestation without a body', 'POST', '/servers/srv-1/attestation', undefined, [`${ALICE}:1:tee`]],
+    ['attestation status is not attestation', 'POST', '/servers/srv-1/attestation/status', body, [hashed(body)]],
+    ['GET attestation is not the POST', 'GET', '/servers/srv-1/attestation', body, [hashed(body)]],
+    ['boot attestation is not runtime attestation', 'POST', '/servers/boot/attestation/x', body, [hashed(body)]],
+  ];
+  it.each(cases)('%s', (_name, method, path, bytes, expected) => {
+    expect(v1Messages(ALICE, '1', method, path, bytes)).toEqual(expected);
+  });
+});
+
+describe('signedMessageV2', () => {
+  const EMPTY = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+  const base = { hotkey: ALICE, nonce: '1700000000', method: 'DELETE', pathWithQuery: '/servers/vm-1?destroy_keys=true', audience: 'https://keys.example.com' };
+  it('names signer, time, method, target, audience and the body hash', () => {
+    expect(signedMessageV2(base)).toBe(`bootkey-v2:${ALICE}:1700000000:DELETE:/servers/vm-1?destroy_keys=true:https://keys.example.com:${EMPTY}`);
+    expect(signedMessageV2({ ...base, method: 'post', rawBody: Buffer.from('abc') })).toBe(
+      `bootkey-v2:${ALICE}:1700000000:POST:/servers/vm-1?destroy_keys=true:https://keys.example.com:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad`,
+    );
+    expect(signedMessageV2({ ...base, rawBody: new Uint8Array(0) })).toBe(signedMessageV2(base));
+  });
+  it('differs for every part it names, and never equals a v1 message', () => {
+    const variants = [
+      base,
+      { ...base, method: 'GET' },
+      { ...base, pathWithQuery: '/servers/vm-2?destroy_keys=true' },
+      { ...base, pathWithQuery: '/servers/vm-1' },
+      { ...base, pathWithQuery: '/servers/vm-1?destroy_keys=false' },
+      { ...base, audience: '-' },
+      { ...base, rawBody: Buffer.from('{}') },
+      { ...base, nonce: '1700000001' },
+    ];
+    const messages = variants.map((parts) => signedMessageV2(parts));
+    expect(new Set(messages).size).toBe(variants.length);
+    expect(messages).not.toContain(signedMessage(ALICE, '1700000000'));
+  });
+});
+
+describe('canonicalPath and useTarget', () => {
+  const paths: [string, string][] = [
+    ['/servers/abc', '/servers/abc'],
+    ['/servers/abc/', '/servers/abc'],
+    ['/servers/abc//', '/servers/abc'],
+    ['/servers/%61bc', '/servers/abc'],
+    ['/servers/%zz', '/servers/%zz'],
+    ['/', '/'],
+    ['', '/'],
+  ];
+  it.each(paths)('canonicalPath(%s) = %s', (path, expected) => {
+    expect(canonicalPath(path)).toBe(expected);
+  });
+
+  it('keys a use by method, canonical path and the query as sent', () => {
+    expect(useTarget('patch', '/servers/a/?server_name=x')).toBe('PATCH /servers/a?server_name=x');
+    expect(useTarget('PATCH', '/servers/%61?server_name=x')).toBe(useTarget('PATCH', '/servers/a?server_name=x'));
+    expect(useTarget('PATCH', '/servers/a?server_name=y')).not.toBe(useTarget('PATCH', '/servers/a?server_name=x'));
+    expect(useTarget('DELETE', '/servers/a')).not.toBe(useTarget('GET', '/servers/a'));
+    expect(useTarget('GET', '/servers/a?')).toBe('GET /servers/a');
+  });
+});
+
 describe('parseSignatureHeaders', () => {
   it('reads valid headers, with or without 0x and in either case', () => {
     for (const signature of [SIG, `0x${SIG}`, SIG.toUpperCase(), `0x${SIG.toUpperCase()}`]) {
@@ -35,6 +128,12 @@ describe('parseSignatureHeaders', () => {
       expect([signature, Buffer.from(parsed.signature).toString('hex')]).toEqual([signature, SIG]);
       expect(parsed).toMatchObject({ hotkey: ALICE, nonce: '1700000000', nonceSeconds: 1700000000 });
     }
+  });
+
+  it('reads the message format: v1 without the version header or with 1, v2 with 2', () => {
+    expect(parseSignatureHeaders(ok).version).toBe(1);
+    expect(parseSignatureHeaders({ ...ok, 'x-bootkey-signature-version': '1' }).version).toBe(1);
+    expect(parseSignatureHeaders({ ...ok, 'x-bootkey-signature-version': '2' }).version).toBe(2);
   });
 
   const refused: [string, Record<string, string | string[] | undefined>, ErrorCode][] = [
@@ -56,6 +155,9 @@ describe('parseSignatureHeaders', () => {
     ['nonce exponent', { ...ok, 'x-chutes-nonce': '1.7e9' }, ErrorCode.SIGNATURE_INVALID],
     ['nonce too long', { ...ok, 'x-chutes-nonce': '1'.repeat(13) }, ErrorCode.SIGNATURE_INVALID],
     ['nonce hex', { ...ok, 'x-chutes-nonce': '0x65' }, ErrorCode.SIGNATURE_INVALID],
+    ['unknown version', { ...ok, 'x-bootkey-signature-version': '3' }, ErrorCode.SIGNATURE_INVALID],
+    ['empty version', { ...ok, 'x-bootkey-signature-version': '' }, ErrorCode.SIGNATURE_INVALID],
+    ['version sent twice', { ...ok, 'x-bootkey-signature-version': ['2', '2'] }, ErrorCode.SIGNATURE_INVALID],
   ];
   it.each(refused)('refuses %s', (_name, headers, code) => {
     expect(codeOf(() => parseSignatureHeaders(headers))).toBe(code);

@@ -12,7 +12,7 @@ export const ADVICE: Readonly<Record<ErrorCode, string>> = {
   [ErrorCode.BODY_TOO_LARGE]: 'The request is larger than the broker accepts; send a smaller file (a TDX quote is at most 16 KiB).',
   [ErrorCode.NOT_FOUND]:
     'Nothing by that id, name or version exists for your hotkey; list what does (`bootkey servers list`, `bootkey measurements list`) — servers are visible only to the hotkey that registered them.',
-  [ErrorCode.RATE_LIMITED]: 'Too many requests from this address; wait a minute and try again.',
+  [ErrorCode.RATE_LIMITED]: 'Too many requests from this address or hotkey; wait a minute and try again.',
   [ErrorCode.NONCE_INVALID]: 'The nonce was unknown, expired or already used; try again, each attempt gets a fresh one.',
   [ErrorCode.BOOT_TOKEN_INVALID]: 'The boot token is missing, expired or already used; reboot the VM so its initramfs attests again and gets a new one.',
   [ErrorCode.CLIENT_CERT_REQUIRED]: 'This call must come over mutual TLS with the VM\'s client certificate; it is made by the VM\'s initramfs, not by this CLI.',
@@ -20,9 +20,11 @@ export const ADVICE: Readonly<Record<ErrorCode, string>> = {
     'The quote does not bind the broker\'s nonce and the TLS key it saw; make sure --host reaches the VM\'s attestation service directly (no TLS-terminating proxy in between) and try again.',
   [ErrorCode.SIGNATURE_MISSING]: 'The broker received no hotkey signature; something between you and the broker (a proxy?) drops the X-Chutes-* headers.',
   [ErrorCode.SIGNATURE_INVALID]:
-    'The broker could not verify the hotkey signature; check the hotkey (`bootkey hotkey show`) and that no proxy rewrites request bodies.',
+    'The broker could not verify the hotkey signature; check the hotkey (`bootkey hotkey show`), that no proxy rewrites request paths or bodies, and that --url is the broker\'s public address (the origin it has as SIGNATURE_AUDIENCE).',
   [ErrorCode.SIGNATURE_EXPIRED]: 'This machine\'s clock is too far from the broker\'s (signatures are valid for ±10 minutes by default); synchronise the clock (NTP) and try again.',
   [ErrorCode.SIGNATURE_REPLAYED]: 'The broker has already seen this exact signature; run the command again (every run signs afresh).',
+  [ErrorCode.SIGNATURE_SCOPE]:
+    'The broker refused this signature for this request: admin routes take only bootkey (v2) signatures, and a Chutes (v1) signature is bound to the HTTP method it was first used with; sign each request afresh with this CLI (it signs v2).',
   [ErrorCode.NOT_ADMIN]:
     'Your hotkey is not one of the broker\'s ADMIN_HOTKEYS; sign with an admin hotkey (--wallet/--hotkey, --seed-file or BOOTKEY_HOTKEY_SEED), or ask the operator to add yours (`bootkey hotkey show`).',
   [ErrorCode.QUOTE_MALFORMED]: 'The quote could not be decoded; pass the quote itself (raw bytes or base64), complete and untruncated.',

@@ -3,7 +3,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { cryptoWaitReady, signatureVerify } from '@polkadot/util-crypto';
-import { isWithinWindow, parseSignatureHeaders, signedMessage } from '../auth/signed-request';
+import { isWithinWindow, parseSignatureHeaders, signedMessage, signedMessageV2 } from '../auth/signed-request';
 import { serverCertFiles } from '../../test/support/tls';
 import { BrokerClient, signingMessage } from './client';
 import { BrokerRefusedError, BrokerUnreachableError } from './errors';
@@ -60,21 +60,39 @@ beforeEach(() => {
   respond = (_seen, res) => json(res, 200, { ok: true });
 });
 
-/** The server's own check of a request: its header parser, its message builder, sr25519 verification. */
-function serverAccepts(request: Seen): boolean {
+/**
+ * The server's own check of a request: its header parser, its v2 message builder (with the
+ * path the broker's router sees, below `prefix`, and this broker's origin), sr25519 verification.
+ */
+function serverAccepts(request: Seen, prefix = '', audience = new URL(baseUrl).origin): boolean {
   const headers = parseSignatureHeaders(request.headers as Record<string, string>);
-  const message = signedMessage(headers.hotkey, headers.nonce, request.body);
-  return headers.hotkey === signer.address && isWithinWindow(headers.nonceSeconds, new Date(), 5) && signatureVerify(message, headers.signature, headers.hotkey).isValid;
+  const pathWithQuery = request.url.startsWith(prefix) ? request.url.slice(prefix.length) : request.url;
+  const message = signedMessageV2({ hotkey: headers.hotkey, nonce: headers.nonce, method: request.method, pathWithQuery, audience, rawBody: request.body });
+  return (
+    headers.version === 2 &&
+    headers.hotkey === signer.address &&
+    isWithinWindow(headers.nonceSeconds, new Date(), 5) &&
+    signatureVerify(message, headers.signature, headers.hotkey).isValid
+  );
 }
 
 describe('signing', () => {
+  const target = { method: 'POST', pathWithQuery: '/servers/?x=1', audience: 'https://keys.example.com' };
   it.each([
     ['no body', undefined],
     ['an empty body', new Uint8Array(0)],
     ['a JSON body', Buffer.from('{"host":"h","id":"1"}')],
     ['non-ASCII', Buffer.from('{"name":"ünïcode ✓"}')],
-  ])('builds the same message as the server for %s', (_name, body) => {
-    expect(signingMessage(signer.address, '1700000000', body)).toBe(signedMessage(signer.address, '1700000000', body));
+  ])('builds the same v2 message as the server for %s', (_name, body) => {
+    expect(signingMessage(signer.address, '1700000000', { ...target, body })).toBe(
+      signedMessageV2({ hotkey: signer.address, nonce: '1700000000', ...target, rawBody: body }),
+    );
+  });
+
+  it('never signs the Chutes (v1) message, which names no request', () => {
+    const message = signingMessage(signer.address, '1700000000', { ...target, method: 'get' });
+    expect(message).toBe(`bootkey-v2:${signer.address}:1700000000:GET:/servers/?x=1:https://keys.example.com:${'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'}`);
+    expect(message).not.toBe(signedMessage(signer.address, '1700000000', undefined));
   });
 
   it('signs the exact bytes it sends, as the server verifies them (POST, PUT, and body-less GET, PATCH, DELETE)', async () => {
@@ -107,9 +125,21 @@ describe('signing', () => {
     expect(seen[0].headers['x-chutes-signature']).toBeUndefined();
   });
 
-  it('keeps a base URL path prefix and ignores its trailing slash', async () => {
+  it('keeps a base URL path prefix and ignores its trailing slash; signs the path below the prefix', async () => {
     await client({ baseUrl: `${baseUrl}/bootkey/` }).get('/servers/', { query: { a: '1', b: undefined } });
     expect(seen[0].url).toBe('/bootkey/servers/?a=1');
+    expect([serverAccepts(seen[0], '/bootkey'), serverAccepts(seen[0])]).toEqual([true, false]);
+  });
+
+  it('names the origin of --url as the audience: another broker does not accept the signature', async () => {
+    await client().get('/servers/');
+    expect([serverAccepts(seen[0]), serverAccepts(seen[0], '', 'https://other.example.com'), serverAccepts(seen[0], '', '-')]).toEqual([true, false, false]);
+    expect(seen[0].headers['x-bootkey-signature-version']).toBe('2');
+  });
+
+  it('signs method and path: the same headers do not verify for another method or path', async () => {
+    await client().delete('/servers/x');
+    expect([serverAccepts(seen[0]), serverAccepts({ ...seen[0], method: 'GET' }), serverAccepts({ ...seen[0], url: '/servers/y' })]).toEqual([true, false, false]);
   });
 });
 

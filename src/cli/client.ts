@@ -12,22 +12,39 @@ import type { Signer } from './wallet';
 export const HOTKEY_HEADER = 'X-Chutes-Hotkey';
 export const SIGNATURE_HEADER = 'X-Chutes-Signature';
 export const NONCE_HEADER = 'X-Chutes-Nonce';
+export const VERSION_HEADER = 'X-Bootkey-Signature-Version';
 
-/**
- * The signed message: `${hotkey}:${nonce}:${sha256hex(body)}` for a non-empty body, else
- * `${hotkey}:${nonce}:tee`. Written from the contract, not imported from the server, so a drift on
- * either side fails client.spec.ts.
- */
-export function signingMessage(hotkey: string, nonce: string, body: Uint8Array | undefined): string {
-  const tail = body && body.length > 0 ? createHash('sha256').update(body).digest('hex') : 'tee';
-  return `${hotkey}:${nonce}:${tail}`;
+/** What a v2 signature names besides the signer and the time. */
+export interface SignedTarget {
+  /** Upper-case HTTP method. */
+  method: string;
+  /** The path and query as sent, below the --url prefix (what the broker's router sees). */
+  pathWithQuery: string;
+  /** The origin of --url (`https://keys.example.com`): the broker's SIGNATURE_AUDIENCE. */
+  audience: string;
+  /** The exact body bytes; undefined for none. */
+  body?: Uint8Array;
 }
 
-/** The three signature headers for a request whose body is exactly `body`. */
-export function signatureHeaders(signer: Signer, body: Uint8Array | undefined, nowSeconds: number): Record<string, string> {
+/**
+ * The signed message, always bootkey's v2:
+ * `bootkey-v2:${hotkey}:${nonce}:${METHOD}:${pathWithQuery}:${audience}:${sha256hex(body)}` (the
+ * hash of zero bytes without a body). It names the request, so a captured signature fits no
+ * other route, method or broker. Written from the contract, not imported from the server, so a
+ * drift on either side fails client.spec.ts.
+ */
+export function signingMessage(hotkey: string, nonce: string, target: SignedTarget): string {
+  const bodyHash = createHash('sha256')
+    .update(target.body ?? new Uint8Array(0))
+    .digest('hex');
+  return `bootkey-v2:${hotkey}:${nonce}:${target.method.toUpperCase()}:${target.pathWithQuery}:${target.audience}:${bodyHash}`;
+}
+
+/** The four signature headers for the request `target`. */
+export function signatureHeaders(signer: Signer, target: SignedTarget, nowSeconds: number): Record<string, string> {
   const nonce = String(nowSeconds);
-  const signature = Buffer.from(signer.sign(signingMessage(signer.address, nonce, body))).toString('hex');
-  return { [HOTKEY_HEADER]: signer.address, [SIGNATURE_HEADER]: signature, [NONCE_HEADER]: nonce };
+  const signature = Buffer.from(signer.sign(signingMessage(signer.address, nonce, target))).toString('hex');
+  return { [HOTKEY_HEADER]: signer.address, [SIGNATURE_HEADER]: signature, [NONCE_HEADER]: nonce, [VERSION_HEADER]: '2' };
 }
 
 export interface ClientOptions {
@@ -110,6 +127,19 @@ export class BrokerClient {
     return `${base}${path}${search ? `?${search}` : ''}`;
   }
 
+  /**
+   * What a request to `url` signs: the target exactly as Node will send it (URL-normalised), with
+   * the --url path prefix taken off, since a proxy that serves the broker under a prefix strips
+   * it before the broker sees the path.
+   */
+  private signedTarget(method: Method, url: string, body: Uint8Array | undefined): SignedTarget {
+    const base = new URL(this.options.baseUrl);
+    const target = new URL(url);
+    const prefix = base.pathname.replace(/\/+$/, '');
+    const path = target.pathname.startsWith(prefix) ? target.pathname.slice(prefix.length) : target.pathname;
+    return { method, pathWithQuery: `${path}${target.search}`, audience: base.origin, body };
+  }
+
   get<T>(path: string, options: Omit<RequestOptions, 'body'> = {}): Promise<T> {
     return this.request<T>('GET', path, options);
   }
@@ -144,7 +174,7 @@ export class BrokerClient {
     }
     if (options.signed ?? true) {
       const now = this.options.now ?? (() => Math.floor(Date.now() / 1000));
-      Object.assign(headers, signatureHeaders(await this.signer(), body, now()));
+      Object.assign(headers, signatureHeaders(await this.signer(), this.signedTarget(method, url, body), now()));
     }
     const answer = await this.send(method, url, headers, body);
     return this.interpret<T>(answer);

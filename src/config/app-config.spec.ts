@@ -57,6 +57,10 @@ describe('loadConfig', () => {
     ['bad log level', { LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
     ['bad boolean', { ALLOW_PRIVATE_HOSTS: 'maybe' }, /ALLOW_PRIVATE_HOSTS must be true or false/],
     ['admin hotkey not ss58', { ADMIN_HOTKEYS: '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY,admin' }, /ADMIN_HOTKEYS must be a comma-separated list of ss58 addresses \(got "admin"\)/],
+    ['signature audience with a path', { SIGNATURE_AUDIENCE: 'https://keys.example.com/broker' }, /SIGNATURE_AUDIENCE must be the broker's public origin/],
+    ['signature audience not http(s)', { SIGNATURE_AUDIENCE: 'keys.example.com' }, /SIGNATURE_AUDIENCE must be the broker's public origin/],
+    ['signature audience with credentials', { SIGNATURE_AUDIENCE: 'https://u:p@keys.example.com' }, /SIGNATURE_AUDIENCE must not carry credentials/],
+    ['signed rate limit not a number', { RATE_LIMIT_SIGNED_PER_MIN: 'many' }, /RATE_LIMIT_SIGNED_PER_MIN must be a whole number/],
   ];
   it.each(bad)('rejects %s with one line naming the variable', (_case, env, expected) => {
     let error: unknown;
@@ -68,6 +72,13 @@ describe('loadConfig', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toMatch(expected);
     expect((error as Error).message).not.toContain('\n');
+  });
+
+  it('reads the signed-request limit and the signature audience as an origin', () => {
+    expect(loadConfig({})).toMatchObject({ rateLimitSignedPerMin: 120, signatureAudience: undefined });
+    const config = loadConfig({ RATE_LIMIT_SIGNED_PER_MIN: '0', SIGNATURE_AUDIENCE: 'HTTPS://Keys.Example.com:443/' });
+    expect([config.rateLimitSignedPerMin, config.signatureAudience]).toEqual([0, 'https://keys.example.com']);
+    expect(loadConfig({ SIGNATURE_AUDIENCE: 'http://10.0.0.1:8080' }).signatureAudience).toBe('http://10.0.0.1:8080');
   });
 
   it('never echoes a database URL (it may hold a password)', () => {

@@ -36,6 +36,10 @@ export interface AppConfig {
   gpuEvidence: 'verify' | 'skip';
   collateralStaleGraceSeconds: number;
   rateLimitAnonPerMin: number;
+  /** Per-hotkey limit of signed requests per minute; 0 = off. */
+  rateLimitSignedPerMin: number;
+  /** The origin v2 signatures must name (`https://keys.example.com`); unset = not configured. */
+  signatureAudience?: string;
   logLevel: string;
   brokerKeks?: string;
   brokerKekFile?: string;
@@ -91,6 +95,19 @@ function parseTrustProxy(value: string | undefined): string[] {
     }
   }
   return entries;
+}
+
+/** SIGNATURE_AUDIENCE as an origin, spelled as `new URL(...).origin` spells it (the CLI's side). */
+function signatureAudience(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return fail('SIGNATURE_AUDIENCE', 'must be the broker\'s public origin, e.g. https://keys.example.com (no path)', value);
+  }
+  if (url.username || url.password) fail('SIGNATURE_AUDIENCE', 'must not carry credentials');
+  return url.origin;
 }
 
 /**
@@ -153,6 +170,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     gpuEvidence: (raw.GPU_EVIDENCE ?? 'verify') as AppConfig['gpuEvidence'],
     collateralStaleGraceSeconds: uint(raw.COLLATERAL_STALE_GRACE_S, 86400),
     rateLimitAnonPerMin: uint(raw.RATE_LIMIT_ANON_PER_MIN, 60),
+    rateLimitSignedPerMin: uint(raw.RATE_LIMIT_SIGNED_PER_MIN, 120),
+    signatureAudience: signatureAudience(raw.SIGNATURE_AUDIENCE),
     logLevel: raw.LOG_LEVEL ?? 'info',
     brokerKeks: raw.BROKER_KEKS,
     brokerKekFile: raw.BROKER_KEK_FILE,

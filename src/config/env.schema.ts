@@ -83,6 +83,12 @@ export class EnvSchema {
   @IsOptional() @Matches(UINT, { message: 'must be a whole number (0 turns the limit off)' })
   RATE_LIMIT_ANON_PER_MIN?: string;
 
+  @IsOptional() @Matches(UINT, { message: 'must be a whole number (0 turns the limit off)' })
+  RATE_LIMIT_SIGNED_PER_MIN?: string;
+
+  @IsOptional() @Matches(/^https?:\/\/[^\s/?#]+\/?$/i, { message: 'must be the broker\'s public origin, e.g. https://keys.example.com (no path)' })
+  SIGNATURE_AUDIENCE?: string;
+
   @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'must be one of fatal, error, warn, info, debug, trace, silent' })
   LOG_LEVEL?: string;
 

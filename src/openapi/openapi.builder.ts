@@ -104,8 +104,17 @@ export function buildOpenApiDocument(controllers: Type[], version: string) {
       type: 'apiKey',
       in: 'header',
       name: 'X-Chutes-Signature',
-      description:
-        'sr25519 signature by X-Chutes-Hotkey over `${hotkey}:${nonce}:${sha256hex(body)}` (or `:tee` for an empty body); X-Chutes-Nonce is unix seconds.',
+      description: [
+        'sr25519 signature (hex) by X-Chutes-Hotkey; X-Chutes-Nonce is unix seconds, within ±SIGNATURE_WINDOW_S. Two message formats:',
+        'v2 (header `X-Bootkey-Signature-Version: 2`): `bootkey-v2:${hotkey}:${nonce}:${METHOD}:${pathWithQuery}:${audience}:${sha256hex(body)}`,',
+        'audience = the broker\'s SIGNATURE_AUDIENCE (`-` when unset); each v2 signature is accepted once.',
+        'v1, the Chutes message, on miner routes only: `${hotkey}:${nonce}:${sha256hex(body)}`, or for an empty body `${hotkey}:${nonce}:tee`',
+        '(`:miner` under /miner); `:tee` is also accepted on POST /servers/{server_id}/attestation. A v1 signature is bound to the HTTP method',
+        'of its first use and may be used again with that method on other paths, once per method + path with query; another method is',
+        '401 SIGNATURE_SCOPE, the same method + path again 401 SIGNATURE_REPLAYED. Admin routes accept only v2: a v1 signature there is',
+        '401 SIGNATURE_SCOPE. A signature sent to a path no route serves is consumed all the same (the answer is 404).',
+        'Signed requests are limited per hotkey (RATE_LIMIT_SIGNED_PER_MIN, 429 RATE_LIMITED).',
+      ].join(' '),
     })
     .addSecurityScheme('bootToken', { type: 'apiKey', in: 'header', name: 'X-Boot-Token', description: 'one-time boot token from boot attestation' });
 
@@ -142,7 +151,9 @@ export function buildOpenApiDocument(controllers: Type[], version: string) {
           ],
           responses: responses(doc),
         };
-        if (doc.auth === 'admin') operation.description = 'Admin only: the signing hotkey must be in ADMIN_HOTKEYS.';
+        if (doc.auth === 'admin') {
+          operation.description = 'Admin only: the signing hotkey must be in ADMIN_HOTKEYS, with a v2 signature (a v1 signature is 401 SIGNATURE_SCOPE).';
+        }
         if (doc.body) {
           operation.requestBody = { required: true, content: { 'application/json': { schema: dtoSchema(doc.body) } } };
         }

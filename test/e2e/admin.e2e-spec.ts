@@ -43,7 +43,10 @@ async function start(extraEnv: Record<string, string>): Promise<void> {
 /** A signed request; the body is sent as exactly the bytes that were signed. */
 function call<T = Json>(method: string, route: string, body?: unknown, pair: KeyringPair = admin): Promise<HttpResult<T>> {
   const raw = body === undefined ? undefined : JSON.stringify(body);
-  return httpRequest<T>(`${app.baseUrl}${route}`, { method, rawBody: raw, headers: signedHeaders(pair, raw, unixSeconds(clock.now())) });
+  // Admin routes take only v2 signatures, which name the method and the path.
+  const url = new URL(`${app.baseUrl}${route}`);
+  const v2 = { method, path: `${url.pathname}${url.search}` };
+  return httpRequest<T>(url.href, { method, rawBody: raw, headers: signedHeaders(pair, raw, unixSeconds(clock.now()), { v2 }) });
 }
 
 function setBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {

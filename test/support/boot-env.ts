@@ -85,6 +85,8 @@ export async function createBootEnv(extraEnv: Record<string, string> = {}): Prom
       DCAP_ROOT_CA_FILE: path.join(dir, 'root-ca.pem'),
       MEASUREMENTS_FILE: path.join(dir, 'measurements.yaml'),
       RATE_LIMIT_ANON_PER_MIN: '0',
+      // A test file signs far more than a miner would; the limit has its own test (hotkey-auth).
+      RATE_LIMIT_SIGNED_PER_MIN: '0',
       ...extraEnv,
     },
     cleanup: () => {

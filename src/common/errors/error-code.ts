@@ -19,6 +19,8 @@ export enum ErrorCode {
   SIGNATURE_INVALID = 'SIGNATURE_INVALID',
   SIGNATURE_EXPIRED = 'SIGNATURE_EXPIRED',
   SIGNATURE_REPLAYED = 'SIGNATURE_REPLAYED',
+  // a valid signature used where its format or first use does not allow (v1 on admin, v1 with another method)
+  SIGNATURE_SCOPE = 'SIGNATURE_SCOPE',
   NOT_ADMIN = 'NOT_ADMIN',
   // quote structure
   QUOTE_MALFORMED = 'QUOTE_MALFORMED',

@@ -18,6 +18,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.SIGNATURE_INVALID]: 401,
   [ErrorCode.SIGNATURE_EXPIRED]: 401,
   [ErrorCode.SIGNATURE_REPLAYED]: 401,
+  [ErrorCode.SIGNATURE_SCOPE]: 401,
   [ErrorCode.NOT_ADMIN]: 403,
   [ErrorCode.QUOTE_MALFORMED]: 400,
   [ErrorCode.QUOTE_UNSUPPORTED]: 400,
