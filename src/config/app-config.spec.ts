@@ -56,6 +56,7 @@ describe('loadConfig', () => {
     ['bad PCCS URL', { PCCS_URL: 'ftp://x' }, /PCCS_URL must be one or more http\(s\) URLs/],
     ['bad log level', { LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
     ['bad boolean', { ALLOW_PRIVATE_HOSTS: 'maybe' }, /ALLOW_PRIVATE_HOSTS must be true or false/],
+    ['a replaced DCAP trust anchor in production', { NODE_ENV: 'production', DCAP_ROOT_CA_FILE: '/etc/test-root.pem' }, /^invalid configuration: DCAP_ROOT_CA_FILE replaces the pinned Intel SGX Root CA \(tests only\) and is refused when NODE_ENV=production \(got "\/etc\/test-root\.pem"\)$/],
     ['admin hotkey not ss58', { ADMIN_HOTKEYS: '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY,admin' }, /ADMIN_HOTKEYS must be a comma-separated list of ss58 addresses \(got "admin"\)/],
   ];
   it.each(bad)('rejects %s with one line naming the variable', (_case, env, expected) => {

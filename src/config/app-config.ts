@@ -127,6 +127,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   for (const hotkey of adminHotkeys) if (!isSs58Address(hotkey)) fail('ADMIN_HOTKEYS', 'must be a comma-separated list of ss58 addresses', hotkey);
   const luksVolumes = list(raw.LUKS_VOLUMES ?? 'storage,tdx-cache');
   if (luksVolumes.length === 0) fail('LUKS_VOLUMES', 'must name at least one volume');
+  if (raw.DCAP_ROOT_CA_FILE && raw.NODE_ENV === 'production') {
+    fail('DCAP_ROOT_CA_FILE', 'replaces the pinned Intel SGX Root CA (tests only) and is refused when NODE_ENV=production', raw.DCAP_ROOT_CA_FILE);
+  }
 
   return {
     port: port('PORT', raw.PORT, 8080),

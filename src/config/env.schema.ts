@@ -94,6 +94,10 @@ export class EnvSchema {
 
   @IsOptional() @Matches(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'must be a KEK id (letters, digits, _ . -)' })
   BROKER_ACTIVE_KEK?: string;
+
+  /** Read only to refuse test-only settings (DCAP_ROOT_CA_FILE) in production. */
+  @IsOptional()
+  NODE_ENV?: string;
 }
 
 /** Variables whose values may hold credentials or keys: never echoed in a config error. */

@@ -79,12 +79,13 @@ describe('foundation over HTTP', () => {
 
   it('serves liveness, readiness with a database round-trip, and Prometheus metrics', async () => {
     expect((await httpRequest(`${app.baseUrl}/healthz`)).json).toEqual({ status: 'ok' });
-    expect((await httpRequest(`${app.baseUrl}/readyz`)).json).toEqual({ status: 'ok' });
+    expect((await httpRequest(`${app.baseUrl}/readyz`)).json).toEqual({ status: 'ok', trust_anchor: { overridden: false } });
     const metrics = await httpRequest(`${app.baseUrl}/metrics`);
     expect(metrics.status).toBe(200);
     expect(metrics.headers['content-type']).toMatch(/^text\/plain/);
     expect(metrics.text).toMatch(/bootkey_http_requests_total\{method="GET",route="\/servers\/nonce",status="200"\} [1-9]/);
     expect(metrics.text).toContain('bootkey_quote_verification_seconds_bucket');
+    expect(metrics.text).toMatch(/^bootkey_dcap_root_ca_overridden 0$/m);
   });
 
   it('documents every registered route in /openapi.json', async () => {
