@@ -34,6 +34,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly connectionsRefused = new Counter({
+    name: 'bootkey_connections_refused_total',
+    help: 'Connections closed on arrival, by reason (per_ip_limit: MAX_CONNECTIONS_PER_IP reached)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly dcapRootCaOverridden = new Gauge({
     name: 'bootkey_dcap_root_ca_overridden',
     help: '1 when DCAP_ROOT_CA_FILE replaces the pinned Intel SGX Root CA as the DCAP trust anchor (tests only), else 0',

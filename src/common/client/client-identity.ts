@@ -16,7 +16,8 @@ export function normalizeIp(address: string): string {
   return mapped ? mapped[1] : address.toLowerCase();
 }
 
-function isTrusted(address: string, trusted: BlockList): boolean {
+/** Whether `address` is one of the TRUST_PROXY peers. */
+export function isTrusted(address: string, trusted: BlockList): boolean {
   const family = isIP(address);
   if (family === 0) return false;
   return trusted.check(address, family === 6 ? 'ipv6' : 'ipv4');
