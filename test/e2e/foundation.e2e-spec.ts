@@ -104,6 +104,7 @@ describe('foundation over HTTP', () => {
     expect(security('/servers', 'get')).toEqual([{ hotkeySignature: [] }]);
     expect(security('/servers/boot/attestation', 'post')).toEqual([]);
     expect(security('/servers/{vm_name}/luks', 'post')).toEqual([{ bootToken: [] }]);
+    expect(JSON.stringify(res.json.paths['/readyz'].get)).toMatch(/"trust_anchor".*"overridden"/);
     const probe = res.json.paths['/_probe/identity'].post as { requestBody: { content: Record<string, { schema: { required: string[] } }> } };
     expect(probe.requestBody.content['application/json'].schema.required.sort()).toEqual(['name', 'tag']);
   });
