@@ -10,7 +10,9 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import type { Logger } from 'pino';
 import { AppModule, AppOverrides } from './app.module';
-import { AppConfig, ConfigError } from './config/app-config';
+import { AppConfig, ConfigError, trustedProxyList } from './config/app-config';
+import { isTrusted } from './common/client/client-identity';
+import { connectionTimeouts, limitConnectionsPerIp } from './common/http/connections';
 import { AllExceptionsFilter } from './common/http/all-exceptions.filter';
 import { createValidationPipe } from './common/http/validation';
 import { createLogger, PinoNestLogger } from './common/logging/logger';
@@ -38,8 +40,11 @@ export interface BuiltApp {
 
 export async function createApp(config: AppConfig, overrides: AppOverrides = {}): Promise<BuiltApp> {
   const logger = createLogger(config.logLevel);
+  const timeouts = connectionTimeouts(config.requestTimeoutSeconds);
   const https = config.tls
     ? {
+        ...timeouts.node,
+        ...timeouts.tls,
         cert: readFileOrFail('TLS_CERT_FILE', config.tls.certFile),
         key: readFileOrFail('TLS_KEY_FILE', config.tls.keyFile),
         // Ask for a client certificate but do not require one or check its issuer: the VM's is
@@ -50,6 +55,8 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
     : null;
   const adapter = new FastifyAdapter({
     https,
+    http: timeouts.node,
+    ...timeouts.fastify,
     bodyLimit: BODY_LIMIT_BYTES,
     routerOptions: { ignoreTrailingSlash: true },
     loggerInstance: logger,
@@ -75,6 +82,15 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
   app.enableShutdownHooks();
 
   const metrics = app.get(MetricsService);
+  const trusted = trustedProxyList(config.trustProxy);
+  limitConnectionsPerIp(app.getHttpServer(), {
+    max: config.maxConnectionsPerIp,
+    exempt: (ip) => isTrusted(ip, trusted),
+    onRefused: (ip, first) => {
+      metrics.connectionsRefused.inc({ reason: 'per_ip_limit' });
+      if (first) logger.warn({ ip, max: config.maxConnectionsPerIp }, 'connections refused: MAX_CONNECTIONS_PER_IP reached');
+    },
+  });
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });

@@ -8,6 +8,7 @@
  */
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { refuseTooDeepJson } from '../common/http/json-depth';
 
 export type RequestWithRawBody = FastifyRequest & { rawBody?: Buffer };
 
@@ -25,6 +26,7 @@ export function registerRawJsonBodyParser(app: NestFastifyApplication, bodyLimit
       done(null, undefined);
       return;
     }
+    if (refuseTooDeepJson(body, done)) return;
     parseJson(request as FastifyRequest, body as unknown as string, done);
   });
 }

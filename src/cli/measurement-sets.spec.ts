@@ -34,6 +34,8 @@ function setYaml(indent: string, version: string, extra: string[] = []): string[
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bootkey-sets-'));
   fs.writeFileSync(path.join(dir, 'root-pass'), 'correct horse\r\n');
+  fs.writeFileSync(path.join(dir, 'binary-pass'), Buffer.from([0x8f, 0xff, 0x00, 0xc3, 0x28, 0x0a]));
+  fs.writeFileSync(path.join(dir, 'spaced-pass'), 'correct horse\n\n');
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -68,6 +70,9 @@ describe('readMeasurementSets', () => {
   it.each([
     ['a short register', setYaml('', '1').join('\n').replace(reg('b1'), 'b1b1'), /^.*short\.yaml: boot_rtmrs\.rtmr1 must be 96 hex characters/],
     ['a missing passphrase file', [...setYaml('', '1'), 'root_passphrase_file: nope'].join('\n'), /root_passphrase_file .*nope cannot be read \(ENOENT\)/],
+    ['a binary passphrase file', [...setYaml('', '1'), 'root_passphrase_file: binary-pass'].join('\n'), /root_passphrase_file .*binary-pass is not valid UTF-8/],
+    ['a passphrase file with two trailing newlines', [...setYaml('', '1'), 'root_passphrase_file: spaced-pass'].join('\n'), /root_passphrase_file .*spaced-pass has leading or trailing whitespace/],
+    ['an inline passphrase with a trailing space', [...setYaml('', '1'), 'root_passphrase: "correct horse "'].join('\n'), /root_passphrase has leading or trailing whitespace/],
     ['both passphrase forms', [...setYaml('', '1'), 'root_passphrase_file: root-pass', 'root_passphrase: x'].join('\n'), /not both/],
     ['a version twice', ['measurements:', ...setYaml('    ', '7'), ...setYaml('    ', '7')].join('\n'), /entry 2: version 7 appears twice/],
     ['an empty list', 'measurements: []', /must be a non-empty list/],

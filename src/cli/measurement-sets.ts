@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { MeasurementSetInput, MeasurementSetInputError, parseMeasurementSetInput } from '../measurements/measurement-set.input';
+import { decodeRootPassphraseFile, rootPassphraseProblem } from '../measurements/root-passphrase';
 import { UsageError } from './errors';
 
 /** The body of POST /admin/measurements. */
@@ -30,13 +31,11 @@ function readPassphrase(file: string, where: string): string {
   } catch (error) {
     throw new UsageError(`${where}: root_passphrase_file ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
   }
-  let end = content.length;
-  if (end > 0 && content[end - 1] === 0x0a) end--;
-  if (end > 0 && content[end - 1] === 0x0d) end--;
-  const passphrase = content.subarray(0, end).toString('utf8');
+  // The broker's own rules: one trailing newline trimmed, UTF-8, no surrounding whitespace.
+  const decoded = decodeRootPassphraseFile(content);
   content.fill(0);
-  if (passphrase.length === 0) throw new UsageError(`${where}: root_passphrase_file ${file} is empty`);
-  return passphrase;
+  if ('problem' in decoded) throw new UsageError(`${where}: root_passphrase_file ${file} ${decoded.problem}`);
+  return decoded.passphrase;
 }
 
 function toBody(raw: unknown, where: string, baseDir: string): MeasurementSetBody {
@@ -57,6 +56,8 @@ function toBody(raw: unknown, where: string, baseDir: string): MeasurementSetBod
     rootPassphrase = readPassphrase(path.resolve(baseDir, entry.root_passphrase_file), where);
   } else if (entry.root_passphrase !== undefined) {
     if (typeof entry.root_passphrase !== 'string' || entry.root_passphrase.length === 0) throw new UsageError(`${where}: root_passphrase must be a non-empty string`);
+    const problem = rootPassphraseProblem(entry.root_passphrase);
+    if (problem) throw new UsageError(`${where}: root_passphrase ${problem}`);
     rootPassphrase = entry.root_passphrase;
   }
   return {

@@ -20,6 +20,8 @@ describe('loadConfig', () => {
       collateralStaleGraceSeconds: 86400,
       rateLimitAnonPerMin: 60,
       logLevel: 'info',
+      requestTimeoutSeconds: 30,
+      maxConnectionsPerIp: 64,
     });
     expect(config.dataDir.endsWith('/data')).toBe(true);
   });
@@ -33,7 +35,11 @@ describe('loadConfig', () => {
       LUKS_VOLUMES: 'storage,cache',
       ALLOW_PRIVATE_HOSTS: 'true',
       RATE_LIMIT_ANON_PER_MIN: '0',
+      REQUEST_TIMEOUT_S: '5',
+      MAX_CONNECTIONS_PER_IP: '0',
     });
+    expect(config.requestTimeoutSeconds).toBe(5);
+    expect(config.maxConnectionsPerIp).toBe(0);
     expect(config.port).toBe(9000);
     expect(config.trustProxy).toEqual(['10.0.0.0/8', '192.168.1.1', '::1']);
     expect(config.pccsUrls).toHaveLength(2);
@@ -56,6 +62,12 @@ describe('loadConfig', () => {
     ['bad PCCS URL', { PCCS_URL: 'ftp://x' }, /PCCS_URL must be one or more http\(s\) URLs/],
     ['bad log level', { LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
     ['bad boolean', { ALLOW_PRIVATE_HOSTS: 'maybe' }, /ALLOW_PRIVATE_HOSTS must be true or false/],
+    ['a replaced DCAP trust anchor in production', { NODE_ENV: 'production', DCAP_ROOT_CA_FILE: '/etc/test-root.pem' }, /^invalid configuration: DCAP_ROOT_CA_FILE replaces the pinned Intel SGX Root CA \(tests only\) and is refused when NODE_ENV=production \(got "\/etc\/test-root\.pem"\)$/],
+    ['request timeout zero', { REQUEST_TIMEOUT_S: '0' }, /^invalid configuration: REQUEST_TIMEOUT_S must be a whole number of seconds 1\.\.3600 \(got "0"\)$/],
+    ['request timeout too long', { REQUEST_TIMEOUT_S: '86400' }, /^invalid configuration: REQUEST_TIMEOUT_S must be a whole number of seconds 1\.\.3600/],
+    ['request timeout not a number', { REQUEST_TIMEOUT_S: '30s' }, /^invalid configuration: REQUEST_TIMEOUT_S must be a whole number of seconds 1\.\.3600 \(got "30s"\)$/],
+    ['connection cap not a number', { MAX_CONNECTIONS_PER_IP: 'many' }, /^invalid configuration: MAX_CONNECTIONS_PER_IP must be a whole number 0\.\.65535 \(0 turns the cap off\) \(got "many"\)$/],
+    ['connection cap too large', { MAX_CONNECTIONS_PER_IP: '1000000' }, /^invalid configuration: MAX_CONNECTIONS_PER_IP must be a whole number 0\.\.65535/],
     ['admin hotkey not ss58', { ADMIN_HOTKEYS: '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY,admin' }, /ADMIN_HOTKEYS must be a comma-separated list of ss58 addresses \(got "admin"\)/],
     ['signature audience with a path', { SIGNATURE_AUDIENCE: 'https://keys.example.com/broker' }, /SIGNATURE_AUDIENCE must be the broker's public origin/],
     ['signature audience not http(s)', { SIGNATURE_AUDIENCE: 'keys.example.com' }, /SIGNATURE_AUDIENCE must be the broker's public origin/],

@@ -44,6 +44,10 @@ export interface AppConfig {
   brokerKeks?: string;
   brokerKekFile?: string;
   brokerActiveKek?: string;
+  /** Whole request (headers and body) must arrive within this; headers within min(10 s, this). */
+  requestTimeoutSeconds: number;
+  /** Concurrent connections per client IP (TRUST_PROXY peers exempt); 0 = no cap. */
+  maxConnectionsPerIp: number;
 }
 
 /** A configuration problem; its message is the one line printed before the process exits. */
@@ -144,6 +148,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   for (const hotkey of adminHotkeys) if (!isSs58Address(hotkey)) fail('ADMIN_HOTKEYS', 'must be a comma-separated list of ss58 addresses', hotkey);
   const luksVolumes = list(raw.LUKS_VOLUMES ?? 'storage,tdx-cache');
   if (luksVolumes.length === 0) fail('LUKS_VOLUMES', 'must name at least one volume');
+  const requestTimeoutSeconds = uint(raw.REQUEST_TIMEOUT_S, 30);
+  if (requestTimeoutSeconds < 1 || requestTimeoutSeconds > 3600) fail('REQUEST_TIMEOUT_S', 'must be a whole number of seconds 1..3600', raw.REQUEST_TIMEOUT_S);
+  const maxConnectionsPerIp = uint(raw.MAX_CONNECTIONS_PER_IP, 64);
+  if (maxConnectionsPerIp > 65535) fail('MAX_CONNECTIONS_PER_IP', 'must be a whole number 0..65535 (0 turns the cap off)', raw.MAX_CONNECTIONS_PER_IP);
+  if (raw.DCAP_ROOT_CA_FILE && raw.NODE_ENV === 'production') {
+    fail('DCAP_ROOT_CA_FILE', 'replaces the pinned Intel SGX Root CA (tests only) and is refused when NODE_ENV=production', raw.DCAP_ROOT_CA_FILE);
+  }
 
   return {
     port: port('PORT', raw.PORT, 8080),
@@ -176,6 +187,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     brokerKeks: raw.BROKER_KEKS,
     brokerKekFile: raw.BROKER_KEK_FILE,
     brokerActiveKek: raw.BROKER_ACTIVE_KEK,
+    requestTimeoutSeconds,
+    maxConnectionsPerIp,
   };
 }
 

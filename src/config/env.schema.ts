@@ -100,6 +100,16 @@ export class EnvSchema {
 
   @IsOptional() @Matches(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'must be a KEK id (letters, digits, _ . -)' })
   BROKER_ACTIVE_KEK?: string;
+
+  @IsOptional() @Matches(/^\d{1,4}$/, { message: 'must be a whole number of seconds 1..3600' })
+  REQUEST_TIMEOUT_S?: string;
+
+  @IsOptional() @Matches(/^\d{1,5}$/, { message: 'must be a whole number 0..65535 (0 turns the cap off)' })
+  MAX_CONNECTIONS_PER_IP?: string;
+
+  /** Read only to refuse test-only settings (DCAP_ROOT_CA_FILE) in production. */
+  @IsOptional()
+  NODE_ENV?: string;
 }
 
 /** Variables whose values may hold credentials or keys: never echoed in a config error. */

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../config/app-config';
 import { MeasurementSetInput, MeasurementSetInputError, parseMeasurementSetInput } from './measurement-set.input';
+import { decodeRootPassphraseFile } from './root-passphrase';
 
 export interface MeasurementFileEntry {
   input: MeasurementSetInput;
@@ -15,7 +16,11 @@ export interface MeasurementFileEntry {
   rootPassphraseFile?: string;
 }
 
-/** Reads a passphrase file; one trailing newline (or CRLF) is not part of the passphrase. */
+/**
+ * Reads a root passphrase file: one trailing newline (or CRLF) is not part of the passphrase,
+ * and the rest must be a valid root passphrase (root-passphrase.ts); otherwise start-up stops
+ * with one line naming the variable and the file, never the content.
+ */
 export function readPassphraseFile(file: string, variable: string): Buffer {
   let content: Buffer;
   try {
@@ -23,13 +28,10 @@ export function readPassphraseFile(file: string, variable: string): Buffer {
   } catch (error) {
     throw new ConfigError(`invalid configuration: ${variable} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}: ${file})`);
   }
-  let end = content.length;
-  if (end > 0 && content[end - 1] === 0x0a) end--;
-  if (end > 0 && content[end - 1] === 0x0d) end--;
-  const passphrase = Buffer.from(content.subarray(0, end));
+  const decoded = decodeRootPassphraseFile(content);
   content.fill(0);
-  if (passphrase.length === 0) throw new ConfigError(`invalid configuration: ${variable} is empty (${file})`);
-  return passphrase;
+  if ('problem' in decoded) throw new ConfigError(`invalid configuration: ${variable} ${decoded.problem} (${file})`);
+  return Buffer.from(decoded.passphrase, 'utf8');
 }
 
 export function parseMeasurementsFile(file: string): MeasurementFileEntry[] {

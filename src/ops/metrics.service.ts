@@ -1,6 +1,6 @@
 /** Prometheus metrics of one service instance (its own registry, so test apps never collide). */
 import { Injectable } from '@nestjs/common';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 @Injectable()
 export class MetricsService {
@@ -31,6 +31,19 @@ export class MetricsService {
     name: 'bootkey_collateral_events_total',
     help: 'Collateral fetches and fallbacks by source and result (fresh, cached, stale, failed)',
     labelNames: ['source', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly connectionsRefused = new Counter({
+    name: 'bootkey_connections_refused_total',
+    help: 'Connections closed on arrival, by reason (per_ip_limit: MAX_CONNECTIONS_PER_IP reached)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly dcapRootCaOverridden = new Gauge({
+    name: 'bootkey_dcap_root_ca_overridden',
+    help: '1 when DCAP_ROOT_CA_FILE replaces the pinned Intel SGX Root CA as the DCAP trust anchor (tests only), else 0',
     registers: [this.registry],
   });
 

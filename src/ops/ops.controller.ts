@@ -5,12 +5,15 @@ import { ApiDoc } from '../openapi/api-doc.decorator';
 import { OpenApiDocument } from './openapi-document';
 import { MetricsService } from './metrics.service';
 import { HealthResponse } from './dto/health.response';
+import { ReadinessResponse } from './dto/readiness.response';
+import { ReadinessFacts } from './readiness-facts';
 
 @Controller()
 export class OpsController {
   constructor(
     private readonly database: DatabaseHealth,
     private readonly metrics: MetricsService,
+    private readonly facts: ReadinessFacts,
     @Inject(OpenApiDocument) private readonly openapi: OpenApiDocument,
   ) {}
 
@@ -22,19 +25,19 @@ export class OpsController {
 
   @Get('readyz')
   @ApiDoc({
-    summary: 'Readiness: the process answers and the database round-trips',
+    summary: 'Readiness: the process answers and the database round-trips; says which DCAP trust anchor is in use',
     tag: 'operations',
     auth: 'none',
-    response: HealthResponse,
+    response: ReadinessResponse,
     errors: [ErrorCode.DATABASE_UNAVAILABLE],
   })
-  async readyz(): Promise<HealthResponse> {
+  async readyz(): Promise<ReadinessResponse> {
     try {
       await this.database.ping();
     } catch {
       throw new DomainError(ErrorCode.DATABASE_UNAVAILABLE, 'database unavailable');
     }
-    return { status: 'ok' };
+    return { status: 'ok', trust_anchor: { ...this.facts.trustAnchor } };
   }
 
   @Get('metrics')

@@ -4,12 +4,13 @@ import { DiscoveryModule } from '@nestjs/core';
 import { MetricsService } from './metrics.service';
 import { OpenApiDocument } from './openapi-document';
 import { OpsController } from './ops.controller';
+import { ReadinessFacts } from './readiness-facts';
 
 @Global()
 @Module({
   imports: [DiscoveryModule],
   controllers: [OpsController],
-  providers: [MetricsService, OpenApiDocument],
-  exports: [MetricsService],
+  providers: [MetricsService, OpenApiDocument, ReadinessFacts],
+  exports: [MetricsService, ReadinessFacts],
 })
 export class OpsModule {}

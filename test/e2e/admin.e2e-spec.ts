@@ -224,6 +224,12 @@ describe(`admin API on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
       ['passphrase empty', { root_passphrase: '' }, 'root_passphrase'],
       ['passphrase too long', { root_passphrase: `SECRET-${'p'.repeat(1024)}` }, 'root_passphrase'],
       ['passphrase not a string', { root_passphrase: 12345 }, 'root_passphrase'],
+      // The same rules as a passphrase file (the key must reach cryptsetup byte for byte).
+      ['passphrase with a trailing newline', { root_passphrase: 'SECRET-pass\n' }, 'root_passphrase'],
+      ['passphrase with leading whitespace', { root_passphrase: ' SECRET-pass' }, 'root_passphrase'],
+      ['passphrase with a trailing no-break space', { root_passphrase: 'SECRET-pass\u00a0' }, 'root_passphrase'],
+      ['passphrase of whitespace only', { root_passphrase: '   ' }, 'root_passphrase'],
+      ['passphrase with a lone surrogate (not UTF-8)', { root_passphrase: 'SECRET-\ud800pass' }, 'root_passphrase'],
     ];
 
     it.each(invalid)('answers %s with 422 naming the field, never echoing a passphrase', async (_name, overrides, field) => {

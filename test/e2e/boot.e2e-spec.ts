@@ -5,7 +5,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { httpRequest } from '../support/http';
 import { ManualClock } from '../../src/common/clock/clock';
 import { startTestApp, TestApp } from '../support/app';
 import { BOOT_NOW, BootEnv, createBootEnv, IMAGE, ROOT_PASSPHRASE, TestVm, ss58Address } from '../support/boot-env';
@@ -21,6 +23,10 @@ const clock = new ManualClock(BOOT_NOW);
 let env: BootEnv;
 let app: TestApp;
 let vm: TestVm;
+
+// Every start with DCAP_ROOT_CA_FILE says so (these tests run on the forge's root).
+const warnings = jest.spyOn(Logger.prototype, 'warn');
+const trustAnchorWarnings = () => warnings.mock.calls.filter(([message]) => typeof message === 'string' && message.includes('DCAP_ROOT_CA_FILE'));
 
 beforeAll(async () => {
   env = await createBootEnv();
@@ -49,6 +55,20 @@ async function auditCount(): Promise<number> {
 function tick() {
   clock.advance(1); // distinct created_at per attempt, so "last audit row" is unambiguous
 }
+
+describe('a replaced DCAP trust anchor (DCAP_ROOT_CA_FILE)', () => {
+  it('is logged as a warning at start naming the file and the subject, shown by /readyz and as a metric', async () => {
+    const file = env.env.DCAP_ROOT_CA_FILE;
+    expect(trustAnchorWarnings()).toHaveLength(1);
+    expect(trustAnchorWarnings()[0][0]).toContain(file);
+    expect(trustAnchorWarnings()[0][0]).toContain('CN=Test SGX Root CA');
+    expect(trustAnchorWarnings()[0][0]).not.toContain('\n');
+    const ready = await httpRequest<{ status: string; trust_anchor: { overridden: boolean; file: string; subject: string } }>(`${app.baseUrl}/readyz`);
+    expect(ready.json).toEqual({ status: 'ok', trust_anchor: { overridden: true, file, subject: expect.stringContaining('CN=Test SGX Root CA') } });
+    const metrics = await httpRequest(`${app.baseUrl}/metrics`);
+    expect(metrics.text).toMatch(/^bootkey_dcap_root_ca_overridden 1$/m);
+  });
+});
 
 describe('boot attestation and volume keys', () => {
   let firstKeys: Record<string, string>;
@@ -231,6 +251,7 @@ describe('boot attestation and volume keys', () => {
   it('keeps every key across a restart', async () => {
     await app.close();
     app = await startTestApp({ database: db.target, clock, env: env.env });
+    expect(trustAnchorWarnings()).toHaveLength(2);
     vm = new TestVm(app.baseUrl, env.forge, vm.cert, vm.hotkey, vm.vmName);
     const res = await vm.boot();
     expect(res.json.key).toBe(ROOT_PASSPHRASE);

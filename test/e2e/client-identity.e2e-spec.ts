@@ -26,8 +26,12 @@ beforeAll(async () => {
     env: { TLS_CERT_FILE: files.certFile, TLS_KEY_FILE: files.keyFile },
     extraModules: [ProbeModule],
   });
-  // Same database for the plain-HTTP instances: they only differ in whom they trust.
-  proxiedApp = await startTestApp({ database: dbProxy.target, env: { TRUST_PROXY: '127.0.0.1' }, extraModules: [ProbeModule] });
+  // Behind a TLS-terminating proxy at 127.0.0.1 that may present a client certificate of its own.
+  proxiedApp = await startTestApp({
+    database: dbProxy.target,
+    env: { TLS_CERT_FILE: files.certFile, TLS_KEY_FILE: files.keyFile, TRUST_PROXY: '127.0.0.1' },
+    extraModules: [ProbeModule],
+  });
 });
 
 afterAll(async () => {
@@ -69,5 +73,27 @@ describe('client identity over real TLS', () => {
       headers: { 'x-client-cert': encodeURIComponent(other.certPem), 'x-forwarded-for': '203.0.113.50' },
     });
     expect(res.json).toEqual({ ip: '203.0.113.50', key_hash: other.spkiSha256, name: 'probe' });
+  });
+
+  it('prefers X-Client-Cert over the trusted proxy\'s own client certificate, and never counts the proxy\'s as the client\'s', async () => {
+    const proxyCert = client;
+    const forwarded = await httpRequest<Identity>(`${proxiedApp.baseUrl}/_probe/identity`, {
+      body: probe,
+      clientCert: proxyCert,
+      headers: { 'x-client-cert': encodeURIComponent(other.certPem), 'x-forwarded-for': '203.0.113.50:40123' },
+    });
+    expect(forwarded.json).toEqual({ ip: '203.0.113.50', key_hash: other.spkiSha256, name: 'probe' });
+    const none = await httpRequest<Identity>(`${proxiedApp.baseUrl}/_probe/identity`, { body: probe, clientCert: proxyCert, headers: { 'x-forwarded-for': '[2001:db8::5]:443' } });
+    expect(none.json).toEqual({ ip: '2001:db8::5', key_hash: null, name: 'probe' });
+  });
+
+  it('trusts only the listed proxy address: from 127.0.0.2 the headers are ignored and the handshake counts', async () => {
+    const res = await httpRequest<Identity>(`${proxiedApp.baseUrl}/_probe/identity`, {
+      body: probe,
+      clientCert: client,
+      localAddress: '127.0.0.2',
+      headers: { 'x-client-cert': encodeURIComponent(other.certPem), 'x-forwarded-for': '203.0.113.50' },
+    });
+    expect(res.json).toEqual({ ip: '127.0.0.2', key_hash: client.spkiSha256, name: 'probe' });
   });
 });

@@ -57,14 +57,35 @@ describe('foundation over HTTP', () => {
     expect(Object.keys(bad.json).sort()).toEqual(['code', 'error', 'message', 'statusCode']);
   });
 
+  it('refuses JSON nested deeper than 32 levels with 422 before validation (arrays count), on every JSON route', async () => {
+    const deep = (depth: number, open: string, close: string) => `{"name":"probe","tag":"abcd","x":${open.repeat(depth - 1)}1${close.repeat(depth - 1)}}`;
+    for (const [label, body] of [
+      ['20,000 arrays', deep(20_000, '[', ']')],
+      ['10,000 objects (as deep as fits in 64 KiB)', deep(10_000, '{"a":', '}')],
+      ['33 levels', deep(33, '[', ']')],
+    ]) {
+      for (const path of ['/_probe/identity', '/servers/boot/attestation']) {
+        const res = await httpRequest<{ code: string; message: string; statusCode: number }>(`${app.baseUrl}${path}`, { rawBody: body, headers: { 'x-chutes-nonce': '00'.repeat(32) } });
+        expect([label, path, res.status, res.json.code, res.json.message]).toEqual([label, path, 422, 'VALIDATION_FAILED', 'JSON nested deeper than 32 levels']);
+      }
+    }
+    // 32 levels is allowed through to validation (which refuses the unknown field by name); brackets in strings do not count.
+    const atLimit = await httpRequest<{ message: string }>(`${app.baseUrl}/_probe/identity`, { rawBody: deep(32, '[', ']') });
+    expect(atLimit.status).toBe(422);
+    expect(atLimit.json.message).not.toMatch(/nested/);
+    const inString = await httpRequest<{ name: string }>(`${app.baseUrl}/_probe/identity`, { body: { name: '[[[[', tag: 'abcd' }, headers: {} });
+    expect(inString.status).toBe(201);
+  });
+
   it('serves liveness, readiness with a database round-trip, and Prometheus metrics', async () => {
     expect((await httpRequest(`${app.baseUrl}/healthz`)).json).toEqual({ status: 'ok' });
-    expect((await httpRequest(`${app.baseUrl}/readyz`)).json).toEqual({ status: 'ok' });
+    expect((await httpRequest(`${app.baseUrl}/readyz`)).json).toEqual({ status: 'ok', trust_anchor: { overridden: false } });
     const metrics = await httpRequest(`${app.baseUrl}/metrics`);
     expect(metrics.status).toBe(200);
     expect(metrics.headers['content-type']).toMatch(/^text\/plain/);
     expect(metrics.text).toMatch(/bootkey_http_requests_total\{method="GET",route="\/servers\/nonce",status="200"\} [1-9]/);
     expect(metrics.text).toContain('bootkey_quote_verification_seconds_bucket');
+    expect(metrics.text).toMatch(/^bootkey_dcap_root_ca_overridden 0$/m);
   });
 
   it('documents every registered route in /openapi.json', async () => {
@@ -83,6 +104,7 @@ describe('foundation over HTTP', () => {
     expect(security('/servers', 'get')).toEqual([{ hotkeySignature: [] }]);
     expect(security('/servers/boot/attestation', 'post')).toEqual([]);
     expect(security('/servers/{vm_name}/luks', 'post')).toEqual([{ bootToken: [] }]);
+    expect(JSON.stringify(res.json.paths['/readyz'].get)).toMatch(/"trust_anchor".*"overridden"/);
     const probe = res.json.paths['/_probe/identity'].post as { requestBody: { content: Record<string, { schema: { required: string[] } }> } };
     expect(probe.requestBody.content['application/json'].schema.required.sort()).toEqual(['name', 'tag']);
   });

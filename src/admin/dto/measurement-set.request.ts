@@ -5,6 +5,7 @@
  * parseMeasurementSetInput as the YAML loader, so both accept exactly the same sets.
  */
 import { Transform, Type } from 'class-transformer';
+import { IsRootPassphrase } from '../../measurements/root-passphrase';
 import { ArrayMaxSize, IsArray, IsInt, IsObject, IsOptional, IsString, Length, Matches, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
 
 /** 48 bytes as hex, either case (stored lowercase). */
@@ -74,10 +75,12 @@ export class CreateMeasurementSetRequest {
   /**
    * Write-only: the root-disk passphrase released to VMs that match this set; stored sealed and
    * never returned. Without one the set can match but never releases a root key (NO_ROOT_KEY).
+   * Same rules as a passphrase file: UTF-8, no leading or trailing whitespace.
    */
   @IsOptional()
   @IsString()
   @Length(1, ROOT_PASSPHRASE_MAX_LENGTH)
+  @IsRootPassphrase()
   root_passphrase?: string;
 }
 

@@ -16,7 +16,8 @@ export function normalizeIp(address: string): string {
   return mapped ? mapped[1] : address.toLowerCase();
 }
 
-function isTrusted(address: string, trusted: BlockList): boolean {
+/** Whether `address` is one of the TRUST_PROXY peers. */
+export function isTrusted(address: string, trusted: BlockList): boolean {
   const family = isIP(address);
   if (family === 0) return false;
   return trusted.check(address, family === 6 ? 'ipv6' : 'ipv4');
@@ -28,22 +29,36 @@ export function peerIp(request: FastifyRequest): string {
 }
 
 /**
+ * One X-Forwarded-For entry as an address: `ip`, `ip:port`, `[v6]` or `[v6]:port` (proxies and
+ * load balancers write all of these). Undefined when it is none of them.
+ */
+export function forwardedAddress(entry: string): string | undefined {
+  const text = entry.trim();
+  const bracketed = /^\[([^\]]+)\](?::\d{1,5})?$/.exec(text);
+  const v4WithPort = /^(\d+\.\d+\.\d+\.\d+):\d{1,5}$/.exec(text);
+  const address = bracketed?.[1] ?? v4WithPort?.[1] ?? text;
+  if (bracketed && isIP(address) !== 6) return undefined;
+  return isIP(address) === 0 ? undefined : normalizeIp(address);
+}
+
+/**
  * The client IP: the socket peer, or — when the peer is a trusted proxy — the right-most
- * X-Forwarded-For entry that is not itself a trusted proxy (entries further left are
- * client-supplied and unverifiable).
+ * X-Forwarded-For entry that is not itself a trusted proxy. Entries further left are
+ * client-supplied and unverifiable, so the walk stops at the first entry that does not parse,
+ * and when no untrusted hop is found the answer is the peer (never the left-most entry, which
+ * the client wrote).
  */
 export function clientIp(request: FastifyRequest, trusted: BlockList): string {
   const peer = peerIp(request);
   if (!isTrusted(peer, trusted)) return peer;
   const header = request.headers['x-forwarded-for'];
-  const chain = (Array.isArray(header) ? header.join(',') : header ?? '')
-    .split(',')
-    .map((entry) => normalizeIp(entry.trim()))
-    .filter((entry) => isIP(entry) !== 0);
+  const chain = (Array.isArray(header) ? header.join(',') : header ?? '').split(',').filter((entry) => entry.trim().length > 0);
   for (let i = chain.length - 1; i >= 0; i--) {
-    if (!isTrusted(chain[i], trusted)) return chain[i];
+    const hop = forwardedAddress(chain[i]);
+    if (hop === undefined) break;
+    if (!isTrusted(hop, trusted)) return hop;
   }
-  return chain[0] ?? peer;
+  return peer;
 }
 
 /** SHA-256 (hex) of a certificate's DER SubjectPublicKeyInfo. */
@@ -52,22 +67,23 @@ export function spkiSha256Hex(certificate: X509Certificate): string {
 }
 
 /**
- * SHA-256 (hex) of the DER SPKI of the client's certificate: from the TLS handshake, or — only
- * from a trusted proxy — from X-Client-Cert (URL-encoded PEM). Undefined when there is none or
- * the forwarded one does not parse.
+ * SHA-256 (hex) of the DER SPKI of the client's certificate. From a trusted proxy: only
+ * X-Client-Cert (URL-encoded PEM) — the proxy's own handshake certificate is the proxy's, never
+ * the client's. From any other peer: the certificate of the TLS handshake. Undefined when there
+ * is none or the forwarded one does not parse.
  */
 export function clientKeyHash(request: FastifyRequest, trusted: BlockList): string | undefined {
+  if (isTrusted(peerIp(request), trusted)) {
+    const header = request.headers['x-client-cert'];
+    if (typeof header !== 'string' || header.length === 0) return undefined;
+    try {
+      return spkiSha256Hex(new X509Certificate(decodeURIComponent(header)));
+    } catch {
+      return undefined;
+    }
+  }
   const socket = request.raw.socket as Partial<TLSSocket>;
-  if (typeof socket.getPeerX509Certificate === 'function') {
-    const certificate = socket.getPeerX509Certificate();
-    if (certificate) return spkiSha256Hex(certificate);
-  }
-  if (!isTrusted(peerIp(request), trusted)) return undefined;
-  const header = request.headers['x-client-cert'];
-  if (typeof header !== 'string' || header.length === 0) return undefined;
-  try {
-    return spkiSha256Hex(new X509Certificate(decodeURIComponent(header)));
-  } catch {
-    return undefined;
-  }
+  if (typeof socket.getPeerX509Certificate !== 'function') return undefined;
+  const certificate = socket.getPeerX509Certificate();
+  return certificate ? spkiSha256Hex(certificate) : undefined;
 }
