@@ -1,3 +1,5 @@
+import { ErrorCode } from '../errors';
+import { httpStatusOf } from './http-status-by-code';
 import { jsonDepthError, jsonNestingExceeds, MAX_JSON_DEPTH } from './json-depth';
 
 const text = (s: string) => Buffer.from(s, 'utf8');
@@ -23,7 +25,9 @@ describe('jsonNestingExceeds', () => {
 
   it('answers a 422 VALIDATION_FAILED naming the limit, never the body', () => {
     const error = jsonDepthError(text(`{"secret":"hunter2","x":${nested(40, '[', ']')}}`));
-    expect(error).toMatchObject({ code: 'VALIDATION_FAILED', httpStatus: 422, message: `JSON nested deeper than ${MAX_JSON_DEPTH} levels` });
+    expect(error).toMatchObject({ code: ErrorCode.VALIDATION_FAILED, message: `JSON nested deeper than ${MAX_JSON_DEPTH} levels` });
+    expect(httpStatusOf(ErrorCode.VALIDATION_FAILED)).toBe(422);
+    expect(error?.message).not.toContain('hunter2');
     expect(jsonDepthError(text('{"a":[1]}'))).toBeUndefined();
   });
 });
