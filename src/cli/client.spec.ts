@@ -43,7 +43,7 @@ function json(res: http.ServerResponse, status: number, body: unknown): void {
 }
 
 function client(options: Partial<ConstructorParameters<typeof BrokerClient>[0]> = {}): BrokerClient {
-  return new BrokerClient({ baseUrl, timeoutMs: 5000, signer: async () => signer, ...options });
+  return new BrokerClient({ baseUrl, timeoutMs: 5000, signer: () => Promise.resolve(signer), ...options });
 }
 
 beforeAll(async () => {
@@ -62,7 +62,7 @@ beforeEach(() => {
 
 /** The server's own check of a request: its header parser, its message builder, sr25519 verification. */
 function serverAccepts(request: Seen): boolean {
-  const headers = parseSignatureHeaders(request.headers as Record<string, string>);
+  const headers = parseSignatureHeaders(request.headers);
   const message = signedMessage(headers.hotkey, headers.nonce, request.body);
   return headers.hotkey === signer.address && isWithinWindow(headers.nonceSeconds, new Date(), 5) && signatureVerify(message, headers.signature, headers.hotkey).isValid;
 }

@@ -13,7 +13,9 @@ function metadataOf(dto: Ctor): ValidationMetadata[] {
 }
 
 function applyConstraint(schema: SchemaObject, meta: ValidationMetadata, nested: (dto: Ctor) => SchemaObject): void {
-  const [first, second] = meta.constraints ?? [];
+  // class-validator types the constraints any[]; each case below says what its decorator stores.
+  const constraints: unknown[] = meta.constraints ?? [];
+  const [first, second] = constraints;
   switch (meta.name ?? meta.type) {
     case 'isString':
       schema.type = 'string';
@@ -76,7 +78,7 @@ function applyConstraint(schema: SchemaObject, meta: ValidationMetadata, nested:
       break;
   }
   if (meta.type === 'nestedValidation') {
-    const nestedType = Reflect.getMetadata('design:type', meta.target as object, meta.propertyName) as Ctor | undefined;
+    const nestedType = Reflect.getMetadata('design:type', meta.target, meta.propertyName) as Ctor | undefined;
     const typed = (meta.target as { prototype?: object }).prototype;
     const declared = typed ? (Reflect.getMetadata('bootkey:nested-type', typed, meta.propertyName) as Ctor | undefined) : undefined;
     const target = declared ?? nestedType;
