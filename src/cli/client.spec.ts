@@ -43,7 +43,7 @@ function json(res: http.ServerResponse, status: number, body: unknown): void {
 }
 
 function client(options: Partial<ConstructorParameters<typeof BrokerClient>[0]> = {}): BrokerClient {
-  return new BrokerClient({ baseUrl, timeoutMs: 5000, signer: async () => signer, ...options });
+  return new BrokerClient({ baseUrl, timeoutMs: 5000, signer: () => Promise.resolve(signer), ...options });
 }
 
 beforeAll(async () => {

@@ -56,7 +56,7 @@ describe('bootkey --help', () => {
   });
 
   it.each(paths.map((p) => [p.join(' ') || '(program)', p]))('%s has examples', async (_name, path) => {
-    const result = await run([...(path as string[]), '--help']);
+    const result = await run([...path, '--help']);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/\nExamples:\n {2}(\$ |#)/);
   });

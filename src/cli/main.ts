@@ -107,8 +107,24 @@ function reportError(error: unknown, io: CliIo, json: boolean): number {
   return EXIT_REFUSED;
 }
 
+/**
+ * A reader that stops early (`bootkey --help | head`) closes the pipe; the next write fails with
+ * EPIPE, which node raises as an unhandled 'error' event (a stack trace and exit 1). That is the
+ * reader's choice, not a failure: on stdout stop at once with 0, as Unix tools do; on stderr the
+ * messages have no reader, and the run goes on to end with its own exit code.
+ */
+function tolerateClosedReaders(): void {
+  const onError = (stream: 'stdout' | 'stderr') => (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    if (stream === 'stdout') process.exit(EXIT_OK);
+  };
+  process.stdout.on('error', onError('stdout'));
+  process.stderr.on('error', onError('stderr'));
+}
+
 /** The process entry point (also what bin/bootkey calls). */
 export async function main(argv: readonly string[] = process.argv): Promise<void> {
+  tolerateClosedReaders();
   const code = await runCli(argv, { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env });
   process.exitCode = code;
 }

@@ -41,7 +41,7 @@ describe('Output', () => {
 
   it('shows no spinner when stderr is not a terminal', async () => {
     const err = stream(false);
-    expect(await new Output(stream(), err, false).progress('waiting', async () => 42)).toBe(42);
+    expect(await new Output(stream(), err, false).progress('waiting', () => Promise.resolve(42))).toBe(42);
     expect(err.chunks).toEqual([]);
   });
 

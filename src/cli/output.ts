@@ -19,8 +19,15 @@ export interface Column<T> {
 export function cell(value: unknown): string {
   if (value === undefined || value === null || value === '') return '-';
   if (Array.isArray(value)) return value.length === 0 ? '-' : value.map(cell).join(',');
-  if (typeof value === 'object') return JSON.stringify(value);
-  return String(value);
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  // Objects print as JSON; nothing else comes out of a JSON body.
+  return JSON.stringify(value) ?? '-';
+}
+
+/** A value inside a sentence: as cell() renders it, but a missing value is empty instead of '-'. */
+export function inline(value: unknown): string {
+  return value === undefined || value === null || value === '' ? '' : cell(value);
 }
 
 /** A plain text table: a header row, then one line per row, columns padded to their widest cell. */

@@ -13,7 +13,9 @@ function metadataOf(dto: Ctor): ValidationMetadata[] {
 }
 
 function applyConstraint(schema: SchemaObject, meta: ValidationMetadata, nested: (dto: Ctor) => SchemaObject): void {
-  const [first, second] = meta.constraints ?? [];
+  // class-validator types the constraints any[]; each case below says what its decorator stores.
+  const constraints: unknown[] = meta.constraints ?? [];
+  const [first, second] = constraints;
   switch (meta.name ?? meta.type) {
     case 'isString':
       schema.type = 'string';

@@ -130,7 +130,7 @@ export function buildOpenApiDocument(controllers: Type[], version: string) {
       if (routePath === undefined || method === undefined) continue;
       const doc = Reflect.getMetadata(API_DOC, handler) as ApiDocOptions | undefined;
       if (!doc) throw new Error(`route ${controller.name}.${name} has no @ApiDoc`);
-      assertAuthDocumented(controller, name, handler as object, doc);
+      assertAuthDocumented(controller, name, handler, doc);
       for (const single of Array.isArray(routePath) ? routePath : [routePath]) {
         const path = toOpenApiPath(joinPath(base, single));
         const operation: OperationObject = {

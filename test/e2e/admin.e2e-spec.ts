@@ -385,7 +385,7 @@ describe(`admin API on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
     });
 
     it('returns both tables merged newest first, each item in the contract shape', async () => {
-      const [bootCount] = await dataSource().query(`SELECT count(*)::int AS n FROM boot_attestations`);
+      const [bootCount] = await dataSource().query<{ n: number }[]>(`SELECT count(*)::int AS n FROM boot_attestations`);
       const items = await all('');
       expect(items).toHaveLength(bootCount.n + serverRows.length);
       const order = items.map((item) => [item.created_at, item.id]);
@@ -426,7 +426,7 @@ describe(`admin API on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
     });
 
     it('filters by kind, hotkey, vm_name and since', async () => {
-      const [bootCount] = await dataSource().query(`SELECT count(*)::int AS n FROM boot_attestations`);
+      const [bootCount] = await dataSource().query<{ n: number }[]>(`SELECT count(*)::int AS n FROM boot_attestations`);
       const boot = await all('&kind=boot');
       expect([boot.length, [...new Set(boot.map((item) => item.kind))]]).toEqual([bootCount.n, ['boot']]);
       const runtime = await all('&kind=runtime');
@@ -505,10 +505,10 @@ describe(`admin API on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
       const sync = await vm.sync(booted.json.boot_token, ['storage', 'tdx-cache'], ['storage', 'tdx-cache']);
       expect(sync.status).toBe(200);
       volumes = sync.json;
-      const keks = await dataSource().query(
+      const keks = await dataSource().query<{ kek: string }[]>(
         `SELECT root_kek_id AS kek FROM measurement_sets WHERE root_kek_id IS NOT NULL UNION ALL SELECT kek_id FROM luks_volumes`,
       );
-      expect(new Set(keks.map((row: { kek: string }) => row.kek))).toEqual(new Set(['k1']));
+      expect(new Set(keks.map((row) => row.kek))).toEqual(new Set(['k1']));
     });
 
     it('re-wraps every data key under the new active KEK, once', async () => {
@@ -521,10 +521,10 @@ describe(`admin API on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
       expect(Object.keys(rotated.json).sort()).toEqual(['kek_id', 'rewrapped']);
       const again = await call('POST', '/admin/keys/rotate');
       expect(again.json).toEqual({ kek_id: 'k2', rewrapped: 0 });
-      const keks = await dataSource().query(
+      const keks = await dataSource().query<{ kek: string }[]>(
         `SELECT root_kek_id AS kek FROM measurement_sets WHERE root_kek_id IS NOT NULL UNION ALL SELECT kek_id FROM luks_volumes`,
       );
-      expect(new Set(keks.map((row: { kek: string }) => row.kek))).toEqual(new Set(['k2']));
+      expect(new Set(keks.map((row) => row.kek))).toEqual(new Set(['k2']));
     });
 
     it('after k1 leaves the ring, boots still release the same root keys and volumes', async () => {

@@ -136,7 +136,7 @@ describe('bootkey CLI against a real broker', () => {
     expect(list.stdout.split('\n')[1]).toMatch(/^gpu-vm\s+1\.0\.0\s+active\s+a1a1a1a1a1a1a1a1…\s+h100\s+1\s+yes\s+\d{4}-/);
 
     const show = await bootkey(['--ca-file', caFile, '--json', 'measurements', 'show', '1.0.0'], { as: 'admin' });
-    const set = JSON.parse(show.stdout);
+    const set: unknown = JSON.parse(show.stdout);
     expect(set).toMatchObject({ name: 'gpu-vm', version: '1.0.0', mrtd: IMAGE.mrtd, runtime_rtmrs: { rtmr3: IMAGE.rtmr3 }, gpu_count: 1, has_root_passphrase: true });
     expect(show.stdout).not.toContain(ROOT_PASSPHRASE);
 
@@ -160,7 +160,7 @@ describe('bootkey CLI against a real broker', () => {
     expect(lines[0]).toMatch(/^ID\s+NAME\s+HOST\s+GPUS\s+MEASUREMENT\s+CREATED$/);
     expect(lines.slice(1)).toEqual([expect.stringMatching(/^srv-cli-1\s+vm-cli-1\s+127\.0\.0\.1\s+1\s+gpu-vm 1\.0\.0\s+\d{4}-/)]);
 
-    const json = JSON.parse((await bootkey(['--ca-file', caFile, '--json', 'servers', 'list'])).stdout);
+    const json = JSON.parse((await bootkey(['--ca-file', caFile, '--json', 'servers', 'list'])).stdout) as { items: unknown[] };
     expect(json.items[0]).toMatchObject({ server_id: 'srv-cli-1', name: 'vm-cli-1', gpus: [{ uuid: 'GPU-cli-1', gpu_identifier: 'h100', verification_host: '127.0.0.1', verification_port: 30443 }] });
 
     const show = await bootkey(['--ca-file', caFile, 'servers', 'show', 'srv-cli-1']);
@@ -183,7 +183,7 @@ describe('bootkey CLI against a real broker', () => {
     const status = await bootkey(['--ca-file', caFile, 'servers', 'status', 'srv-cli-1']);
     expect(status.code).toBe(0);
     expect(status.stdout).toMatch(/^attestation: verified\nlast attestation:\n {2}attestation_id: +\S+\n {2}created_at: +\d{4}-.*\n {2}status: +verified\n/m);
-    const json = JSON.parse((await bootkey(['--ca-file', caFile, '--json', 'servers', 'status', 'srv-cli-1'])).stdout);
+    const json: unknown = JSON.parse((await bootkey(['--ca-file', caFile, '--json', 'servers', 'status', 'srv-cli-1'])).stdout);
     expect(json).toMatchObject({ server_id: 'srv-cli-1', attestation_status: 'verified', last_attestation: { status: 'verified' } });
   });
 
@@ -193,7 +193,7 @@ describe('bootkey CLI against a real broker', () => {
     fs.writeFileSync(path.join(bin, 'nvidia-smi'), '#!/bin/sh\necho "GPU-smi-0, NVIDIA H100 80GB HBM3, 81559, 1980, 0, 9.0, Enabled"\n', { mode: 0o755 });
     const registered = await bootkey(['--ca-file', caFile, 'servers', 'register', '--host', '127.0.0.1', '--id', 'srv-cli-2', '--name', 'vm-cli-2'], { pathPrefix: [bin] });
     expect(registered.code).toBe(0);
-    const show = JSON.parse((await bootkey(['--ca-file', caFile, '--json', 'servers', 'show', 'srv-cli-2'])).stdout);
+    const show = JSON.parse((await bootkey(['--ca-file', caFile, '--json', 'servers', 'show', 'srv-cli-2'])).stdout) as { gpus: unknown };
     expect(show.gpus).toEqual([expect.objectContaining({ uuid: 'GPU-smi-0', name: 'NVIDIA H100 80GB HBM3', memory: 81559 * 1024 * 1024, device_index: 0, gpu_identifier: 'h100' })]);
 
     const none = await bootkey(['--ca-file', caFile, 'servers', 'register', '--host', '127.0.0.1', '--id', 'srv-cli-3']);
@@ -259,7 +259,7 @@ describe('bootkey CLI against a real broker', () => {
 
     const audit = await bootkey([...asWallet, '--json', 'audit', '--kind', 'runtime', '--since', '1h', '--limit', '2', '--all'], { as: 'nobody' });
     expect(audit.code).toBe(0);
-    const items = JSON.parse(audit.stdout).items as { kind: string; outcome: string; error_code: string | null }[];
+    const { items } = JSON.parse(audit.stdout) as { items: { kind: string; outcome: string; error_code: string | null }[] };
     expect(items.length).toBeGreaterThanOrEqual(4); // more than one page of 2 was followed
     expect(items.filter((i) => i.kind === 'registration' && i.outcome === 'verified')).toHaveLength(2);
     expect(items.map((i) => i.error_code)).toContain('GPU_MISMATCH');

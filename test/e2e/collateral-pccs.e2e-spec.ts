@@ -59,7 +59,7 @@ describe('collateral from a PCCS', () => {
       '/tdx/certification/v4/tcb',
     ]);
     expect(pccs.requests).toContain(`/tdx/certification/v4/tcb?fmspc=${forge.fmspc.toUpperCase()}`);
-    const rows = await app.app.get(DataSource).query(`SELECT fmspc, ca FROM collateral_cache`);
+    const rows = await app.app.get(DataSource).query<unknown[]>(`SELECT fmspc, ca FROM collateral_cache`);
     expect(rows).toEqual([{ fmspc: forge.fmspc.toLowerCase(), ca: 'platform' }]);
   });
 

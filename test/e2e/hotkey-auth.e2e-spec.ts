@@ -344,8 +344,8 @@ describe(`hotkey-signed requests on ${usingPostgres ? 'PostgreSQL' : 'PGlite'} (
   it('stores only a hash of each signature', async () => {
     const headers = signedHeaders(miner, undefined, now());
     expect((await send(app, 'GET', '/_auth/miner', headers)).status).toBe(200);
-    const rows = await app.app.get(DataSource).query(`SELECT * FROM signature_replays`);
-    const uses = await app.app.get(DataSource).query(`SELECT * FROM signature_uses`);
+    const rows = await app.app.get(DataSource).query<unknown[]>(`SELECT * FROM signature_replays`);
+    const uses = await app.app.get(DataSource).query<unknown[]>(`SELECT * FROM signature_uses`);
     expect(JSON.stringify([rows, uses])).not.toContain(headers['X-Chutes-Signature']);
   });
 

@@ -40,18 +40,15 @@ async function start(env: Record<string, string> = {}): Promise<KeyCustodyServic
 async function startFailure(env: Record<string, string>): Promise<unknown> {
   await app?.close();
   app = undefined;
-  const opened: DataSource[] = [];
-  const initialize = DataSource.prototype.initialize;
-  const spy = jest.spyOn(DataSource.prototype, 'initialize').mockImplementation(function (this: DataSource) {
-    opened.push(this);
-    return initialize.call(this);
-  });
+  // The spy calls the real initialize and records each DataSource it ran on.
+  const spy = jest.spyOn(DataSource.prototype, 'initialize');
   try {
     app = await startTestApp({ database: db.target, env: { DATA_DIR: dataDir, ...env } });
     return undefined;
   } catch (error) {
     return error;
   } finally {
+    const opened = [...(spy.mock.contexts as DataSource[])];
     spy.mockRestore();
     for (const dataSource of opened) if (dataSource.isInitialized) await dataSource.destroy();
   }
@@ -115,8 +112,9 @@ describe(`key custody on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
       { aad: 'root|1.0.0', sealed: custody.seal(utf8('root-under-k2'), 'root|1.0.0') },
     ];
     custody.registerRewrapTask('in-memory', () =>
-      custody.rewrapAll(table, (row) => row, async (row, rewrapped) => {
+      custody.rewrapAll(table, (row) => row, (row, rewrapped) => {
         row.sealed = rewrapped;
+        return Promise.resolve();
       }),
     );
     expect(await custody.rotate()).toEqual({ kekId: 'k2', rewrapped: 1 });

@@ -67,7 +67,7 @@ describe(`nonces on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
   it('stores only the SHA-256 of a nonce', async () => {
     const { nonce } = await nonces.issue('boot', '192.0.2.1');
     const { DataSource } = await import('typeorm');
-    const stored = await app.app.get(DataSource).query(`SELECT nonce_hash FROM nonces`);
+    const stored = await app.app.get(DataSource).query<unknown[]>(`SELECT nonce_hash FROM nonces`);
     expect(JSON.stringify(stored)).not.toContain(nonce);
   });
 

@@ -7,7 +7,7 @@
  * Children run asynchronously: the broker under test lives in the test's own process, and a
  * synchronous spawn would block it from ever answering.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -62,6 +62,28 @@ export function runBootkey(args: string[], options: RunOptions = {}): Promise<Cl
     execFile(process.execPath, [entry, ...args], { env, cwd: REPO, timeout: 60_000 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
       resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/**
+ * `bootkey ...args` whose reader of `stream` went away before the CLI wrote to it: the limit case of
+ * `bootkey --help | head`. The read end of that pipe is closed right after the spawn, long before the
+ * child has loaded (any write to it then fails with EPIPE); the other stream is collected as usual.
+ */
+export function runBootkeyWithClosedReader(args: string[], stream: 'stdout' | 'stderr'): Promise<CliResult> {
+  const entry = compileCli();
+  const env = { PATH: [path.dirname(process.execPath), '/usr/bin', '/bin'].join(':'), HOME: os.tmpdir(), NODE_PATH: path.join(REPO, 'node_modules') };
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [entry, ...args], { env, cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+    child[stream].destroy();
+    const other = stream === 'stdout' ? child.stderr : child.stdout;
+    const chunks: Buffer[] = [];
+    other.on('data', (chunk: Buffer) => chunks.push(chunk));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      resolve({ code: code ?? -1, stdout: stream === 'stdout' ? '' : text, stderr: stream === 'stderr' ? '' : text });
     });
   });
 }

@@ -50,7 +50,7 @@ export class FakePccs {
       return;
     }
     const c = this.collateral;
-    const bodies = toPcsResponseBodies(c as never);
+    const bodies = toPcsResponseBodies(c);
     const chain = (pem: string) => encodeURIComponent(pem);
     switch (url.pathname) {
       case '/tdx/certification/v4/tcb':

@@ -25,7 +25,7 @@ function pem(label: string, der: ArrayBuffer): string {
 }
 
 export async function selfSignedCert(commonName: string, server = false): Promise<TestCert> {
-  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
   const extensions: x509.Extension[] = [new x509.BasicConstraintsExtension(false)];
   if (server) extensions.push(new x509.SubjectAlternativeNameExtension([{ type: 'ip', value: '127.0.0.1' }, { type: 'dns', value: 'localhost' }]));
   const now = Date.now();

@@ -6,7 +6,7 @@ import { Command, Option } from 'commander';
 import { CliContext, CliIo } from '../context';
 import { BrokerRefusedError, UsageError } from '../errors';
 import { readMeasurementSets } from '../measurement-sets';
-import { Column, flatten, shortKey } from '../output';
+import { Column, flatten, inline, shortKey } from '../output';
 import { wholeNumber, withExamples } from './help';
 
 type Json = Record<string, unknown>;
@@ -36,7 +36,7 @@ const AUDIT_COLUMNS: Column<Json>[] = [
   { header: 'HOTKEY', value: (a) => shortKey(a.miner_hotkey) },
   { header: 'VM', value: (a) => a.vm_name },
   { header: 'IP', value: (a) => a.client_ip },
-  { header: 'MEASUREMENT', value: (a) => (a.measurement_name ? `${String(a.measurement_name)} ${String(a.measurement_version ?? '')}`.trim() : undefined) },
+  { header: 'MEASUREMENT', value: (a) => (a.measurement_name ? `${inline(a.measurement_name)} ${inline(a.measurement_version)}`.trim() : undefined) },
   { header: 'TCB', value: (a) => a.tcb_status },
 ];
 

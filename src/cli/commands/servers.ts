@@ -7,7 +7,7 @@ import { Command, Option } from 'commander';
 import { CliContext, CliIo } from '../context';
 import { UsageError } from '../errors';
 import { DEFAULT_VERIFICATION_PORT, discoverGpus, GpuDefaults, NodeArgs, readGpusFile } from '../gpus';
-import { Column, renderKeyValues } from '../output';
+import { Column, inline, renderKeyValues } from '../output';
 import { confirm } from '../prompt';
 import { wholeNumber, withExamples } from './help';
 
@@ -32,7 +32,7 @@ const SERVER_COLUMNS: Column<Json>[] = [
   { header: 'NAME', value: (s) => s.name },
   { header: 'HOST', value: (s) => s.host },
   { header: 'GPUS', value: (s) => gpusOf(s).length },
-  { header: 'MEASUREMENT', value: (s) => (s.measurement_name ? `${String(s.measurement_name)} ${String(s.measurement_version ?? '')}`.trim() : undefined) },
+  { header: 'MEASUREMENT', value: (s) => (s.measurement_name ? `${inline(s.measurement_name)} ${inline(s.measurement_version)}`.trim() : undefined) },
   { header: 'CREATED', value: (s) => s.created_at },
 ];
 

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { CliContext, CliIo } from '../context';
 import { UsageError } from '../errors';
-import { Column, flatten } from '../output';
+import { Column, flatten, inline } from '../output';
 import { loadSigner } from '../wallet';
 import { withExamples } from './help';
 
@@ -76,20 +76,20 @@ function printVerify(ctx: CliContext, report: Json): void {
   const yesNo = (value: unknown) => (value ? 'yes' : 'no');
   const collateral = report.collateral as Json | null | undefined;
   out.keyValues([
-    ['dcap verified', report.dcap_verified ? 'yes' : `no (${String(report.error_code ?? 'unknown')})`],
+    ['dcap verified', report.dcap_verified ? 'yes' : `no (${inline(report.error_code) || 'unknown'})`],
     ['tcb status', report.tcb_status],
     ['tcb accepted', yesNo(report.tcb_accepted)],
     ['advisories', report.advisory_ids],
     ['debug td', yesNo(report.debug)],
     ['fmspc', report.fmspc],
-    ['collateral', collateral ? `${String(collateral.origin)}${collateral.stale ? ' (stale)' : ''}, next update ${String(collateral.next_update)}` : undefined],
+    ['collateral', collateral ? `${inline(collateral.origin)}${collateral.stale ? ' (stale)' : ''}, next update ${inline(collateral.next_update)}` : undefined],
     ['boot acceptable', yesNo(report.boot_acceptable)],
   ]);
   const measurements = (report.measurements ?? {}) as Record<string, Json>;
   for (const phase of ['boot', 'runtime']) {
     const match = measurements[phase];
     if (!match) continue;
-    const set = `${String(match.name)} ${String(match.version ?? '')}`.trim();
+    const set = `${inline(match.name)} ${inline(match.version)}`.trim();
     out.line(`${phase} measurements: ${match.matched ? `match ${set}` : match.name ? `no match (nearest: ${set})` : 'no match (no active measurement set)'}`);
     const differences = match.differences;
     if (!match.matched && Array.isArray(differences) && differences.length > 0) out.table(differences as Json[], DIFFERENCE_COLUMNS, '');

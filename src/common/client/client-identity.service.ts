@@ -2,17 +2,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { BlockList } from 'node:net';
 import type { FastifyRequest } from 'fastify';
-import { AppConfig, trustedProxyList } from '../../config/app-config';
-import { APP_CONFIG } from '../../config/config.module';
 import { clientIp, clientKeyHash } from './client-identity';
+
+/** The proxies whose X-Forwarded-For is believed (TRUST_PROXY), a BlockList; ConfigModule provides it (common sits below config). */
+export const TRUSTED_PROXIES = Symbol('TRUSTED_PROXIES');
 
 @Injectable()
 export class ClientIdentityService {
-  private readonly trusted: BlockList;
-
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    this.trusted = trustedProxyList(config.trustProxy);
-  }
+  constructor(@Inject(TRUSTED_PROXIES) private readonly trusted: BlockList) {}
 
   ip(request: FastifyRequest): string {
     return clientIp(request, this.trusted);

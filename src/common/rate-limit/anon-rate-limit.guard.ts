@@ -6,12 +6,13 @@
  */
 import { CanActivate, ExecutionContext, Inject, Injectable, OnModuleDestroy, applyDecorators, UseGuards } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { AppConfig } from '../../config/app-config';
-import { APP_CONFIG } from '../../config/config.module';
 import { ClientIdentityService } from '../client/client-identity.service';
 import { DomainError, ErrorCode } from '../errors';
 
 const WINDOW_MS = 60_000;
+
+/** RATE_LIMIT_ANON_PER_MIN as a number (0 = off); ConfigModule provides it (common sits below config). */
+export const ANON_RATE_LIMIT_PER_MIN = Symbol('ANON_RATE_LIMIT_PER_MIN');
 
 /** The counters, one per process (guards are instantiated per module; the state must not be). */
 @Injectable()
@@ -19,15 +20,14 @@ export class AnonRateLimiter implements OnModuleDestroy {
   private readonly windows = new Map<string, { start: number; count: number }>();
   private readonly sweeper: NodeJS.Timeout;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+  constructor(@Inject(ANON_RATE_LIMIT_PER_MIN) private readonly limit: number) {
     this.sweeper = setInterval(() => this.sweep(Date.now()), WINDOW_MS);
     this.sweeper.unref();
   }
 
   /** Counts one request from `ip`; throws RATE_LIMITED past the limit. */
   hit(ip: string): void {
-    const limit = this.config.rateLimitAnonPerMin;
-    if (limit === 0) return;
+    if (this.limit === 0) return;
     // Wall-clock time on purpose: the limit protects the process, not a protocol decision.
     const now = Date.now();
     let window = this.windows.get(ip);
@@ -36,7 +36,7 @@ export class AnonRateLimiter implements OnModuleDestroy {
       this.windows.set(ip, window);
     }
     window.count++;
-    if (window.count > limit) {
+    if (window.count > this.limit) {
       const retryAfterSeconds = Math.max(1, Math.ceil((window.start + WINDOW_MS - now) / 1000));
       throw new DomainError(ErrorCode.RATE_LIMITED, `too many requests from this address; retry in ${retryAfterSeconds} s`, { retryAfterSeconds });
     }

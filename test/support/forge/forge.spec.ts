@@ -230,8 +230,8 @@ describe('collateral bundle', () => {
 
   test('PCS response bodies wrap the signed bytes unchanged', () => {
     const bodies = toPcsResponseBodies(forge.collateral);
-    expect(JSON.stringify(JSON.parse(bodies.tcbInfo).tcbInfo)).toBe(forge.collateral.tcb_info);
-    expect(JSON.parse(bodies.qeIdentity).signature).toBe(forge.collateral.qe_identity_signature);
+    expect(JSON.stringify((JSON.parse(bodies.tcbInfo) as { tcbInfo: unknown }).tcbInfo)).toBe(forge.collateral.tcb_info);
+    expect((JSON.parse(bodies.qeIdentity) as { signature: unknown }).signature).toBe(forge.collateral.qe_identity_signature);
   });
 
   test('writeCollateralFile writes <fmspc>.json that reads back equal', () => {
@@ -302,7 +302,7 @@ describe('quote command', () => {
     ['unknown option', ['--report-data', '00', '--frobnicate'], /Unknown option/],
     ['bad --tcb-status', ['--report-data', '00', '--tcb-status', 'Fine'], /--tcb-status must be one of/],
   ])('usage error: %s → exit 2', async (_name, argv, message) => {
-    const result = await run(argv as string[]);
+    const result = await run(argv);
     expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 2, stderr: expect.stringMatching(message) });
   });
 

@@ -196,7 +196,7 @@ function nonNegativeInteger(flag: string, value: string): number {
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then((status) => {
+  void main(process.argv.slice(2)).then((status) => {
     process.exitCode = status;
   });
 }

@@ -17,7 +17,7 @@ import { generateP256Key, p256KeyFromSeed, toWebCryptoKeyPair } from './ecdsa';
 import { DEFAULT_FMSPC, DEFAULT_PCE_ID, DEFAULT_PCESVN, DEFAULT_SGX_TCB_COMPONENTS } from './forge-defaults';
 
 // @peculiar/x509 defaults to the global WebCrypto; pin node's so jest environments agree.
-x509.cryptoProvider.set(webcrypto as unknown as ReturnType<typeof x509.cryptoProvider.get>);
+x509.cryptoProvider.set(webcrypto);
 
 /** Intel SGX extension OIDs (Intel SGX PCK Certificate and CRL Profile). */
 export const SGX_OID = {
