@@ -17,7 +17,7 @@ export type RequestWithRawBody = FastifyRequest & { rawBody?: Buffer };
  * with `{ rawBody: true }` (so Nest keeps `rawBody` for the other parsers it registers too).
  */
 export function registerRawJsonBodyParser(app: NestFastifyApplication, bodyLimit: number): void {
-  const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
+  const fastify = app.getHttpAdapter().getInstance();
   const { onProtoPoisoning, onConstructorPoisoning } = fastify.initialConfig;
   const parseJson = fastify.getDefaultJsonParser(onProtoPoisoning ?? 'error', onConstructorPoisoning ?? 'error');
   app.useBodyParser('application/json', { bodyLimit }, (request, body, done) => {

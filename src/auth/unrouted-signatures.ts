@@ -13,7 +13,7 @@ import { HOTKEY_HEADER, NONCE_HEADER, SIGNATURE_HEADER } from './signed-request'
 
 /** Registers the hook. Call before `app.init()` (Nest sets its not-found handler there). */
 export function consumeUnroutedSignatures(app: NestFastifyApplication): void {
-  const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
+  const fastify = app.getHttpAdapter().getInstance();
   const auth = app.get(HotkeyAuthService);
   fastify.addHook('preHandler', async (request: RequestWithRawBody) => {
     if (!request.is404) return;

@@ -65,7 +65,7 @@ beforeEach(() => {
  * path the broker's router sees, below `prefix`, and this broker's origin), sr25519 verification.
  */
 function serverAccepts(request: Seen, prefix = '', audience = new URL(baseUrl).origin): boolean {
-  const headers = parseSignatureHeaders(request.headers as Record<string, string>);
+  const headers = parseSignatureHeaders(request.headers);
   const pathWithQuery = request.url.startsWith(prefix) ? request.url.slice(prefix.length) : request.url;
   const message = signedMessageV2({ hotkey: headers.hotkey, nonce: headers.nonce, method: request.method, pathWithQuery, audience, rawBody: request.body });
   return (

@@ -42,7 +42,7 @@ export function dataSourceOptions(target: DatabaseTarget): DataSourceOptions {
     };
   }
   if (target.pgliteDir) fs.mkdirSync(target.pgliteDir, { recursive: true, mode: 0o700 });
-  return { ...common, driver: pgliteDriver({ dataDir: target.pgliteDir }) } as DataSourceOptions;
+  return { ...common, driver: pgliteDriver({ dataDir: target.pgliteDir }) };
 }
 
 /** Opens the database and brings its schema up to date (creating the schema if needed). */

@@ -29,7 +29,7 @@ class SerializedPGlitePool extends PGlitePool {
     };
     await super.connect((error, client) => {
       if (error) done();
-      callback(error, client as PGlitePool | null, done);
+      callback(error, client, done);
     });
   }
 }

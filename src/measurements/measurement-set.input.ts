@@ -64,7 +64,7 @@ export function parseMeasurementSetInput(raw: unknown): MeasurementSetInput {
       rtmr3: register(runtime.rtmr3, 'runtime_rtmrs.rtmr3'),
     },
     expectedGpus: (gpus as string[]).map((g) => g.toLowerCase()),
-    gpuCount: gpuCount as number | null,
+    gpuCount: gpuCount,
   };
 }
 

@@ -164,8 +164,8 @@ function mutateTree(tree: DerTree, mutation: DerMutation): DerTree {
   const all = nodesOf(copy);
   const depths = Math.max(...all.map((n) => n.path.length)) + 1;
   const nodes = all.filter((n) => n.path.length === mutation.depth % depths);
-  const { node, path } = nodes[mutation.target % nodes.length]!;
-  const parent = path.length > 0 ? path.slice(0, -1).reduce((n, i) => n.children![i]!, copy) : undefined;
+  const { node, path } = nodes[mutation.target % nodes.length];
+  const parent = path.length > 0 ? path.slice(0, -1).reduce((n, i) => n.children![i], copy) : undefined;
   const index = path.at(-1) ?? 0;
   const siblings = parent?.children;
   switch (mutation.op) {
@@ -199,7 +199,7 @@ function mutateTree(tree: DerTree, mutation: DerMutation): DerTree {
       node.value = Buffer.from(mutation.bytes);
       break;
     case 'swap':
-      if (siblings && index + 1 < siblings.length) [siblings[index], siblings[index + 1]] = [siblings[index + 1]!, siblings[index]!];
+      if (siblings && index + 1 < siblings.length) [siblings[index], siblings[index + 1]] = [siblings[index + 1], siblings[index]];
       break;
     case 'insert':
       (siblings ?? node.children ?? []).splice(index, 0, { tag: mutation.tag, value: Buffer.from(mutation.bytes) });
@@ -270,7 +270,7 @@ beforeAll(async () => {
     v5: forge.quote({ attestationKey, version: 5, tdReport: '1.0' }),
     v5td15: forge.quote({ attestationKey, version: 5, tdReport: '1.5', trailingBytes: 8 }),
   };
-  collateral = forge.collateral as unknown as QuoteCollateral;
+  collateral = forge.collateral;
   // A PCK CRL with entries, so entry structure gets mutated too.
   pckCrlDer = await createPckCrl(forge.pki, {
     thisUpdate: new Date(NOW.getTime() - 86_400_000),
@@ -354,12 +354,12 @@ describe('only typed errors leave the core', () => {
         record(`parseCertificate (${m.which})`, x509Outcome(() => parseCertificate(mutated)), false);
         const chain = [ders.pckLeaf, ders.pckCa, ders.root].map((der, i) => (i === ['pckLeaf', 'pckCa', 'root'].indexOf(m.which) ? mutated : der));
         let pem = chain.map(certificatePem);
-        if (m.pem === 'noEnd') pem[0] = pem[0]!.replace('-----END CERTIFICATE-----', '');
-        if (m.pem === 'badBase64') pem[0] = pem[0]!.replace(/\n(.)/, '\n!');
+        if (m.pem === 'noEnd') pem[0] = pem[0].replace('-----END CERTIFICATE-----', '');
+        if (m.pem === 'badBase64') pem[0] = pem[0].replace(/\n(.)/, '\n!');
         if (m.pem === 'dropLeaf') pem = pem.slice(1);
-        if (m.pem === 'swap') pem = [pem[1]!, pem[0]!, pem[2]!];
+        if (m.pem === 'swap') pem = [pem[1], pem[0], pem[2]];
         if (m.pem === 'empty') pem = [];
-        if (m.pem === 'duplicateLeaf') pem = [pem[0]!, ...pem];
+        if (m.pem === 'duplicateLeaf') pem = [pem[0], ...pem];
         const quote = forge.quote({ attestationKey, pckCertChainPem: pem.join('') });
         record(`pck chain (${m.which})`, domainOutcome(() => verify(quote)));
       }),
@@ -434,7 +434,7 @@ describe('only typed errors leave the core', () => {
       const path = paths[edit.target % paths.length];
       if (!path) return;
       const parent = path.slice(0, -1).reduce<unknown>((node, key) => (node as Record<string | number, unknown>)[key], root) as Record<string | number, unknown>;
-      const key = path[path.length - 1]!;
+      const key = path[path.length - 1];
       const value = parent[key];
       const replacements: Record<string, () => unknown> = {
         null: () => null,
@@ -461,7 +461,7 @@ describe('only typed errors leave the core', () => {
           else value.push(JSON.parse(JSON.stringify(value[0] ?? null)));
         }
       } else {
-        parent[key] = replacements[edit.op]!();
+        parent[key] = replacements[edit.op]();
       }
     }
 
@@ -484,7 +484,7 @@ describe('only typed errors leave the core', () => {
     });
     fc.assert(
       fc.property(arb, (m) => {
-        record('collateral fields', domainOutcome(() => verify(baseQuotes.v4, { ...collateral, [m.field]: m.value } as QuoteCollateral)));
+        record('collateral fields', domainOutcome(() => verify(baseQuotes.v4, { ...collateral, [m.field]: m.value })));
       }),
       { seed: SEED + 5, numRuns: RUNS.collateralFields },
     );
@@ -511,16 +511,16 @@ describe('only typed errors leave the core', () => {
         for (let k = 0; k < 2 * count; k++) {
           const edit = (children: DerTree[]) => (k < count ? children.slice(0, k) : children.filter((_, i) => i !== k - count));
           const variant = cloneTree(tree);
-          const target = path.reduce((n, i) => n.children![i]!, variant);
+          const target = path.reduce((n, i) => n.children![i], variant);
           target.children = edit(target.children!);
           sweepCases++;
           record(`sweep parse (${name})`, x509Outcome(() => parse(encodeTree(variant))), false);
           // Re-signed cuts of the TBS and of its direct children go through the verifier too.
           if (path[0] !== 0 || path.length > 2) continue;
           const [tbs, algorithm] = variant.children!;
-          const tbsBytes = encodeTree(tbs!);
+          const tbsBytes = encodeTree(tbs);
           const signature = sign('sha256', tbsBytes, { key: issuerKey, dsaEncoding: 'der' });
-          const resigned = derTlv(0x30, Buffer.concat([tbsBytes, encodeTree(algorithm!), derTlv(0x03, Buffer.concat([Buffer.from([0]), signature]))]));
+          const resigned = derTlv(0x30, Buffer.concat([tbsBytes, encodeTree(algorithm), derTlv(0x03, Buffer.concat([Buffer.from([0]), signature]))]));
           let outcome: string;
           if (kind === 'crl') {
             outcome = domainOutcome(() => verify(baseQuotes.v4, { ...collateral, [name]: resigned.toString('hex') }));

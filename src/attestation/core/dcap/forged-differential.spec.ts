@@ -40,7 +40,7 @@ describe('forged quotes: ours and @phala/dcap-qvl agree', () => {
 
   it.each(cases)('%s', async (_name, quoteOptions, collateralOptions) => {
     const { atOffsetDays, ...bundleOptions } = collateralOptions;
-    const collateral = (Object.keys(bundleOptions).length > 0 ? await forge.collateralWith(bundleOptions as never) : forge.collateral) as unknown as QuoteCollateral;
+    const collateral = Object.keys(bundleOptions).length > 0 ? await forge.collateralWith(bundleOptions as never) : forge.collateral;
     const quote = forge.quote(quoteOptions);
     const now = new Date(NOW.getTime() + (atOffsetDays ?? 0) * 86400_000);
 
@@ -54,7 +54,7 @@ describe('forged quotes: ours and @phala/dcap-qvl agree', () => {
     }
     let oracle: string;
     try {
-      oracle = OracleVerifier.newWithRootCa(forge.rootCaDer).verify(quote, collateral as never, Math.floor(now.getTime() / 1000)).status;
+      oracle = OracleVerifier.newWithRootCa(forge.rootCaDer).verify(quote, collateral, Math.floor(now.getTime() / 1000)).status;
     } catch {
       oracle = 'rejected';
     }

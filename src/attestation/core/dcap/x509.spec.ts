@@ -40,8 +40,8 @@ const utcTime = (text: string) => derTlv(0x17, Buffer.from(text, 'latin1'));
 const leafWith = (edit: (tbs: Buffer[]) => Buffer[]) => resignSigned(pki.pckLeaf.der, pki.pckCa.key, edit);
 /** The TBS with its extension list (inside [3] { SEQUENCE }) edited. */
 const withExtensions = (edit: (extensions: Buffer[]) => Buffer[]) => (tbs: Buffer[]) => {
-  const [list] = derChildren(tbs[TBS_CERTIFICATE.EXTENSIONS]!);
-  return replaceAt(tbs, TBS_CERTIFICATE.EXTENSIONS, derTlv(0xa3, derSequence(edit(derChildren(list!)))));
+  const [list] = derChildren(tbs[TBS_CERTIFICATE.EXTENSIONS]);
+  return replaceAt(tbs, TBS_CERTIFICATE.EXTENSIONS, derTlv(0xa3, derSequence(edit(derChildren(list)))));
 };
 /** A TLV re-encoded with a long-form length for a short value (non-minimal DER). */
 const nonMinimalLength = (tlv: Buffer) => {
@@ -57,7 +57,7 @@ describe('parseCertificate on well-formed certificates', () => {
     expect([leaf.notBefore, leaf.notAfter]).toEqual([Date.parse('2020-01-01T00:00:00Z'), Date.parse('2049-12-31T23:59:59Z')]);
     expect([leaf.isCa, leaf.pathLength, canSignCertificates(leaf), canSignCrls(leaf)]).toEqual([false, undefined, false, false]);
     expect(leaf.extensions.has(OID_SGX_EXTENSION)).toBe(true);
-    expect(Buffer.from(leaf.issuer)).toEqual(readTlv(derChildren(derChildren(pki.pckCa.der)[0]!)[TBS_CERTIFICATE.SUBJECT]!).encoded);
+    expect(Buffer.from(leaf.issuer)).toEqual(readTlv(derChildren(derChildren(pki.pckCa.der)[0])[TBS_CERTIFICATE.SUBJECT]).encoded);
   });
 
   it('reads the root: a CA with pathLenConstraint 1 that may sign certificates and CRLs', () => {
@@ -91,33 +91,33 @@ describe('parseCertificate refuses malformed certificates with a typed error', (
     ['an INTEGER as notBefore', () => leafWith((tbs) => replaceAt(tbs, TBS_CERTIFICATE.VALIDITY, derSequence([derInteger(1), utcTime('300101000000Z')]))), 'wrong_tag', /validity\.notBefore/],
     ['a malformed notAfter', () => leafWith((tbs) => replaceAt(tbs, TBS_CERTIFICATE.VALIDITY, derSequence([utcTime('200101000000Z'), utcTime('301301000000Z')]))), 'bad_value', /validity\.notAfter: time out of range/],
     ['validity as an OCTET STRING', () => leafWith((tbs) => replaceAt(tbs, TBS_CERTIFICATE.VALIDITY, empty(0x04))), 'wrong_tag', /tbsCertificate\.validity: expected tag 0x30/],
-    ['a non-minimal validity length', () => leafWith((tbs) => replaceAt(tbs, TBS_CERTIFICATE.VALIDITY, nonMinimalLength(tbs[TBS_CERTIFICATE.VALIDITY]!))), 'non_minimal', null],
+    ['a non-minimal validity length', () => leafWith((tbs) => replaceAt(tbs, TBS_CERTIFICATE.VALIDITY, nonMinimalLength(tbs[TBS_CERTIFICATE.VALIDITY]))), 'non_minimal', null],
     ['a long-form tag in place of the subject', () => leafWith((tbs) => replaceAt(tbs, TBS_CERTIFICATE.SUBJECT, Buffer.from([0x3f, 0x81, 0x00, 0x00]))), 'unsupported_tag', null],
     ['no subject, key or extensions', () => leafWith((tbs) => tbs.slice(0, TBS_CERTIFICATE.SUBJECT)), 'missing', /tbsCertificate\.subject: missing/],
     ['an element after the extensions', () => leafWith((tbs) => [...tbs, derInteger(7)]), 'unexpected_element', null],
     ['ecdsa-with-SHA384 inside and outside', () => {
       const cert = leafWith((tbs) => replaceAt(tbs, TBS_CERTIFICATE.SIGNATURE, ecdsaSha384));
       const [tbs, , signature] = derChildren(cert);
-      return derSequence([tbs!, ecdsaSha384, signature!]);
+      return derSequence([tbs, ecdsaSha384, signature]);
     }, 'unsupported_algorithm', null],
     ['inner and outer algorithms that differ', () => leafWith((tbs) => replaceAt(tbs, TBS_CERTIFICATE.SIGNATURE, ecdsaSha384)), 'unsupported_algorithm', null],
     ['an empty algorithm identifier', () => {
       const cert = leafWith((tbs) => replaceAt(tbs, TBS_CERTIFICATE.SIGNATURE, empty(SEQUENCE)));
       const [tbs, , signature] = derChildren(cert);
-      return derSequence([tbs!, empty(SEQUENCE), signature!]);
+      return derSequence([tbs, empty(SEQUENCE), signature]);
     }, 'missing', /signature algorithm\.algorithm: missing/],
     ['a signatureValue with unused bits', () => {
       const [tbs, algorithm, signature] = derChildren(pki.pckLeaf.der);
-      const bits = Buffer.from(readTlv(signature!).value);
+      const bits = Buffer.from(readTlv(signature).value);
       bits[0] = 1;
-      return derSequence([tbs!, algorithm!, derTlv(0x03, bits)]);
+      return derSequence([tbs, algorithm, derTlv(0x03, bits)]);
     }, 'bad_value', null],
     ['an empty extensions wrapper', () => leafWith((tbs) => replaceAt(tbs, TBS_CERTIFICATE.EXTENSIONS, empty(0xa3))), 'missing', /tbsCertificate\.extensions\.list: missing/],
     ['an extension without extnValue', () => leafWith(withExtensions((list) => [...list, derSequence([derOid('2.5.29.32')])])), 'missing', /extensions\[\d+\]\.extnValue: missing/],
     ['an extension with an empty body', () => leafWith(withExtensions((list) => [...list, empty(SEQUENCE)])), 'missing', /extnID: missing/],
     ['an extension whose OID is an INTEGER', () => leafWith(withExtensions((list) => [...list, derSequence([derInteger(5), derOctetString(Buffer.alloc(1))])])), 'wrong_tag', null],
     ['an unknown critical extension', () => leafWith(withExtensions((list) => [...list, derSequence([derOid('2.5.29.32'), derBoolean(true), derOctetString(derSequence([]))])])), 'bad_extension', /unknown critical extension 2\.5\.29\.32/],
-    ['a duplicate extension', () => leafWith(withExtensions((list) => [...list, list[0]!])), 'bad_extension', /duplicate extension/],
+    ['a duplicate extension', () => leafWith(withExtensions((list) => [...list, list[0]])), 'bad_extension', /duplicate extension/],
     ['basicConstraints with pathLen before cA', () => leafWith(withExtensions((list) => [
       ...list.filter((ext) => !ext.includes(derOid('2.5.29.19'))),
       derSequence([derOid('2.5.29.19'), derBoolean(true), derOctetString(derSequence([derInteger(0), derBoolean(true)]))]),
