@@ -252,3 +252,36 @@ function asX509Error(error: unknown, what: string): X509Error {
   if (error instanceof DerError) return new X509Error(`${what} is not valid DER: ${error.message}`);
   throw error;
 }
+
+export const OID_COMMON_NAME = '2.5.4.3';
+const KEY_USAGE_DIGITAL_SIGNATURE = 0;
+const TAG_SET = 0x31;
+/** DirectoryString forms Intel's names use: UTF8String, PrintableString, IA5String. */
+const NAME_STRING_TAGS = new Set([0x0c, 0x13, 0x16]);
+
+/**
+ * The single commonName of a DER Name, or undefined when there is none, more than one, or it is
+ * not a plain string: a role is decided by this name, so anything ambiguous names no role.
+ */
+export function commonNameOf(name: Uint8Array): string | undefined {
+  try {
+    const values: string[] = [];
+    for (const rdn of childrenOf(expectTag(parseDer(name), TAG_SEQUENCE, 'name'))) {
+      for (const attribute of childrenOf(expectTag(rdn, TAG_SET, 'relative distinguished name'))) {
+        const [type, value, ...rest] = childrenOf(expectTag(attribute, TAG_SEQUENCE, 'attribute'));
+        if (rest.length !== 0 || !value) return undefined;
+        if (decodeOid(type) !== OID_COMMON_NAME) continue;
+        if (!NAME_STRING_TAGS.has(value.tag)) return undefined;
+        values.push(new TextDecoder('utf-8', { fatal: true }).decode(value.value));
+      }
+    }
+    return values.length === 1 ? values[0] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** keyUsage is present and allows digitalSignature (signing documents rather than certificates). */
+export function allowsDigitalSignature(cert: Certificate): boolean {
+  return cert.keyUsage !== undefined && cert.keyUsage.has(KEY_USAGE_DIGITAL_SIGNATURE);
+}
