@@ -144,6 +144,6 @@ describe('real Intel chains (fixtures/real-quotes) meet the role rules', () => {
     const { quote, collateral, now } = loadRealCase(name);
     const verifier = new QuoteVerifier(INTEL_SGX_ROOT_CA_DER);
     const facts = verifier.checkCollateral(collateral, now);
-    expect(verifier.pckPlatform(parseTdxQuote(quote), now)).toEqual({ fmspc: facts.fmspc, ca: facts.pckCrlCa });
+    expect(verifier.authenticatedPlatform(parseTdxQuote(quote), now)).toEqual({ fmspc: facts.fmspc, ca: facts.pckCrlCa });
   });
 });

@@ -34,7 +34,7 @@ import { PckExtension, parsePckExtension } from './pck-extension';
 import { VerifiedQeIdentity, checkQeIdentityValidity, matchQeIdentity, verifyQeIdentity } from './qe-identity';
 import { verifyQeReportData, verifyQeReportSignature } from './qe-report';
 import { attestationKeyObject, verifyQuoteSignature } from './quote-signature';
-import { convergeTcbStatus, matchTdxTcbLevel } from './tcb-match';
+import { convergeTcbStatus, matchTdxTcbLevel, tdRelaunchStatus } from './tcb-match';
 import { VerifiedTcbInfo, checkTcbInfoValidity, verifyTcbInfo } from './tcb-info';
 import { X509Error, isSignedBy, p256KeyFromSpki } from './x509';
 
@@ -140,10 +140,7 @@ export class QuoteVerifier {
 
     const quote = parseTdxQuote(rawQuote);
     const qeCertification = quote.signature.qeCertification;
-    verifyQeReportData(qeCertification, quote.signature.attestationKey);
-    const pck = this.pckChain(quote);
-    checkChainValidity(pck.chain, nowMs, 'pck chain', ErrorCode.PCK_CHAIN_INVALID);
-    verifyQuoteSignature(quote, this.certifiedAttestationKey(quote, pck));
+    const pck = this.authenticate(quote, nowMs);
 
     const entry = this.collateral(collateral);
     checkCollateralFreshness(entry, nowMs, grace);
@@ -153,6 +150,8 @@ export class QuoteVerifier {
     const qeTcb = matchQeIdentity(qeCertification.qeReport, entry.qe.qeIdentity);
     const tdx = matchTdxTcbLevel(entry.tcb.tcbInfo, pck.extension, quote.body);
     const converged = convergeTcbStatus(tdx.platform, tdx.tdxModule, qeTcb);
+    const relaunch = tdRelaunchStatus(entry.tcb.tcbInfo, quote.body, tdx, qeTcb.status);
+    if (relaunch) converged.status = relaunch;
     if (converged.status === 'Revoked') {
       throw new DomainError(ErrorCode.TCB_STATUS_REJECTED, 'TCB status is Revoked', {
         step: 'tcb_status',
@@ -176,13 +175,24 @@ export class QuoteVerifier {
   }
 
   /**
-   * The platform of a quote whose PCK chain verifies to the root at `now` — before anything is
-   * fetched for it, so an unverified certificate never makes the broker look up collateral.
+   * The platform of a quote whose own cryptography holds at `now` (PCK chain to the root, QE
+   * report, quote signature) — checked before anything is fetched for it, so an unauthenticated
+   * quote never makes the broker look up collateral.
    */
-  pckPlatform(quote: TdxQuote, now: Date): PckPlatformId {
-    const pck = this.pckChain(quote);
-    checkChainValidity(pck.chain, now.getTime(), 'pck chain', ErrorCode.PCK_CHAIN_INVALID);
+  authenticatedPlatform(quote: TdxQuote, now: Date): PckPlatformId {
+    const nowMs = now.getTime();
+    if (!Number.isFinite(nowMs)) throw new RangeError('authenticatedPlatform: now is not a valid Date');
+    const pck = this.authenticate(quote, nowMs);
     return { fmspc: toHex(pck.extension.fmspc), ca: pck.chain.caKind };
+  }
+
+  /** Everything that needs no collateral: QE report data, PCK chain at `now`, both signatures. */
+  private authenticate(quote: TdxQuote, nowMs: number): PckChainEntry {
+    verifyQeReportData(quote.signature.qeCertification, quote.signature.attestationKey);
+    const pck = this.pckChain(quote);
+    checkChainValidity(pck.chain, nowMs, 'pck chain', ErrorCode.PCK_CHAIN_INVALID);
+    verifyQuoteSignature(quote, this.certifiedAttestationKey(quote, pck));
+    return pck;
   }
 
   /**
