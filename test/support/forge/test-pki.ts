@@ -206,6 +206,8 @@ export interface ExtraCertificateOptions {
   ca?: boolean;
   /** Add the PKI's SGX (PCK) extension, as a PCK certificate carries it. */
   sgxExtension?: boolean;
+  /** Platform values of that extension other than the PKI's, e.g. another FMSPC (hex). */
+  platform?: { fmspc?: string };
   /** End-entity key usages; default digitalSignature | nonRepudiation, as Intel's. */
   keyUsage?: 'digitalSignature' | 'keyAgreementOnly';
   key?: KeyObject;
@@ -228,7 +230,9 @@ export async function issueExtraCertificate(pki: TestPki, options: ExtraCertific
     ca: options.ca ? { pathLength: 0 } : undefined,
     crlUrl: `${TEST_PCS_BASE}/rootcacrl`,
     usages,
-    extraExtensions: options.sgxExtension ? [new x509.Extension(SGX_OID.EXTENSION, false, encodeSgxExtension(pki.platform))] : [],
+    extraExtensions: options.sgxExtension
+      ? [new x509.Extension(SGX_OID.EXTENSION, false, encodeSgxExtension({ ...pki.platform, ...(options.platform?.fmspc ? { fmspc: hexBytes('fmspc', options.platform.fmspc, 6) } : {}) }))]
+      : [],
   });
 }
 
