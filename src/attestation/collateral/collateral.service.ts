@@ -7,9 +7,9 @@
  * that fails it, or that is older than the cached bundle (a rollback), counts as that PCCS
  * failing: the next one is asked, and the cached bundle keeps being served up to
  * COLLATERAL_STALE_GRACE_S past its nextUpdate (logged and metered). With nothing usable the
- * answer is 503 COLLATERAL_UNAVAILABLE — not a rejection, the VM retries — and the failure is
- * remembered per (FMSPC, CA) for COLLATERAL_NEGATIVE_TTL_S, so repeated requests do not hammer
- * the PCCSes.
+ * answer is 503 COLLATERAL_UNAVAILABLE — not a rejection, the VM retries — and, when PCCSes were
+ * asked, the failure is remembered per (FMSPC, CA) for COLLATERAL_NEGATIVE_TTL_S, so repeated
+ * requests do not hammer them.
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
@@ -97,7 +97,9 @@ export class CollateralService {
     if (pending) return pending;
     const lookup = this.lookup(platform, check)
       .catch((error: unknown) => {
-        if (error instanceof DomainError && error.code === ErrorCode.COLLATERAL_UNAVAILABLE) {
+        // Remembered only when a PCCS was asked: the point is to spare the upstream; a directory
+        // is local, and an operator fixing a file should see the fix at once.
+        if (this.pccs && error instanceof DomainError && error.code === ErrorCode.COLLATERAL_UNAVAILABLE) {
           const reason = String((error.detail?.problems as string[] | undefined)?.join('; ') ?? error.message);
           this.negative.set(key, { until: this.clock.now().getTime() + this.config.collateralNegativeTtlSeconds * 1000, reason });
         }
@@ -177,7 +179,8 @@ export class CollateralService {
       return { collateral: usableCache.collateral, origin: 'cache', stale: false, nextUpdate: usableCache.facts.nextUpdate };
     }
 
-    const floor = cached?.order;
+    // Rows cached before the order was stored are ordered by what they verify as.
+    const floor = cached?.order ?? usableCache?.facts;
     try {
       const { collateral, accepted: facts } = await pccs.fetchAccepted(platform.fmspc, platform.ca, (bundle) => {
         const facts = this.accept(bundle, platform, now, check);
