@@ -134,8 +134,12 @@ export class QuoteAppraisalService {
       record.verdict.dcap = { status: 'ok', tcb_status: verified.tcbStatus, fmspc: verified.fmspc, collateral: collateral.origin, collateral_stale: collateral.stale };
     } catch (error) {
       // A collateral fault answers 503 COLLATERAL_UNAVAILABLE; the audit row keeps what was wrong.
-      const cause = error instanceof DomainError ? error.detail?.cause : undefined;
-      record.verdict.dcap = { status: error instanceof DomainError ? error.code : 'error', ...(cause ? { cause } : {}) };
+      const detail = error instanceof DomainError ? error.detail : undefined;
+      record.verdict.dcap = {
+        status: error instanceof DomainError ? error.code : 'error',
+        ...(detail?.cause ? { cause: detail.cause } : {}),
+        ...(Array.isArray(detail?.problems) ? { problems: (detail.problems as unknown[]).slice(0, 4) } : {}),
+      };
       throw error;
     }
     const tcb = evaluateTcbPolicy(record.tcbStatus!, this.config.acceptedTcbStatuses);

@@ -6,6 +6,7 @@
  * or a "TCB signing" look-alike issued by the PCK CA — signs nothing.
  */
 import { createCrlBy, createForge, Forge, forgeQuote, issueExtraCertificate, pemChain, PkiEntity, resignCollateral } from '../../../../test/support/forge';
+import { QuoteVerifier as OracleVerifier } from '@phala/dcap-qvl';
 import { loadRealCase, realCaseNames } from '../../../../test/vectors/real-quotes';
 import { DomainError, ErrorCode } from '../../../common/errors';
 import { parseTdxQuote } from '../quote/tdx-quote.parser';
@@ -86,6 +87,12 @@ describe('TCB info and QE identity signers', () => {
     const flattering = await forge.collateralWith({ teeTcbSvn: [...teeTcbSvn] });
     const forged = resignCollateral(flattering, signedBy(forge.pki.pckLeaf, [forge.pki.pckLeaf, forge.pki.pckCa, forge.pki.root]));
     expect(outcome(forged, quote).code).toBe(ErrorCode.COLLATERAL_INVALID);
+  });
+
+  it('known, deliberate difference: @phala/dcap-qvl 0.3.9 accepts a PCK-signed TCB info (it checks no roles)', () => {
+    const forged = resignCollateral(forge.collateral, signedBy(forge.pki.pckLeaf, [forge.pki.pckLeaf, forge.pki.pckCa, forge.pki.root]));
+    expect(OracleVerifier.newWithRootCa(forge.rootCaDer).verify(forge.quote(), forged as never, NOW.getTime() / 1000).status).toBe('UpToDate');
+    expect(outcome(forged).code).toBe(ErrorCode.COLLATERAL_INVALID);
   });
 
   it('still accepts the genuine TCB signing chain (with the root) from the forge', () => {
