@@ -4,6 +4,7 @@
  */
 import { Module } from '@nestjs/common';
 import { MeasurementsModule } from '../measurements/measurements.module';
+import { CollateralCacheRepository } from './collateral/collateral-cache.repository';
 import { CollateralService } from './collateral/collateral.service';
 import { QuoteToolsController } from './quote-tools.controller';
 import { QuoteToolsService } from './quote-tools.service';
@@ -13,7 +14,7 @@ import { QuoteAppraisalService } from './quote-appraisal.service';
 @Module({
   imports: [MeasurementsModule],
   controllers: [QuoteToolsController],
-  providers: [CollateralService, QuoteVerificationService, QuoteToolsService, QuoteAppraisalService],
+  providers: [CollateralCacheRepository, CollateralService, QuoteVerificationService, QuoteToolsService, QuoteAppraisalService],
   exports: [QuoteVerificationService, CollateralService, QuoteAppraisalService],
 })
 export class AttestationModule {}

@@ -1,7 +1,8 @@
 /**
  * Appraises a TD's quote for a purpose (boot or runtime), in the contract's order once the
  * nonce has been dealt with: structure → REPORTDATA binding (nonce || SHA-256 of the presenter's
- * TLS key) → measurements against the active sets → DCAP + TCB policy → DEBUG attribute.
+ * TLS key) → measurements against the active sets → DCAP + TCB policy → TD attributes (DEBUG,
+ * TD_ATTRIBUTES_REFUSED, MRSERVICETD).
  * It records each check in `record.verdict` as it goes, so a refusal can be audited with why.
  */
 import { Inject, Injectable } from '@nestjs/common';
@@ -13,7 +14,8 @@ import { MeasurementSet } from '../measurements/measurement-set.types';
 import { MeasurementSetsService, toPolicy } from '../measurements/measurement-sets.service';
 import { isDebugTd } from './core/dcap';
 import { evaluateMeasurementPolicy, MeasurementKind, tdMeasurements } from './core/policy/measurement-policy';
-import { evaluateDebugPolicy, evaluateTcbPolicy } from './core/policy/tcb-policy';
+import { evaluateTcbPolicy } from './core/policy/tcb-policy';
+import { evaluateTdAttributesPolicy } from './core/policy/td-attributes-policy';
 import type { TdxQuote } from './core/quote';
 import { QuoteVerificationService } from './quote-verification.service';
 
@@ -67,10 +69,28 @@ export class QuoteAppraisalService {
     this.checkBinding(quote, request, record);
     const set = await this.matchMeasurements(quote, request.kind, record);
     await this.checkDcap(raw, quote, record);
-    const debug = isDebugTd(quote);
-    record.verdict.debug = debug;
-    if (!evaluateDebugPolicy(debug).accepted) throw new DomainError(ErrorCode.DEBUG_TD, 'debug TDs are refused');
+    this.checkTdAttributes(quote, record);
     return { quote, set };
+  }
+
+  /** DESIGN check 6: TD_ATTRIBUTES_REFUSED bits and MRSERVICETD_ALLOWED. */
+  private checkTdAttributes(quote: TdxQuote, record: AppraisalRecord): void {
+    record.verdict.debug = isDebugTd(quote);
+    const verdict = evaluateTdAttributesPolicy(quote.body, { refusedMask: this.config.tdAttributesRefused, mrServiceTdAllowed: this.config.mrServiceTdAllowed });
+    record.verdict.td_attributes = {
+      status: verdict.accepted ? 'accepted' : 'refused',
+      attributes: verdict.attributes,
+      refused_bits: verdict.refusedBits,
+      ...(verdict.mrServiceTd ? { mrservicetd: verdict.mrServiceTd.value, mrservicetd_accepted: verdict.mrServiceTd.accepted } : {}),
+    };
+    if (verdict.code === 'DEBUG_TD') throw new DomainError(ErrorCode.DEBUG_TD, 'debug TDs are refused');
+    if (verdict.code === 'TD_ATTRIBUTES_REFUSED') {
+      const reasons = [
+        ...(verdict.refusedBits.length > 0 ? [`TD attribute bits ${verdict.refusedBits.join(', ')}`] : []),
+        ...(verdict.mrServiceTd?.accepted === false ? ['an MRSERVICETD not in MRSERVICETD_ALLOWED'] : []),
+      ];
+      throw new DomainError(ErrorCode.TD_ATTRIBUTES_REFUSED, `TD refused: ${reasons.join(' and ')}`);
+    }
   }
 
   private checkBinding(quote: TdxQuote, request: AppraisalRequest, record: AppraisalRecord): void {
@@ -113,7 +133,13 @@ export class QuoteAppraisalService {
       record.advisoryIds = verified.advisoryIds;
       record.verdict.dcap = { status: 'ok', tcb_status: verified.tcbStatus, fmspc: verified.fmspc, collateral: collateral.origin, collateral_stale: collateral.stale };
     } catch (error) {
-      record.verdict.dcap = { status: error instanceof DomainError ? error.code : 'error' };
+      // A collateral fault answers 503 COLLATERAL_UNAVAILABLE; the audit row keeps what was wrong.
+      const detail = error instanceof DomainError ? error.detail : undefined;
+      record.verdict.dcap = {
+        status: error instanceof DomainError ? error.code : 'error',
+        ...(detail?.cause ? { cause: detail.cause } : {}),
+        ...(Array.isArray(detail?.problems) ? { problems: (detail.problems as unknown[]).slice(0, 4) } : {}),
+      };
       throw error;
     }
     const tcb = evaluateTcbPolicy(record.tcbStatus!, this.config.acceptedTcbStatuses);

@@ -8,6 +8,7 @@ import { MeasurementSetsService, toPolicy } from '../measurements/measurement-se
 import { isDebugTd } from './core/dcap';
 import { evaluateMeasurementPolicy, MeasurementKind, MeasurementSetPolicy, MeasurementVerdict, tdMeasurements } from './core/policy/measurement-policy';
 import { evaluateTcbPolicy } from './core/policy/tcb-policy';
+import { evaluateTdAttributesPolicy } from './core/policy/td-attributes-policy';
 import { buildQuoteParseView } from './core/quote';
 import { MeasurementMatchView, QuoteParseResponse, QuoteVerifyResponse } from './dto/quote-tools.response';
 import { QuoteVerificationService } from './quote-verification.service';
@@ -41,6 +42,8 @@ export class QuoteToolsService {
     const measure = (kind: MeasurementKind) => evaluateMeasurementPolicy(td, sets, kind);
     const measurements = { boot: matchView(measure('boot')), runtime: matchView(measure('runtime')) };
     const debug = isDebugTd(quote);
+    // The same TD attributes policy as boot (DEBUG, TD_ATTRIBUTES_REFUSED, MRSERVICETD_ALLOWED).
+    const attributesAccepted = evaluateTdAttributesPolicy(quote.body, { refusedMask: this.config.tdAttributesRefused, mrServiceTdAllowed: this.config.mrServiceTdAllowed }).accepted;
     try {
       const { verified, collateral } = await this.verification.verify(raw, quote);
       const tcbAccepted = evaluateTcbPolicy(verified.tcbStatus, this.config.acceptedTcbStatuses).accepted;
@@ -54,7 +57,7 @@ export class QuoteToolsService {
         fmspc: verified.fmspc,
         collateral: { origin: collateral.origin, stale: collateral.stale, next_update: collateral.nextUpdate.toISOString() },
         measurements,
-        boot_acceptable: tcbAccepted && !debug && measurements.boot.matched,
+        boot_acceptable: tcbAccepted && attributesAccepted && measurements.boot.matched,
       };
     } catch (error) {
       // A refused quote is this endpoint's answer (200, dcap_verified false); unavailable collateral

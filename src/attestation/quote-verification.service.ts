@@ -8,11 +8,14 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AppConfig, ConfigError } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { Clock } from '../common/clock/clock';
+import { DomainError, ErrorCode } from '../common/errors';
 import { INTEL_SGX_ROOT_CA_DER, QuoteVerifier, VerifiedQuote, loadRootCa } from './core/dcap';
+import { LruCache } from './core/dcap/lru-cache';
+import type { PckPlatformId } from './core/dcap/quote-verifier';
 import { parseTdxQuote, TdxQuote } from './core/quote';
 import { MetricsService } from '../ops/metrics.service';
 import { ReadinessFacts } from '../ops/readiness-facts';
-import { CollateralResult, CollateralService, platformOf } from './collateral/collateral.service';
+import { CollateralResult, CollateralService } from './collateral/collateral.service';
 
 export interface QuoteVerification {
   verified: VerifiedQuote;
@@ -37,10 +40,14 @@ function trustAnchor(config: AppConfig): TrustAnchor {
   }
 }
 
+/** Platforms (FMSPC + PCK CA) seen verifying, bounded: a fleet has a handful. */
+const PLATFORMS_REMEMBERED = 1024;
+
 @Injectable()
 export class QuoteVerificationService {
   private readonly verifier: QuoteVerifier;
   private readonly logger = new Logger('attestation');
+  private readonly platformsVerified = new LruCache<string, true>(PLATFORMS_REMEMBERED);
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -67,15 +74,52 @@ export class QuoteVerificationService {
     return parseTdxQuote(raw);
   }
 
-  /** Full DCAP verification; throws DomainError with the failing step's code. */
+  /**
+   * Full DCAP verification; throws DomainError with the failing step's code. The quote's own
+   * cryptography (PCK chain to the root, QE report, quote signature) is checked before any
+   * collateral is looked up, so an unauthenticated quote never makes the broker ask a PCCS.
+   * A defect of the collateral itself is 503 COLLATERAL_UNAVAILABLE (the VM retries, an operator
+   * or the next PCCS answer fixes it); only what is the quote's fault is a 403.
+   */
   async verify(raw: Uint8Array, quote: TdxQuote = parseTdxQuote(raw)): Promise<QuoteVerification> {
-    const found = await this.collateral.forPlatform(platformOf(quote));
+    const now = this.clock.now();
+    const platform = this.verifier.authenticatedPlatform(quote, now);
+    const found = await this.collateral.forPlatform(platform, (bundle, at) => this.verifier.checkCollateral(bundle, at));
     const stopTimer = this.metrics.verificationSeconds.startTimer();
     try {
-      const verified = this.verifier.verify(raw, found.collateral, this.clock.now());
+      const verified = this.verifier.verify(raw, found.collateral, now);
+      this.platformsVerified.set(platformKey(platform), true);
       return { verified, collateral: { origin: found.origin, stale: found.stale, nextUpdate: found.nextUpdate } };
+    } catch (error) {
+      throw this.blame(error, platform);
     } finally {
       stopTimer();
     }
   }
+
+  /**
+   * Collateral faults become COLLATERAL_UNAVAILABLE (cause kept in the detail for the audit row):
+   * a defective bundle (its signatures and chains were checked on the way in; what is left is
+   * a bundle that does not fit this platform), and a missing TCB level while no quote of this
+   * platform has ever verified here — then the TCB info, not the platform, is the likelier culprit
+   * (e.g. a TDX module newer than the collateral). Once the platform has verified, a missing
+   * level is the quote's fault (403 TCB_LEVEL_NOT_FOUND).
+   */
+  private blame(error: unknown, platform: PckPlatformId): unknown {
+    if (!(error instanceof DomainError)) return error;
+    const collateralFault =
+      error.code === ErrorCode.COLLATERAL_INVALID || (error.code === ErrorCode.TCB_LEVEL_NOT_FOUND && !this.platformsVerified.get(platformKey(platform)));
+    if (!collateralFault) return error;
+    return new DomainError(ErrorCode.COLLATERAL_UNAVAILABLE, 'no usable collateral for this platform; retry later', {
+      ...error.detail,
+      fmspc: platform.fmspc,
+      ca: platform.ca,
+      cause: error.code,
+      causeMessage: error.message,
+    });
+  }
+}
+
+function platformKey(platform: PckPlatformId): string {
+  return `${platform.fmspc}|${platform.ca}`;
 }

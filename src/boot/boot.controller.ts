@@ -36,6 +36,7 @@ export class BootController {
       ErrorCode.PCK_CHAIN_INVALID,
       ErrorCode.TCB_STATUS_REJECTED,
       ErrorCode.DEBUG_TD,
+      ErrorCode.TD_ATTRIBUTES_REFUSED,
       ErrorCode.NO_ROOT_KEY,
       ErrorCode.MINER_BLOCKED,
       ErrorCode.RATE_LIMITED,

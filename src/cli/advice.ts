@@ -41,6 +41,8 @@ export const ADVICE: Readonly<Record<ErrorCode, string>> = {
   [ErrorCode.TCB_STATUS_REJECTED]:
     'The platform\'s TCB status is not one the broker accepts; update the host\'s BIOS, microcode and TDX module (`bootkey audit` lists the advisories), or ask the operator.',
   [ErrorCode.DEBUG_TD]: 'The VM runs as a debug TD, which never gets keys; start it with debug off.',
+  [ErrorCode.TD_ATTRIBUTES_REFUSED]:
+    'The VM runs with TD attributes the broker refuses (e.g. MIGRATABLE, or debug features) or with a service TD it does not allow; start it as a plain, non-migratable production TD (`bootkey audit --vm-name NAME` shows the bits).',
   [ErrorCode.MEASUREMENT_MISMATCH]:
     'The VM\'s measurements match no active measurement set; boot an approved image, or have an admin add its set (`bootkey measurements add`); `bootkey audit --vm-name NAME` shows which register differs.',
   [ErrorCode.NO_ROOT_KEY]: 'The matched measurement set has no root passphrase; an admin must add a set with root_passphrase_file.',

@@ -98,3 +98,34 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ DATABASE_URL: 'mysql://user:hunter2@db/x' })).not.toThrow(/hunter2/);
   });
 });
+
+describe('loadConfig: TD attributes and collateral lookups (issue 12)', () => {
+  it('defaults: DEBUG, TUD and MIGRATABLE refused, no service TD allowed, failures remembered 300 s', () => {
+    expect(loadConfig({})).toMatchObject({ tdAttributesRefused: 0x200000ffn, mrServiceTdAllowed: [], collateralNegativeTtlSeconds: 300 });
+  });
+
+  it('reads a mask with or without 0x, lowercases MRSERVICETD values, and the negative TTL', () => {
+    const service = 'AB'.repeat(48);
+    const config = loadConfig({ TD_ATTRIBUTES_REFUSED: '600000FF', MRSERVICETD_ALLOWED: `${service}, ${'cd'.repeat(48)}`, COLLATERAL_NEGATIVE_TTL_S: '60' });
+    expect(config.tdAttributesRefused).toBe(0x600000ffn);
+    expect(config.mrServiceTdAllowed).toEqual(['ab'.repeat(48), 'cd'.repeat(48)]);
+    expect(config.collateralNegativeTtlSeconds).toBe(60);
+    expect(loadConfig({ TD_ATTRIBUTES_REFUSED: '0xffffffffffffffff' }).tdAttributesRefused).toBe(0xffffffffffffffffn);
+  });
+
+  it("accepts Intel's TD relaunch statuses in ACCEPTED_TCB_STATUSES", () => {
+    const statuses = 'UpToDate,TDRelaunchAdvised,TDRelaunchAdvisedConfigurationNeeded';
+    expect(loadConfig({ ACCEPTED_TCB_STATUSES: statuses }).acceptedTcbStatuses).toEqual(statuses.split(','));
+  });
+
+  it.each([
+    ['mask not hex', { TD_ATTRIBUTES_REFUSED: 'debug' }, /^invalid configuration: TD_ATTRIBUTES_REFUSED must be a 64-bit hex mask such as 0x200000ff \(got "debug"\)$/],
+    ['mask wider than 64 bits', { TD_ATTRIBUTES_REFUSED: '0x1ffffffffffffffff' }, /^invalid configuration: TD_ATTRIBUTES_REFUSED must be a 64-bit hex mask/],
+    ['mask without DEBUG', { TD_ATTRIBUTES_REFUSED: '0x20000000' }, /^invalid configuration: TD_ATTRIBUTES_REFUSED must include the DEBUG bit \(0x1\) \(got "0x20000000"\)$/],
+    ['MRSERVICETD too short', { MRSERVICETD_ALLOWED: 'ab'.repeat(47) }, /^invalid configuration: MRSERVICETD_ALLOWED must be a comma-separated list of 96-hex-digit MRSERVICETD values/],
+    ['negative TTL', { COLLATERAL_NEGATIVE_TTL_S: '-1' }, /^invalid configuration: COLLATERAL_NEGATIVE_TTL_S must be a whole number of seconds/],
+  ] as [string, Record<string, string>, RegExp][])('rejects %s with one line', (_case, env, expected) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(expected);
+  });
+});

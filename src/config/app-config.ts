@@ -35,6 +35,12 @@ export interface AppConfig {
   gpuEvidenceVerifier?: string;
   gpuEvidence: 'verify' | 'skip';
   collateralStaleGraceSeconds: number;
+  /** How long a failed collateral lookup per (FMSPC, CA) is remembered (COLLATERAL_NEGATIVE_TTL_S). */
+  collateralNegativeTtlSeconds: number;
+  /** TDATTRIBUTES bits (64-bit little-endian value) that refuse a TD (TD_ATTRIBUTES_REFUSED). */
+  tdAttributesRefused: bigint;
+  /** Non-zero MRSERVICETD values accepted (lowercase hex, MRSERVICETD_ALLOWED). */
+  mrServiceTdAllowed: string[];
   rateLimitAnonPerMin: number;
   /** Per-hotkey limit of signed requests per minute; 0 = off. */
   rateLimitSignedPerMin: number;
@@ -146,6 +152,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const adminHotkeys = list(raw.ADMIN_HOTKEYS);
   for (const hotkey of adminHotkeys) if (!isSs58Address(hotkey)) fail('ADMIN_HOTKEYS', 'must be a comma-separated list of ss58 addresses', hotkey);
+  const tdAttributesRefused = BigInt(`0x${(raw.TD_ATTRIBUTES_REFUSED ?? '0x200000ff').replace(/^0x/i, '')}`);
+  // A debug TD's memory is readable by the host: no configuration lets one have keys.
+  if ((tdAttributesRefused & 1n) === 0n) fail('TD_ATTRIBUTES_REFUSED', 'must include the DEBUG bit (0x1)', raw.TD_ATTRIBUTES_REFUSED);
   const luksVolumes = list(raw.LUKS_VOLUMES ?? 'storage,tdx-cache');
   if (luksVolumes.length === 0) fail('LUKS_VOLUMES', 'must name at least one volume');
   const requestTimeoutSeconds = uint(raw.REQUEST_TIMEOUT_S, 30);
@@ -180,6 +189,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     gpuEvidenceVerifier: raw.GPU_EVIDENCE_VERIFIER,
     gpuEvidence: (raw.GPU_EVIDENCE ?? 'verify') as AppConfig['gpuEvidence'],
     collateralStaleGraceSeconds: uint(raw.COLLATERAL_STALE_GRACE_S, 86400),
+    collateralNegativeTtlSeconds: uint(raw.COLLATERAL_NEGATIVE_TTL_S, 300),
+    tdAttributesRefused,
+    mrServiceTdAllowed: list(raw.MRSERVICETD_ALLOWED).map((value) => value.toLowerCase()),
     rateLimitAnonPerMin: uint(raw.RATE_LIMIT_ANON_PER_MIN, 60),
     rateLimitSignedPerMin: uint(raw.RATE_LIMIT_SIGNED_PER_MIN, 120),
     signatureAudience: signatureAudience(raw.SIGNATURE_AUDIENCE),

@@ -89,6 +89,15 @@ export class EnvSchema {
   @IsOptional() @Matches(/^https?:\/\/[^\s/?#]+\/?$/i, { message: 'must be the broker\'s public origin, e.g. https://keys.example.com (no path)' })
   SIGNATURE_AUDIENCE?: string;
 
+  @IsOptional() @Matches(UINT, { message: 'must be a whole number of seconds' })
+  COLLATERAL_NEGATIVE_TTL_S?: string;
+
+  @IsOptional() @Matches(/^(0x)?[0-9a-fA-F]{1,16}$/, { message: 'must be a 64-bit hex mask such as 0x200000ff' })
+  TD_ATTRIBUTES_REFUSED?: string;
+
+  @IsOptional() @Matches(/^[0-9a-fA-F]{96}(\s*,\s*[0-9a-fA-F]{96})*$/, { message: 'must be a comma-separated list of 96-hex-digit MRSERVICETD values' })
+  MRSERVICETD_ALLOWED?: string;
+
   @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'must be one of fatal, error, warn, info, debug, trace, silent' })
   LOG_LEVEL?: string;
 

@@ -174,6 +174,8 @@ describe('boot attestation and volume keys', () => {
       ['REPORTDATA nonce differs from the header nonce', async () => { const n = await vm.nonce(); const other = await vm.nonce(); return vm.attest(n, vm.quote(other)); }, 401, 'REPORT_DATA_MISMATCH', { report_data: 'nonce_mismatch' }],
       ['measurement mismatch', async () => { const n = await vm.nonce(); return vm.attest(n, vm.quote(n, { rtmrs: { rtmr0: Buffer.from(IMAGE.rtmr0, 'hex'), rtmr1: Buffer.from(IMAGE.rtmr1, 'hex'), rtmr2: Buffer.alloc(48, 0xee) } })); }, 403, 'MEASUREMENT_MISMATCH', {}],
       ['debug TD', async () => vm.boot({ debug: true }), 403, 'DEBUG_TD', { debug: true }],
+      // TDATTRIBUTES little-endian: SEPT_VE_DISABLE (bit 28) as every production TD, plus MIGRATABLE (bit 29).
+      ['MIGRATABLE TD', async () => vm.boot({ tdAttributes: '0000003000000000' }), 403, 'TD_ATTRIBUTES_REFUSED', { td_attributes: { status: 'refused', attributes: '0x0000000030000000', refused_bits: [29] } }],
       ['OutOfDate TCB', async () => { const svn = Buffer.from(DEFAULT_TEE_TCB_SVN); svn[2] -= 1; return vm.boot({ teeTcbSvn: svn }); }, 403, 'TCB_STATUS_REJECTED', { tcb_policy: 'rejected' }],
       ['bad quote signature', async () => vm.boot({ tamper: { quoteSignature: true } }), 403, 'QUOTE_SIGNATURE_INVALID', { dcap: { status: 'QUOTE_SIGNATURE_INVALID' } }],
       ['bad QE report signature', async () => vm.boot({ tamper: { qeReportSignature: true } }), 403, 'QE_REPORT_INVALID', {}],

@@ -95,10 +95,15 @@ describe('collateral from a PCCS', () => {
     expect(metrics.text).toMatch(/bootkey_collateral_events_total\{source="pccs",result="failed"\} [1-9]/);
   });
 
-  it('recovers as soon as a PCCS answers again', async () => {
+  it('remembers the failure for COLLATERAL_NEGATIVE_TTL_S, then recovers as soon as a PCCS answers again', async () => {
     pccs.mode = 'ok';
     const renewed = await forge.collateralWith({ now: clock.now() });
     pccs.collateral = renewed;
+    pccs.requests.length = 0;
+    const remembered = await verify();
+    expect([remembered.status, (remembered.json as unknown as { code: string }).code]).toEqual([503, 'COLLATERAL_UNAVAILABLE']);
+    expect(pccs.requests).toHaveLength(0);
+    clock.advance(301); // default COLLATERAL_NEGATIVE_TTL_S is 300
     const res = await verify();
     expect(res.json).toMatchObject({ dcap_verified: true, collateral: { origin: 'pccs', stale: false } });
   });

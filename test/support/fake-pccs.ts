@@ -15,7 +15,11 @@ export class FakePccs {
   private server?: http.Server;
   private readonly hanging = new Set<http.ServerResponse>();
 
-  constructor(public collateral: QuoteCollateral) {}
+  /** `collateral` answers every path; `others` only add TCB info for their own FMSPCs. */
+  constructor(
+    public collateral: QuoteCollateral,
+    public others: QuoteCollateral[] = [],
+  ) {}
 
   get url(): string {
     const address = this.server?.address() as AddressInfo;
@@ -53,13 +57,16 @@ export class FakePccs {
     const bodies = toPcsResponseBodies(c);
     const chain = (pem: string) => encodeURIComponent(pem);
     switch (url.pathname) {
-      case '/tdx/certification/v4/tcb':
-        if (url.searchParams.get('fmspc')?.toLowerCase() !== (JSON.parse(c.tcb_info) as { fmspc: string }).fmspc.toLowerCase()) {
+      case '/tdx/certification/v4/tcb': {
+        const wanted = url.searchParams.get('fmspc')?.toLowerCase();
+        const match = [c, ...this.others].find((bundle) => (JSON.parse(bundle.tcb_info) as { fmspc: string }).fmspc.toLowerCase() === wanted);
+        if (!match) {
           res.writeHead(404).end();
           return;
         }
-        res.writeHead(200, { 'content-type': 'application/json', 'TCB-Info-Issuer-Chain': chain(c.tcb_info_issuer_chain) }).end(bodies.tcbInfo);
+        res.writeHead(200, { 'content-type': 'application/json', 'TCB-Info-Issuer-Chain': chain(match.tcb_info_issuer_chain) }).end(toPcsResponseBodies(match as never).tcbInfo);
         return;
+      }
       case '/tdx/certification/v4/qe/identity':
         res.writeHead(200, { 'content-type': 'application/json', 'SGX-Enclave-Identity-Issuer-Chain': chain(c.qe_identity_issuer_chain) }).end(bodies.qeIdentity);
         return;

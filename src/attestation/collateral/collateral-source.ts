@@ -19,15 +19,6 @@ export class CollateralFetchError extends Error {
   }
 }
 
-/** When a bundle stops being fresh: the earliest nextUpdate of its TCB info and QE identity. */
-export function collateralNextUpdate(bundle: QuoteCollateral): Date {
-  const tcb = (JSON.parse(bundle.tcb_info) as { nextUpdate?: string }).nextUpdate;
-  const qe = (JSON.parse(bundle.qe_identity) as { nextUpdate?: string }).nextUpdate;
-  const times = [tcb, qe].map((value) => Date.parse(value ?? '')).filter((ms) => Number.isFinite(ms));
-  if (times.length < 2) throw new CollateralFetchError('collateral has no nextUpdate in its TCB info or QE identity');
-  return new Date(Math.min(...times));
-}
-
 /** The FMSPC (lowercase hex) named inside a bundle's TCB info. */
 export function collateralFmspc(bundle: QuoteCollateral): string {
   const fmspc = (JSON.parse(bundle.tcb_info) as { fmspc?: unknown }).fmspc;

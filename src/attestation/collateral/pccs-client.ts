@@ -6,10 +6,13 @@
  *   {base}/sgx/certification/v4/rootcacrl              hex (PCCS) or DER body
  * Several base URLs are tried in order, so one PCCS outage is not a fleet outage.
  */
+import { DomainError } from '../../common/errors';
 import type { QuoteCollateral } from '../core/dcap';
 import { CollateralFetchError, CollateralSource, PckCaType } from './collateral-source';
 
 const DEFAULT_TIMEOUT_MS = 5000;
+/** Intel's largest collateral piece (a PCK CRL) is tens of KiB; anything near this is not collateral. */
+const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 
 /** The exact text of the value of top-level key `key` in a JSON object text (signatures cover it byte for byte). */
 export function rawJsonMember(text: string, key: string): string {
@@ -47,12 +50,24 @@ export class PccsCollateralSource implements CollateralSource {
   ) {}
 
   async fetch(fmspc: string, ca: PckCaType): Promise<QuoteCollateral> {
+    return (await this.fetchAccepted(fmspc, ca, () => undefined)).collateral;
+  }
+
+  /**
+   * Asks each PCCS in order until one answers with a bundle that `accept` takes: an answer it
+   * refuses (by throwing a DomainError or CollateralFetchError: bad signature, wrong platform,
+   * older than what we have) counts as that PCCS failing, and the next one is asked.
+   */
+  async fetchAccepted<T>(fmspc: string, ca: PckCaType, accept: (collateral: QuoteCollateral) => T): Promise<{ collateral: QuoteCollateral; accepted: T }> {
     const failures: string[] = [];
     for (const url of this.baseUrls) {
       try {
-        return await this.fetchFrom(baseOf(url), fmspc, ca);
+        const collateral = await this.fetchFrom(baseOf(url), fmspc, ca);
+        return { collateral, accepted: accept(collateral) };
       } catch (error) {
-        failures.push(`${new URL(url).host}: ${(error as Error).message}`);
+        if (!(error instanceof CollateralFetchError || error instanceof DomainError)) throw error;
+        const reason = error instanceof DomainError ? `refused (${error.code}: ${error.message})` : error.message;
+        failures.push(`${new URL(url).host}: ${reason}`);
       }
     }
     throw new CollateralFetchError(`no PCCS answered (${failures.join('; ')})`);
@@ -89,7 +104,17 @@ export class PccsCollateralSource implements CollateralSource {
       throw new CollateralFetchError(`${new URL(url).pathname} ${reason}`);
     }
     if (!response.ok) throw new CollateralFetchError(`${new URL(url).pathname} answered ${response.status}`);
-    return { body: Buffer.from(await response.arrayBuffer()), headers: response.headers };
+    const declared = Number(response.headers.get('content-length') ?? 0);
+    if (declared > MAX_RESPONSE_BYTES) throw new CollateralFetchError(`${new URL(url).pathname} answered more than ${MAX_RESPONSE_BYTES} bytes`);
+    let body: Buffer;
+    try {
+      body = Buffer.from(await response.arrayBuffer());
+    } catch {
+      // A body cut off (or timed out) halfway is this PCCS failing, not the broker.
+      throw new CollateralFetchError(`${new URL(url).pathname} answer was cut off`);
+    }
+    if (body.length > MAX_RESPONSE_BYTES) throw new CollateralFetchError(`${new URL(url).pathname} answered more than ${MAX_RESPONSE_BYTES} bytes`);
+    return { body, headers: response.headers };
   }
 }
 
@@ -97,7 +122,12 @@ function header(headers: Headers, ...names: string[]): string {
   for (const name of names) {
     const value = headers.get(name);
     if (value) {
-      const decoded = decodeURIComponent(value);
+      let decoded: string;
+      try {
+        decoded = decodeURIComponent(value);
+      } catch {
+        throw new CollateralFetchError(`${name} is not URL-encoded`);
+      }
       if (!decoded.includes('-----BEGIN CERTIFICATE-----')) throw new CollateralFetchError(`${name} is not a PEM chain`);
       return decoded;
     }

@@ -83,6 +83,6 @@ export class QuoteVerifyResponse {
   @IsOptional() @Matches(HEX) fmspc: string | null;
   @IsOptional() @IsObject() @ValidateNested() collateral: CollateralInfoView | null;
   @ValidateNested() measurements: MeasurementMatchesView;
-  /** Everything a boot attestation checks on the quote itself passed (DCAP, TCB policy, not debug, a boot set matched). */
+  /** Everything a boot attestation checks on the quote itself passed (DCAP, TCB policy, TD attributes, a boot set matched). */
   @IsBoolean() boot_acceptable: boolean;
 }

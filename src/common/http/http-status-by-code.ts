@@ -32,6 +32,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.TCB_LEVEL_NOT_FOUND]: 403,
   [ErrorCode.TCB_STATUS_REJECTED]: 403,
   [ErrorCode.DEBUG_TD]: 403,
+  [ErrorCode.TD_ATTRIBUTES_REFUSED]: 403,
   [ErrorCode.MEASUREMENT_MISMATCH]: 403,
   [ErrorCode.NO_ROOT_KEY]: 403,
   [ErrorCode.MINER_BLOCKED]: 403,

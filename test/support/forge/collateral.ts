@@ -9,6 +9,7 @@
  * `toPcsResponseBodies` rebuilds the PCS response bodies around the same bytes for a fake PCCS.
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import type { KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { signP256Raw } from './ecdsa';
 import {
@@ -316,4 +317,28 @@ export function toPcsResponseBodies(collateral: QuoteCollateralV3): { tcbInfo: s
     tcbInfo: `{"tcbInfo":${collateral.tcb_info},"signature":"${collateral.tcb_info_signature}"}`,
     qeIdentity: `{"enclaveIdentity":${collateral.qe_identity},"signature":"${collateral.qe_identity_signature}"}`,
   };
+}
+
+/** Who signs a re-signed bundle: any key, with the issuer chain it presents (PEM, leaf first). */
+export interface CollateralSigner {
+  key: KeyObject;
+  chainPem: string;
+}
+
+/**
+ * The bundle with its TCB info and/or QE identity signed by `signer` and carrying its chain —
+ * what an attacker holding some certificate's key under the root could produce.
+ */
+export function resignCollateral(collateral: QuoteCollateralV3, signer: CollateralSigner, documents: 'tcbInfo' | 'qeIdentity' | 'both' = 'both'): QuoteCollateralV3 {
+  const sign = (body: string) => signP256Raw(signer.key, Buffer.from(body, 'utf8')).toString('hex');
+  const out = { ...collateral };
+  if (documents !== 'qeIdentity') {
+    out.tcb_info_signature = sign(collateral.tcb_info);
+    out.tcb_info_issuer_chain = signer.chainPem;
+  }
+  if (documents !== 'tcbInfo') {
+    out.qe_identity_signature = sign(collateral.qe_identity);
+    out.qe_identity_issuer_chain = signer.chainPem;
+  }
+  return out;
 }

@@ -183,14 +183,57 @@ function assemblePki(entities: Record<PkiRole, PkiEntity>, pckCaKind: PckCaKind,
   };
 }
 
+/**
+ * Common names exactly as Intel's (verifiers decide a certificate's role by them, as Intel's QVL
+ * does); the organisation says "bootkey test PKI", so no forged certificate passes for Intel's.
+ */
 function entityNames(pckCaKind: PckCaKind): Record<PkiRole, string> {
   const caWord = pckCaKind === 'platform' ? 'Platform' : 'Processor';
   return {
-    root: `CN=Test SGX Root CA, ${NAME_SUFFIX}`,
-    pckCa: `CN=Test SGX PCK ${caWord} CA, ${NAME_SUFFIX}`,
-    pckLeaf: `CN=Test SGX PCK Certificate, ${NAME_SUFFIX}`,
-    tcbSigning: `CN=Test SGX TCB Signing, ${NAME_SUFFIX}`,
+    root: `CN=Intel SGX Root CA, ${NAME_SUFFIX}`,
+    pckCa: `CN=Intel SGX PCK ${caWord} CA, ${NAME_SUFFIX}`,
+    pckLeaf: `CN=Intel SGX PCK Certificate, ${NAME_SUFFIX}`,
+    tcbSigning: `CN=Intel SGX TCB Signing, ${NAME_SUFFIX}`,
   };
+}
+
+export interface ExtraCertificateOptions {
+  /** Who signs it: the PKI's root, its PCK CA, or another (extra) CA. */
+  issuer: 'root' | 'pckCa' | PkiEntity;
+  /** Subject common name (the rest of the name is the test PKI's). */
+  commonName: string;
+  /** A CA certificate (keyCertSign, cRLSign) instead of an end-entity one. */
+  ca?: boolean;
+  /** Add the PKI's SGX (PCK) extension, as a PCK certificate carries it. */
+  sgxExtension?: boolean;
+  /** Platform values of that extension other than the PKI's, e.g. another FMSPC (hex). */
+  platform?: { fmspc?: string };
+  /** End-entity key usages; default digitalSignature | nonRepudiation, as Intel's. */
+  keyUsage?: 'digitalSignature' | 'keyAgreementOnly';
+  key?: KeyObject;
+}
+
+/**
+ * A certificate beyond the PKI's four, for negative tests of role rules: e.g. a "TCB signing"
+ * certificate issued by the PCK CA, or one under the root that carries the SGX extension.
+ */
+export async function issueExtraCertificate(pki: TestPki, options: ExtraCertificateOptions): Promise<PkiEntity> {
+  const issuer = options.issuer === 'root' ? pki.root : options.issuer === 'pckCa' ? pki.pckCa : options.issuer;
+  const usages = options.keyUsage === 'keyAgreementOnly' ? x509.KeyUsageFlags.keyAgreement : undefined;
+  return issueCertificate({
+    role: 'tcbSigning',
+    key: options.key ?? generateP256Key(),
+    subject: `CN=${options.commonName}, ${NAME_SUFFIX}`,
+    issuer,
+    validity: { notBefore: issuer.cert.notBefore, notAfter: issuer.cert.notAfter },
+    serial: randomBytes(SERIAL_NUMBER_SIZE).toString('hex').replace(/^./, '1'),
+    ca: options.ca ? { pathLength: 0 } : undefined,
+    crlUrl: `${TEST_PCS_BASE}/rootcacrl`,
+    usages,
+    extraExtensions: options.sgxExtension
+      ? [new x509.Extension(SGX_OID.EXTENSION, false, encodeSgxExtension({ ...pki.platform, ...(options.platform?.fmspc ? { fmspc: hexBytes('fmspc', options.platform.fmspc, 6) } : {}) }))]
+      : [],
+  });
 }
 
 /** Returns a function giving `size` bytes of hex: seed-derived if a seed is set, else random. */
@@ -271,6 +314,8 @@ interface IssueParams {
   /** Present for CA certificates. */
   ca?: { pathLength: number };
   crlUrl: string;
+  /** End-entity key usage override. */
+  usages?: number;
   extraExtensions?: x509.Extension[];
 }
 
@@ -279,7 +324,7 @@ async function issueCertificate(params: IssueParams): Promise<PkiEntity> {
   const issuerKeys = params.issuer ? await toWebCryptoKeyPair(params.issuer.key) : keys;
   const usages = params.ca
     ? x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign
-    : x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.nonRepudiation;
+    : params.usages ?? x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.nonRepudiation;
   // Same extensions, order and criticality as Intel's certificates.
   const extensions = [
     await x509.AuthorityKeyIdentifierExtension.create(issuerKeys.publicKey),
@@ -332,6 +377,11 @@ export function createRootCaCrl(pki: TestPki, options: CrlOptions): Promise<Buff
 /** The PCK CRL (DER), issued by the PCK CA. */
 export function createPckCrl(pki: TestPki, options: CrlOptions): Promise<Buffer> {
   return issueCrl(pki.pckCa, options);
+}
+
+/** A CRL (DER) signed by any entity, e.g. an extra CA from issueExtraCertificate (negative tests). */
+export function createCrlBy(issuer: PkiEntity, options: CrlOptions): Promise<Buffer> {
+  return issueCrl(issuer, options);
 }
 
 async function issueCrl(issuer: PkiEntity, options: CrlOptions): Promise<Buffer> {

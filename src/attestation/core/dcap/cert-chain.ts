@@ -7,7 +7,18 @@
 import { KeyObject } from 'node:crypto';
 import { DomainError, ErrorCode } from '../../../common/errors';
 import { bytesEqual } from '../quote/encoding';
-import { Certificate, X509Error, canSignCertificates, isSignedBy, namesEqual, p256KeyFromSpki, parseCertificate } from './x509';
+import {
+  Certificate,
+  OID_SGX_EXTENSION,
+  X509Error,
+  allowsDigitalSignature,
+  canSignCertificates,
+  commonNameOf,
+  isSignedBy,
+  namesEqual,
+  p256KeyFromSpki,
+  parseCertificate,
+} from './x509';
 
 /** Intel chains are leaf → (platform|processor CA) → root; anything much longer is not Intel's. */
 const MAX_CHAIN_LENGTH = 4;
@@ -112,4 +123,82 @@ function keyOf(cert: Certificate, index: number, fail: (m: string, d?: Record<st
     if (error instanceof X509Error) throw fail(`certificate ${index}: ${error.message}`, { index });
     throw error;
   }
+}
+
+/**
+ * Subject common names of Intel's PKI roles. Intel's QVL (TCBSigningChain, PckCertVerifier)
+ * decides each certificate's role by its name and position; so do we, exactly.
+ */
+export const INTEL_CN = {
+  TCB_SIGNING: 'Intel SGX TCB Signing',
+  PCK_PLATFORM_CA: 'Intel SGX PCK Platform CA',
+  PCK_PROCESSOR_CA: 'Intel SGX PCK Processor CA',
+  PCK_LEAF: 'Intel SGX PCK Certificate',
+} as const;
+
+export type PckCaKind = 'platform' | 'processor';
+
+export interface VerifiedPckChain extends VerifiedChain {
+  /** Which Intel PCK CA issued the leaf: selects the PCK CRL. */
+  caKind: PckCaKind;
+}
+
+/**
+ * The only chain that may sign TCB info and QE identity: exactly [TCB signing certificate, root],
+ * the TCB signing certificate issued directly by the root, named "Intel SGX TCB Signing", not a
+ * CA, without the SGX (PCK) extension, keyUsage digitalSignature. Any other certificate under the
+ * root — a PCK leaf, a PCK CA, anything issued by a PCK CA — signs nothing Intel-trusted.
+ */
+export function verifyTcbSigningChain(certificatesDer: Uint8Array[], anchor: TrustAnchor, label: string): VerifiedChain {
+  const code = ErrorCode.COLLATERAL_INVALID;
+  const chain = verifyCertChain(withPinnedRoot(certificatesDer, anchor, label, code, 2), anchor, { label, code, leafMustNotBeCa: true });
+  const signer = chain.leaf;
+  const fail = (rule: string) => roleError(code, label, `the signing certificate ${rule}`, 0);
+  if (commonNameOf(signer.subject) !== INTEL_CN.TCB_SIGNING) throw fail(`is not named "${INTEL_CN.TCB_SIGNING}"`);
+  if (signer.extensions.has(OID_SGX_EXTENSION)) throw fail('carries the SGX (PCK) extension');
+  if (!allowsDigitalSignature(signer)) throw fail('has no keyUsage digitalSignature');
+  return chain;
+}
+
+/**
+ * A PCK chain: exactly [PCK leaf, PCK CA, root], the CA named "Intel SGX PCK Platform CA" or
+ * "Intel SGX PCK Processor CA" and issued by the root, the leaf named "Intel SGX PCK Certificate"
+ * and not a CA (its SGX extension is parsed by the caller).
+ */
+export function verifyPckCertChain(certificatesDer: Uint8Array[], anchor: TrustAnchor, label = 'pck chain'): VerifiedPckChain {
+  const code = ErrorCode.PCK_CHAIN_INVALID;
+  const chain = verifyCertChain(withPinnedRoot(certificatesDer, anchor, label, code, 3), anchor, { label, code, leafMustNotBeCa: true });
+  if (commonNameOf(chain.leaf.subject) !== INTEL_CN.PCK_LEAF) throw roleError(code, label, `the leaf is not named "${INTEL_CN.PCK_LEAF}"`, 0);
+  const ca = chain.certificates[1];
+  if (!ca) throw roleError(code, label, 'has no PCK CA', 1);
+  return { ...chain, caKind: pckCaKindOf(ca, label, code, 1) };
+}
+
+/**
+ * A PCK CRL issuer chain, already verified to the root: exactly [PCK CA, root] with the CA named
+ * as Intel names its PCK CAs. Returns which one.
+ */
+export function requirePckCaChain(chain: VerifiedChain, label: string, code: ErrorCode): PckCaKind {
+  if (chain.certificates.length !== 1) throw roleError(code, label, `has ${chain.certificates.length} certificates below the root, expected 1`, 0);
+  if (!chain.leaf.isCa) throw roleError(code, label, 'the CRL issuer is not a CA', 0);
+  return pckCaKindOf(chain.leaf, label, code, 0);
+}
+
+function pckCaKindOf(cert: Certificate, label: string, code: ErrorCode, index: number): PckCaKind {
+  const name = commonNameOf(cert.subject);
+  if (name === INTEL_CN.PCK_PLATFORM_CA) return 'platform';
+  if (name === INTEL_CN.PCK_PROCESSOR_CA) return 'processor';
+  throw roleError(code, label, `certificate ${index} is not an Intel PCK Platform or Processor CA`, index);
+}
+
+/** `ders` must be exactly `length` certificates ending with a byte-identical copy of the pinned root. */
+function withPinnedRoot(ders: Uint8Array[], anchor: TrustAnchor, label: string, code: ErrorCode, length: number): Uint8Array[] {
+  if (ders.length !== length) throw roleError(code, label, `has ${ders.length} certificates, expected ${length} (ending with the root)`, ders.length);
+  const last = ders[length - 1];
+  if (!last || !bytesEqual(last, anchor.certificate.der)) throw roleError(code, label, 'does not end with the pinned root', length - 1);
+  return ders;
+}
+
+function roleError(code: ErrorCode, label: string, message: string, index: number): DomainError {
+  return new DomainError(code, `${label}: ${message}`, { step: label, index, rule: 'intel_pki_role' });
 }

@@ -28,8 +28,26 @@ export const COLLATERAL_FIELDS = [
   'qe_identity_signature',
 ] as const satisfies readonly (keyof QuoteCollateral)[];
 
-/** Ordered best → worst as Intel's convergence rules read them. */
+/**
+ * Every TCB status a verification may report, with Intel's spelling, best → worst as Intel's
+ * convergence rules read them: the statuses a TCB info / QE identity level may carry
+ * (TCB_LEVEL_STATUSES) and the two TD relaunch statuses Intel's QVL computes from TEE_TCB_SVN2.
+ */
 export const TCB_STATUSES = [
+  'UpToDate',
+  'SWHardeningNeeded',
+  'ConfigurationNeeded',
+  'ConfigurationAndSWHardeningNeeded',
+  'TDRelaunchAdvised',
+  'TDRelaunchAdvisedConfigurationNeeded',
+  'OutOfDate',
+  'OutOfDateConfigurationNeeded',
+  'Revoked',
+] as const;
+export type TcbStatus = (typeof TCB_STATUSES)[number];
+
+/** Statuses a TCB level in Intel's signed documents may carry (QVL VALID_TCB_INFO_STATUSES). */
+export const TCB_LEVEL_STATUSES: readonly TcbStatus[] = [
   'UpToDate',
   'SWHardeningNeeded',
   'ConfigurationNeeded',
@@ -37,8 +55,7 @@ export const TCB_STATUSES = [
   'OutOfDate',
   'OutOfDateConfigurationNeeded',
   'Revoked',
-] as const;
-export type TcbStatus = (typeof TCB_STATUSES)[number];
+];
 
 export interface TcbLevel {
   sgxTcbComponents: number[]; // 16

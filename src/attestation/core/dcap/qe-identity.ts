@@ -10,6 +10,7 @@ import { TrustAnchor, VerifiedChain } from './cert-chain';
 import { parseQeIdentityJson } from './collateral-json';
 import { QeIdentity, TcbStatus } from './collateral.types';
 import { verifySignedDocument } from './signed-document';
+import { requireLevelStatuses } from './tcb-info';
 import { checkWindow } from './validity';
 
 /** SGX ATTRIBUTES.DEBUG: a debug enclave's secrets — here, the attestation key — are host-readable. */
@@ -25,7 +26,9 @@ export function verifyQeIdentity(
   anchor: TrustAnchor,
 ): VerifiedQeIdentity {
   const signingChain = verifySignedDocument(input, anchor, 'qe_identity');
-  return { qeIdentity: parseQeIdentityJson(input.text), signingChain };
+  const qeIdentity = parseQeIdentityJson(input.text);
+  requireLevelStatuses(qeIdentity.tcbLevels.map((level) => level.tcbStatus), 'qe_identity');
+  return { qeIdentity, signingChain };
 }
 
 export function checkQeIdentityValidity(qeIdentity: QeIdentity, nowMs: number, graceMs: number): void {

@@ -18,7 +18,15 @@ import { parseTdxQuote } from '../quote/tdx-quote.parser';
 import type { TdxQuote } from '../quote/quote.types';
 import { byteAt, toHex } from '../quote/encoding';
 import { TD_ATTRIBUTES_DEBUG_BIT } from '../quote/quote-constants';
-import { TrustAnchor, VerifiedChain, checkChainValidity, loadTrustAnchor, verifyCertChain } from './cert-chain';
+import {
+  PckCaKind,
+  TrustAnchor,
+  VerifiedPckChain,
+  checkChainValidity,
+  loadTrustAnchor,
+  requirePckCaChain,
+  verifyPckCertChain,
+} from './cert-chain';
 import { COLLATERAL_FIELDS, QuoteCollateral, TcbStatus } from './collateral.types';
 import { VerifiedCrls, checkCrlValidity, checkRevocation, verifyCrls } from './crl';
 import { LruCache } from './lru-cache';
@@ -26,9 +34,9 @@ import { PckExtension, parsePckExtension } from './pck-extension';
 import { VerifiedQeIdentity, checkQeIdentityValidity, matchQeIdentity, verifyQeIdentity } from './qe-identity';
 import { verifyQeReportData, verifyQeReportSignature } from './qe-report';
 import { attestationKeyObject, verifyQuoteSignature } from './quote-signature';
-import { convergeTcbStatus, matchTdxTcbLevel } from './tcb-match';
+import { convergeTcbStatus, matchTdxTcbLevel, tdRelaunchStatus } from './tcb-match';
 import { VerifiedTcbInfo, checkTcbInfoValidity, verifyTcbInfo } from './tcb-info';
-import { X509Error } from './x509';
+import { X509Error, isSignedBy, p256KeyFromSpki } from './x509';
 
 export interface VerifiedQuote {
   quote: TdxQuote;
@@ -73,14 +81,33 @@ export function verifyQuote(rawQuote: Uint8Array, collateral: QuoteCollateral, o
 
 interface PckChainEntry {
   key: string;
-  chain: VerifiedChain;
+  chain: VerifiedPckChain;
   extension: PckExtension;
+}
+
+/** The platform a verified PCK chain certifies: what collateral to look up. */
+export interface PckPlatformId {
+  fmspc: string; // lowercase hex
+  ca: PckCaKind;
+}
+
+/** What a verified collateral bundle says about itself (ordering, freshness, platform). */
+export interface CollateralFacts {
+  fmspc: string; // lowercase hex
+  pceId: string;
+  /** The PCK CA whose CRL the bundle carries. */
+  pckCrlCa: PckCaKind;
+  tcbInfo: { tcbEvaluationDataNumber: number; issueDate: Date };
+  qeIdentity: { tcbEvaluationDataNumber: number; issueDate: Date };
+  /** Earliest nextUpdate of TCB info, QE identity and both CRLs. */
+  nextUpdate: Date;
 }
 
 interface CollateralEntry {
   tcb: VerifiedTcbInfo;
   qe: VerifiedQeIdentity;
   crls: VerifiedCrls;
+  pckCrlCa: PckCaKind;
   nextUpdate: number;
   /** PCK chain keys already checked against these CRLs (only "not revoked" is remembered). */
   notRevoked: LruCache<string, true>;
@@ -113,19 +140,18 @@ export class QuoteVerifier {
 
     const quote = parseTdxQuote(rawQuote);
     const qeCertification = quote.signature.qeCertification;
-    verifyQeReportData(qeCertification, quote.signature.attestationKey);
-    const pck = this.pckChain(quote);
-    checkChainValidity(pck.chain, nowMs, 'pck chain', ErrorCode.PCK_CHAIN_INVALID);
-    verifyQuoteSignature(quote, this.certifiedAttestationKey(quote, pck));
+    const pck = this.authenticate(quote, nowMs);
 
     const entry = this.collateral(collateral);
     checkCollateralFreshness(entry, nowMs, grace);
+    requirePlatformMatch(entry, pck);
     this.checkPckRevocation(entry, pck);
-    requirePlatformMatch(entry.tcb, pck.extension);
 
     const qeTcb = matchQeIdentity(qeCertification.qeReport, entry.qe.qeIdentity);
     const tdx = matchTdxTcbLevel(entry.tcb.tcbInfo, pck.extension, quote.body);
     const converged = convergeTcbStatus(tdx.platform, tdx.tdxModule, qeTcb);
+    const relaunch = tdRelaunchStatus(entry.tcb.tcbInfo, quote.body, tdx, qeTcb.status);
+    if (relaunch) converged.status = relaunch;
     if (converged.status === 'Revoked') {
       throw new DomainError(ErrorCode.TCB_STATUS_REJECTED, 'TCB status is Revoked', {
         step: 'tcb_status',
@@ -148,17 +174,56 @@ export class QuoteVerifier {
     };
   }
 
+  /**
+   * The platform of a quote whose own cryptography holds at `now` (PCK chain to the root, QE
+   * report, quote signature) — checked before anything is fetched for it, so an unauthenticated
+   * quote never makes the broker look up collateral.
+   */
+  authenticatedPlatform(quote: TdxQuote, now: Date): PckPlatformId {
+    const nowMs = now.getTime();
+    if (!Number.isFinite(nowMs)) throw new RangeError('authenticatedPlatform: now is not a valid Date');
+    const pck = this.authenticate(quote, nowMs);
+    return { fmspc: toHex(pck.extension.fmspc), ca: pck.chain.caKind };
+  }
+
+  /** Everything that needs no collateral: QE report data, PCK chain at `now`, both signatures. */
+  private authenticate(quote: TdxQuote, nowMs: number): PckChainEntry {
+    verifyQeReportData(quote.signature.qeCertification, quote.signature.attestationKey);
+    const pck = this.pckChain(quote);
+    checkChainValidity(pck.chain, nowMs, 'pck chain', ErrorCode.PCK_CHAIN_INVALID);
+    verifyQuoteSignature(quote, this.certifiedAttestationKey(quote, pck));
+    return pck;
+  }
+
+  /**
+   * A collateral bundle on its own: signatures, chains and their Intel roles, CRLs, format, and
+   * validity at `now` (within the grace). Throws the DomainError of the first defect; on success
+   * says what the bundle is, so a cache can tell newer from older.
+   */
+  checkCollateral(collateral: QuoteCollateral, now: Date, options: { staleGraceSeconds?: number } = {}): CollateralFacts {
+    const nowMs = now.getTime();
+    if (!Number.isFinite(nowMs)) throw new RangeError('checkCollateral: now is not a valid Date');
+    const entry = this.collateral(collateral);
+    checkCollateralFreshness(entry, nowMs, options.staleGraceSeconds === undefined ? this.defaultGraceMs : graceMs(options.staleGraceSeconds));
+    const { tcbInfo } = entry.tcb;
+    const { qeIdentity } = entry.qe;
+    return {
+      fmspc: tcbInfo.fmspc,
+      pceId: tcbInfo.pceId,
+      pckCrlCa: entry.pckCrlCa,
+      tcbInfo: { tcbEvaluationDataNumber: tcbInfo.tcbEvaluationDataNumber, issueDate: new Date(tcbInfo.issueDate) },
+      qeIdentity: { tcbEvaluationDataNumber: qeIdentity.tcbEvaluationDataNumber, issueDate: new Date(qeIdentity.issueDate) },
+      nextUpdate: new Date(entry.nextUpdate),
+    };
+  }
+
   /** The PCK chain of the quote, verified to the root once per distinct chain bytes. */
   private pckChain(quote: TdxQuote): PckChainEntry {
     const raw = quote.signature.qeCertification.pckCertChain;
     const key = sha256Key([raw.raw]);
     const cached = this.pckChains.get(key);
     if (cached) return cached;
-    const chain = verifyCertChain(raw.certificatesDer, this.anchor, {
-      label: 'pck chain',
-      code: ErrorCode.PCK_CHAIN_INVALID,
-      leafMustNotBeCa: true,
-    });
+    const chain = verifyPckCertChain(raw.certificatesDer, this.anchor);
     let extension: PckExtension;
     try {
       extension = parsePckExtension(chain.leaf);
@@ -211,6 +276,9 @@ export class QuoteVerifier {
       { rootCaCrlHex: collateral.root_ca_crl, pckCrlHex: collateral.pck_crl, pckCrlIssuerChainPem: collateral.pck_crl_issuer_chain },
       this.anchor,
     );
+    // CRL issuers by role, as Intel's QVL: the root CA CRL by the root (verifyCrls), the PCK CRL
+    // by an Intel PCK CA issued directly by the root.
+    const pckCrlCa = requirePckCaChain(crls.pckCrlIssuerChain, 'pck_crl_issuer_chain', ErrorCode.COLLATERAL_INVALID);
     // The collateral's own signing certificates must not be revoked either.
     checkRevocation(tcb.signingChain, this.anchor, crls, 'tcb_info_issuer_chain');
     checkRevocation(qe.signingChain, this.anchor, crls, 'qe_identity_issuer_chain');
@@ -219,6 +287,7 @@ export class QuoteVerifier {
       tcb,
       qe,
       crls,
+      pckCrlCa,
       nextUpdate: Math.min(tcb.tcbInfo.nextUpdate, qe.qeIdentity.nextUpdate, crls.rootCaCrl.nextUpdate, crls.pckCrl.nextUpdate),
       notRevoked: new LruCache(this.cacheSize),
     };
@@ -228,6 +297,15 @@ export class QuoteVerifier {
 
   private checkPckRevocation(entry: CollateralEntry, pck: PckChainEntry): void {
     if (entry.notRevoked.get(pck.key)) return;
+    // The PCK CRL must come from the very CA that issued this leaf (Intel: intermediateCrl is
+    // verified with the chain's intermediate key), not merely from a CA of the same name.
+    const pckCa = pck.chain.certificates[1];
+    if (!pckCa || !isSignedBy(entry.crls.pckCrl.signed, p256KeyFromSpki(pckCa.subjectPublicKeyInfo))) {
+      throw new DomainError(ErrorCode.COLLATERAL_INVALID, 'collateral pck_crl is not signed by the CA that issued this PCK certificate', {
+        step: 'crl',
+        field: 'pck_crl',
+      });
+    }
     checkRevocation(pck.chain, this.anchor, entry.crls, 'pck chain');
     entry.notRevoked.set(pck.key, true);
   }
@@ -250,8 +328,19 @@ function checkCollateralFreshness(entry: CollateralEntry, nowMs: number, grace: 
   checkChainValidity(entry.qe.signingChain, nowMs, 'qe_identity_issuer_chain', ErrorCode.COLLATERAL_EXPIRED);
 }
 
-/** The TCB info must describe this platform: same FMSPC and PCE-ID as the PCK certificate. */
-function requirePlatformMatch(tcb: VerifiedTcbInfo, pck: PckExtension): void {
+/**
+ * The collateral must describe this platform: TCB info of the PCK certificate's FMSPC and PCE-ID,
+ * and the PCK CRL of the CA that issued it.
+ */
+function requirePlatformMatch(entry: CollateralEntry, pckEntry: PckChainEntry): void {
+  const tcb = entry.tcb;
+  const pck = pckEntry.extension;
+  if (entry.pckCrlCa !== pckEntry.chain.caKind) {
+    throw new DomainError(ErrorCode.COLLATERAL_INVALID, `collateral pck_crl is the ${entry.pckCrlCa} CA's; this PCK certificate is from the ${pckEntry.chain.caKind} CA`, {
+      step: 'crl',
+      field: 'pck_crl',
+    });
+  }
   const fmspc = toHex(pck.fmspc);
   const pceId = toHex(pck.pceId);
   if (fmspc !== tcb.tcbInfo.fmspc || pceId !== tcb.tcbInfo.pceId) {

@@ -1,11 +1,13 @@
 /**
  * Intel-signed collateral documents (TCB info, QE identity): a JSON text signed byte-for-byte
- * (ECDSA-P256, raw r||s) by the TCB signing certificate, which chains to the pinned root.
+ * (ECDSA-P256, raw r||s) by Intel's TCB signing certificate, issued directly by the pinned root.
+ * Being under the root is not enough: a PCK certificate (one per platform, its key held by that
+ * platform) or a PCK CA must never vouch for TCB levels — see verifyTcbSigningChain.
  */
 import { verify as cryptoVerify } from 'node:crypto';
 import { DomainError, ErrorCode } from '../../../common/errors';
 import { fromHexStrict } from '../quote/encoding';
-import { TrustAnchor, VerifiedChain, verifyCertChain } from './cert-chain';
+import { TrustAnchor, VerifiedChain, verifyTcbSigningChain } from './cert-chain';
 import { splitChainPem } from './pem-chain';
 
 export function verifySignedDocument(
@@ -14,11 +16,7 @@ export function verifySignedDocument(
   documentName: 'tcb_info' | 'qe_identity',
 ): VerifiedChain {
   const chainField = `${documentName}_issuer_chain`;
-  const chain = verifyCertChain(splitChainPem(input.issuerChainPem, chainField), anchor, {
-    label: chainField,
-    code: ErrorCode.COLLATERAL_INVALID,
-    leafMustNotBeCa: true,
-  });
+  const chain = verifyTcbSigningChain(splitChainPem(input.issuerChainPem, chainField), anchor, chainField);
   const signature = fromHexStrict(input.signatureHex);
   if (!signature || signature.length !== 64) {
     throw new DomainError(ErrorCode.COLLATERAL_INVALID, `collateral ${documentName}_signature is not 64 bytes of hex`, {

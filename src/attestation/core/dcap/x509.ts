@@ -325,3 +325,50 @@ function asX509Error(error: unknown, what: string): unknown {
   if (error instanceof DerError) return new X509Error(`${what} is not valid DER: ${error.message}`, error.code);
   return error;
 }
+
+export const OID_COMMON_NAME = '2.5.4.3';
+const KEY_USAGE_DIGITAL_SIGNATURE = 0;
+const TAG_SET = 0x31;
+/** DirectoryString forms Intel's names use: UTF8String, PrintableString, IA5String. */
+const NAME_STRING_TAGS = new Set([0x0c, 0x13, 0x16]);
+
+/**
+ * The single commonName of a DER Name, or undefined when there is none, more than one, or it is
+ * not a plain string: a role is decided by this name, so anything ambiguous names no role.
+ */
+export function commonNameOf(name: Uint8Array): string | undefined {
+  try {
+    const values: string[] = [];
+    for (const rdn of new DerCursor(parseDer(name, 'name'), 'name').rest()) {
+      for (const attribute of new DerCursor(expectTag(rdn, TAG_SET, 'relative distinguished name'), 'relative distinguished name').rest()) {
+        const fields = new DerCursor(expectTag(attribute, TAG_SEQUENCE, 'attribute'), 'attribute');
+        const type = fields.next(TAG_OID, 'type');
+        const value = fields.nextAny('value');
+        fields.end();
+        if (decodeOid(type) !== OID_COMMON_NAME) continue;
+        if (!NAME_STRING_TAGS.has(value.tag)) return undefined;
+        const text = strictUtf8(value.value);
+        if (text === undefined) return undefined;
+        values.push(text);
+      }
+    }
+    return values.length === 1 ? values[0] : undefined;
+  } catch (error) {
+    // Only a malformed name names no role; anything else is a bug and goes on.
+    if (error instanceof DerError) return undefined;
+    throw error;
+  }
+}
+
+function strictUtf8(bytes: Uint8Array): string | undefined {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** keyUsage is present and allows digitalSignature (signing documents rather than certificates). */
+export function allowsDigitalSignature(cert: Certificate): boolean {
+  return cert.keyUsage !== undefined && cert.keyUsage.has(KEY_USAGE_DIGITAL_SIGNATURE);
+}
