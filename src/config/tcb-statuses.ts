@@ -9,6 +9,8 @@ export const KNOWN_TCB_STATUSES: readonly string[] = [
   'SWHardeningNeeded',
   'ConfigurationNeeded',
   'ConfigurationAndSWHardeningNeeded',
+  'TDRelaunchAdvised',
+  'TDRelaunchAdvisedConfigurationNeeded',
   'OutOfDate',
   'OutOfDateConfigurationNeeded',
   'Revoked',

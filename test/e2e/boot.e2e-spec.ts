@@ -61,10 +61,10 @@ describe('a replaced DCAP trust anchor (DCAP_ROOT_CA_FILE)', () => {
     const file = env.env.DCAP_ROOT_CA_FILE;
     expect(trustAnchorWarnings()).toHaveLength(1);
     expect(trustAnchorWarnings()[0][0]).toContain(file);
-    expect(trustAnchorWarnings()[0][0]).toContain('CN=Test SGX Root CA');
+    expect(trustAnchorWarnings()[0][0]).toContain('CN=Intel SGX Root CA, O=bootkey test PKI');
     expect(trustAnchorWarnings()[0][0]).not.toContain('\n');
     const ready = await httpRequest<{ status: string; trust_anchor: { overridden: boolean; file: string; subject: string } }>(`${app.baseUrl}/readyz`);
-    expect(ready.json).toEqual({ status: 'ok', trust_anchor: { overridden: true, file, subject: expect.stringContaining('CN=Test SGX Root CA') } });
+    expect(ready.json).toEqual({ status: 'ok', trust_anchor: { overridden: true, file, subject: expect.stringContaining('CN=Intel SGX Root CA, O=bootkey test PKI') } });
     const metrics = await httpRequest(`${app.baseUrl}/metrics`);
     expect(metrics.text).toMatch(/^bootkey_dcap_root_ca_overridden 1$/m);
   });
