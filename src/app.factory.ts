@@ -66,7 +66,7 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
   } as ConstructorParameters<typeof FastifyAdapter>[0]);
 
   const routes: { method: string; url: string }[] = [];
-  const fastify = adapter.getInstance() as unknown as FastifyInstance;
+  const fastify = adapter.getInstance<FastifyInstance>();
   fastify.addHook('onRoute', (route: RouteOptions) => {
     for (const method of [route.method].flat()) routes.push({ method, url: route.url });
   });

@@ -142,7 +142,7 @@ export class QuoteAppraisalService {
       };
       throw error;
     }
-    const tcb = evaluateTcbPolicy(record.tcbStatus!, this.config.acceptedTcbStatuses);
+    const tcb = evaluateTcbPolicy(record.tcbStatus, this.config.acceptedTcbStatuses);
     record.verdict.tcb_policy = tcb.accepted ? 'accepted' : 'rejected';
     if (!tcb.accepted) throw new DomainError(ErrorCode.TCB_STATUS_REJECTED, `TCB status ${tcb.status} is not accepted`);
   }

@@ -51,12 +51,14 @@ function setUp() {
   const store = new Store();
   const metrics = new MetricsService();
   const attempts = new AuditedAttempts(store.db, store.repository, metrics, new ManualClock(NOW));
-  const counted = async () => (await metrics.attestations.get()).values.map((v) => ({ ...v.labels, n: v.value }));
+  const counted = async () => (await metrics.attestations.get()).values.map((v): Record<string, unknown> => ({ ...v.labels, n: v.value }));
   return { store, attempts, counted };
 }
 
 describe('AuditedAttempts', () => {
-  beforeAll(() => Logger.overrideLogger(false));
+  beforeAll(() => {
+    Logger.overrideLogger(false);
+  });
 
   it('a success stores exactly its verified row, committed with what the release wrote', async () => {
     const { store, attempts, counted } = setUp();

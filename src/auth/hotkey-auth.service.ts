@@ -61,11 +61,8 @@ export class HotkeyAuthService implements OnModuleInit {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     const admins = new Set<string>();
-    for (const entry of config.adminHotkeys) {
-      if (isSs58Address(entry)) admins.add(canonicalSs58(entry));
-      // Addresses are public, so naming the bad entry is fine.
-      else this.logger.warn(`ADMIN_HOTKEYS entry "${entry}" is not an ss58 address; ignored`);
-    }
+    // Config refuses to start on an ADMIN_HOTKEYS entry that is not an ss58 address.
+    for (const entry of config.adminHotkeys) admins.add(canonicalSs58(entry));
     this.admins = admins;
   }
 

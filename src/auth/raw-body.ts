@@ -7,7 +7,7 @@
  * GET/DELETE are common); body-carrying routes then fail their DTO validation with 422.
  */
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { refuseTooDeepJson } from '../common/http/json-depth';
 
 export type RequestWithRawBody = FastifyRequest & { rawBody?: Buffer };
@@ -27,6 +27,6 @@ export function registerRawJsonBodyParser(app: NestFastifyApplication, bodyLimit
       return;
     }
     if (refuseTooDeepJson(body, done)) return;
-    parseJson(request as FastifyRequest, body as unknown as string, done);
+    void parseJson(request as FastifyRequest, body as unknown as string, done);
   });
 }

@@ -6,7 +6,6 @@
  * answer stays the 404 (a request without a route learns nothing about its signature).
  */
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyInstance } from 'fastify';
 import { HotkeyAuthService } from './hotkey-auth.service';
 import type { RequestWithRawBody } from './raw-body';
 import { HOTKEY_HEADER, NONCE_HEADER, SIGNATURE_HEADER } from './signed-request';

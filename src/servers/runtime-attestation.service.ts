@@ -56,7 +56,7 @@ export class RuntimeAttestationService {
       record.verdict.nonce = nonceVerdict;
       if (nonceVerdict !== 'ok') throw new DomainError(ErrorCode.NONCE_INVALID, 'REPORTDATA does not carry a valid runtime nonce for this server and address');
       await this.appraisal.appraise(raw, quote, { kind: 'runtime', nonce, keyHash: caller.clientKeyHash }, record);
-      const attestationId = await attempt.succeed(async (_tx, id) => id);
+      const attestationId = await attempt.succeed((_tx, id) => Promise.resolve(id));
       return { attestation_id: attestationId, verified_at: attempt.createdAt.toISOString(), status: 'verified' };
     });
   }

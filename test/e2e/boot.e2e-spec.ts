@@ -225,7 +225,7 @@ describe('boot attestation and volume keys', () => {
   it('an unexpected error while releasing: 500, no key, no token, and exactly one INTERNAL audit row', async () => {
     tick();
     const dataSource = app.app.get(DataSource);
-    const count = async (table: string) => Number((await dataSource.query(`SELECT count(*)::int AS n FROM ${table}`))[0].n);
+    const count = async (table: string) => Number((await dataSource.query<{ n: number }[]>(`SELECT count(*)::int AS n FROM ${table}`))[0]?.n);
     const before = { audits: await auditCount(), tokens: await count('boot_tokens'), releases: await count('key_release_events') };
     // Every check passes; then storing the boot token fails with a plain SQL error, inside the release transaction.
     const res = await whileFailing(dataSource, 'INSERT', 'boot_tokens', () => vm.boot());

@@ -39,7 +39,7 @@ type VerifyBody = { dcap_verified: boolean; tcb_status: string | null; error_cod
 
 beforeAll(async () => {
   forge = await createForge({ now: NOW });
-  genuine18 = (await forge.collateralWith({ tcbEvaluationDataNumber: 18 })) as unknown as QuoteCollateral;
+  genuine18 = await forge.collateralWith({ tcbEvaluationDataNumber: 18 });
   a = await new FakePccs(genuine18).start();
   b = await new FakePccs(genuine18).start();
   fs.writeFileSync(path.join(tmp, 'root.pem'), forge.rootCaPem);
@@ -78,13 +78,13 @@ async function cachedRows(): Promise<{ fmspc: string; tcb_evaluation_data_number
 
 /** Collateral whose TCB info rates the OLD_MICROCODE platform UpToDate (as it was before a TCB recovery). */
 async function flattering(tcbEvaluationDataNumber: number): Promise<QuoteCollateral> {
-  return (await forge.collateralWith({ tcbEvaluationDataNumber, teeTcbSvn: OLD_MICROCODE, issueDate: new Date(NOW.getTime() - 40 * 86400_000), nextUpdate: new Date(NOW.getTime() + 20 * 86400_000) })) as unknown as QuoteCollateral;
+  return forge.collateralWith({ tcbEvaluationDataNumber, teeTcbSvn: OLD_MICROCODE, issueDate: new Date(NOW.getTime() - 40 * 86400_000), nextUpdate: new Date(NOW.getTime() + 20 * 86400_000) });
 }
 
 describe('two PCCSes, one misbehaving', () => {
   it('answers 503 COLLATERAL_UNAVAILABLE (not 403) when every answer is defective, and caches none of them', async () => {
-    a.collateral = (await forge.collateralWith({ tcbEvaluationDataNumber: 18, tamper: { tcbInfoSignature: true } })) as unknown as QuoteCollateral;
-    b.collateral = resignCollateral(genuine18 as never, { key: forge.pki.pckLeaf.key, chainPem: forge.pki.pckCertChainPem }) as unknown as QuoteCollateral;
+    a.collateral = await forge.collateralWith({ tcbEvaluationDataNumber: 18, tamper: { tcbInfoSignature: true } });
+    b.collateral = resignCollateral(genuine18, { key: forge.pki.pckLeaf.key, chainPem: forge.pki.pckCertChainPem });
     resetRequests();
     const res = await verify(forge.quote());
     expect([res.status, res.code]).toEqual([503, 'COLLATERAL_UNAVAILABLE']);
@@ -95,7 +95,7 @@ describe('two PCCSes, one misbehaving', () => {
   });
 
   it('refuses a PCK-signed first answer, asks the next PCCS, and caches only the verified bundle', async () => {
-    a.collateral = resignCollateral((await flattering(99)) as never, { key: forge.pki.pckLeaf.key, chainPem: forge.pki.pckCertChainPem }) as unknown as QuoteCollateral;
+    a.collateral = resignCollateral((await flattering(99)), { key: forge.pki.pckLeaf.key, chainPem: forge.pki.pckCertChainPem });
     b.collateral = genuine18;
     resetRequests();
     const res = await verify(forge.quote({ teeTcbSvn: Buffer.from(OLD_MICROCODE) }));
@@ -120,7 +120,7 @@ describe('two PCCSes, one misbehaving', () => {
   it('takes the next PCCS answer when the first is a rollback, and a same-number reissue as a refresh', async () => {
     clock.advance(2 * HOUR);
     b.mode = 'ok';
-    b.collateral = (await forge.collateralWith({ tcbEvaluationDataNumber: 18, issueDate: new Date(clock.now().getTime() - 60_000) })) as unknown as QuoteCollateral;
+    b.collateral = await forge.collateralWith({ tcbEvaluationDataNumber: 18, issueDate: new Date(clock.now().getTime() - 60_000) });
     resetRequests();
     const res = await verify(forge.quote());
     expect(res).toMatchObject({ status: 200, dcap_verified: true, tcb_status: 'UpToDate', collateral: { origin: 'pccs' } });
@@ -159,7 +159,7 @@ describe('what a lookup costs upstream', () => {
 
 describe('a missing TCB level', () => {
   it('is the collateral’s fault (503) for a platform that never verified here', async () => {
-    const above = (await forge.collateralWith({ fmspc: FMSPC_NO_LEVEL, tcbEvaluationDataNumber: 18, teeTcbSvn: [6, 1, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] })) as unknown as QuoteCollateral;
+    const above = await forge.collateralWith({ fmspc: FMSPC_NO_LEVEL, tcbEvaluationDataNumber: 18, teeTcbSvn: [6, 1, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] });
     // Only the levels at or above microcode 9, and nothing older: this platform's level is absent.
     const tcb = JSON.parse(above.tcb_info) as { tcbLevels: unknown[] };
     const withoutOld = await forge.collateralWith({
@@ -167,7 +167,7 @@ describe('a missing TCB level', () => {
       tcbEvaluationDataNumber: 18,
       tcbLevels: tcb.tcbLevels.slice(0, 1) as never,
     });
-    a.others = [withoutOld as unknown as QuoteCollateral];
+    a.others = [withoutOld];
     const res = await verify(await quoteOnOtherPlatform(FMSPC_NO_LEVEL));
     expect([res.status, res.code]).toEqual([503, 'COLLATERAL_UNAVAILABLE']);
   });

@@ -64,7 +64,7 @@ export class FakePccs {
           res.writeHead(404).end();
           return;
         }
-        res.writeHead(200, { 'content-type': 'application/json', 'TCB-Info-Issuer-Chain': chain(match.tcb_info_issuer_chain) }).end(toPcsResponseBodies(match as never).tcbInfo);
+        res.writeHead(200, { 'content-type': 'application/json', 'TCB-Info-Issuer-Chain': chain(match.tcb_info_issuer_chain) }).end(toPcsResponseBodies(match).tcbInfo);
         return;
       }
       case '/tdx/certification/v4/qe/identity':

@@ -41,11 +41,11 @@ export class DirectoryCollateralSource implements CollateralSource {
 
   constructor(private readonly directory: string) {}
 
-  async fetch(fmspc: string, _ca: PckCaType): Promise<QuoteCollateral> {
+  fetch(fmspc: string, _ca: PckCaType): Promise<QuoteCollateral> {
     this.reloadIfChanged();
     const bundle = this.byFmspc.get(fmspc.toLowerCase());
-    if (!bundle) throw new CollateralFetchError(`no collateral bundle for FMSPC ${fmspc.toLowerCase()} in COLLATERAL_DIR`);
-    return bundle;
+    if (!bundle) return Promise.reject(new CollateralFetchError(`no collateral bundle for FMSPC ${fmspc.toLowerCase()} in COLLATERAL_DIR`));
+    return Promise.resolve(bundle);
   }
 
   /** Files that could not be read as bundles (reported at start, never fatal). */

@@ -207,8 +207,11 @@ function mutateTree(tree: DerTree, mutation: DerMutation): DerTree {
     case 'lengthLie':
       node.encoding = { lengthDelta: mutation.delta };
       break;
-    default:
+    case 'nonMinimalLength':
+    case 'longFormTag':
+    case 'indefinite':
       node.encoding = mutation.op;
+      break;
   }
   return copy;
 }
@@ -297,7 +300,7 @@ it('the unmutated inputs verify (so the fuzz starts from accepted inputs)', () =
 describe('only typed errors leave the core', () => {
   it('quotes: truncated, spliced, length and type fields rewritten', () => {
     const fieldArb = fc.record({
-      base: fc.constantFrom('v4', 'v5', 'v5td15') as fc.Arbitrary<keyof typeof baseQuotes>,
+      base: fc.constantFrom<keyof typeof baseQuotes>('v4', 'v5', 'v5td15'),
       field: fc.constantFrom('version', 'attKeyType', 'teeType', 'bodyType', 'bodySize', 'sigDataLen', 'certType', 'certSize', 'authLen', 'innerType', 'chainSize', 'none'),
       value: fc.oneof(fc.constantFrom(0, 1, 2, 3, 4, 5, 6, 0x81, 0xffff, 0xffffffff), fc.nat()),
       delta: fc.integer({ min: -70, max: 70 }),

@@ -9,7 +9,6 @@ import { createForge, Forge } from '../../../../test/support/forge';
 import type { ForgeQuoteOptions } from '../../../../test/support/forge/quote';
 import { DomainError } from '../../../common/errors';
 import { QuoteVerifier } from './quote-verifier';
-import type { QuoteCollateral } from './collateral.types';
 
 const NOW = new Date('2026-03-01T00:00:00Z');
 

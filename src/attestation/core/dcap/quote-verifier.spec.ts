@@ -158,7 +158,7 @@ describe('trust anchor and revocation', () => {
       notBefore: new Date('2018-01-01T00:00:00Z'),
       notAfter: new Date('2049-01-01T00:00:00Z'),
       signingAlgorithm: algorithm,
-      keys: keys as unknown as x509.X509CertificateCreateSelfSignedParams['keys'],
+      keys: keys,
       extensions: [new x509.BasicConstraintsExtension(true, 1, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true)],
     });
     const error = errorOf(() => verifyQuote(rawQuote, collateral, { now: FIXTURE_NOW, rootCaDer: new Uint8Array(foreign.rawData) }));

@@ -199,7 +199,11 @@ function convergeWith(status: TcbStatus, componentStatus: TcbStatus): TcbStatus 
     case 'ConfigurationNeeded':
     case 'ConfigurationAndSWHardeningNeeded':
       return 'OutOfDateConfigurationNeeded';
-    default:
+    case 'OutOfDate':
+    case 'OutOfDateConfigurationNeeded':
+    case 'Revoked':
+    case 'TDRelaunchAdvised':
+    case 'TDRelaunchAdvisedConfigurationNeeded':
       return status;
   }
 }

@@ -10,7 +10,6 @@ import { createForge, Forge } from '../../../../test/support/forge';
 import type { CollateralOptions } from '../../../../test/support/forge/collateral';
 import type { ForgeQuoteOptions } from '../../../../test/support/forge/quote';
 import { DomainError } from '../../../common/errors';
-import { QuoteCollateral } from './collateral.types';
 import { QuoteVerifier } from './quote-verifier';
 
 const NOW = new Date('2026-03-01T00:00:00Z');
@@ -26,7 +25,7 @@ beforeAll(async () => {
 });
 
 async function statusOf(quote: ForgeQuoteOptions, collateralOptions?: CollateralOptions): Promise<string> {
-  const collateral = (collateralOptions ? await forge.collateralWith(collateralOptions) : forge.collateral) as unknown as QuoteCollateral;
+  const collateral = collateralOptions ? await forge.collateralWith(collateralOptions) : forge.collateral;
   try {
     return new QuoteVerifier(forge.rootCaDer).verify(forge.quote(quote), collateral, NOW).tcbStatus;
   } catch (error) {
@@ -56,7 +55,7 @@ describe('TDRelaunchAdvised (Intel QVL checkForRelaunch)', () => {
   });
 
   it('known, deliberate difference: @phala/dcap-qvl 0.3.9 has no relaunch rule (it answers OutOfDate)', () => {
-    const oracle = OracleVerifier.newWithRootCa(forge.rootCaDer).verify(forge.quote(v15(LAUNCHED_OLD, UPDATED)), forge.collateral as never, NOW.getTime() / 1000);
+    const oracle = OracleVerifier.newWithRootCa(forge.rootCaDer).verify(forge.quote(v15(LAUNCHED_OLD, UPDATED)), forge.collateral, NOW.getTime() / 1000);
     expect(oracle.status).toBe('OutOfDate');
   });
 });

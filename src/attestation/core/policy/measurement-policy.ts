@@ -50,7 +50,7 @@ function expectedRegisters(set: MeasurementSetPolicy, kind: MeasurementKind): [R
   const rtmrs = kind === 'boot' ? set.bootRtmrs : set.runtimeRtmrs;
   const names = [...REQUIRED[kind]];
   if (kind === 'boot' && rtmrs.rtmr3 !== undefined) names.push('rtmr3');
-  return names.map((name) => [name, name === 'mrtd' ? set.mrtd : rtmrs[name as keyof typeof rtmrs]]);
+  return names.map((name) => [name, name === 'mrtd' ? set.mrtd : rtmrs[name]]);
 }
 
 function compare(set: MeasurementSetPolicy, td: TdMeasurements, kind: MeasurementKind): RegisterVerdict[] {
