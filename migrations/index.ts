@@ -6,6 +6,7 @@ import { CreateMeasurementSets1763800300000 } from './1763800300000-CreateMeasur
 import { CreateBootCustody1763800400000 } from './1763800400000-CreateBootCustody';
 import { CreateServers1763800500000 } from './1763800500000-CreateServers';
 import { CreateSignatureReplay1763800600000 } from './1763800600000-CreateSignatureReplay';
+import { VolumeKeyGenerations1763800900000 } from './1763800900000-VolumeKeyGenerations';
 
 export const MIGRATIONS = [
   CreateNonces1763800000000,
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   CreateBootCustody1763800400000,
   CreateServers1763800500000,
   CreateSignatureReplay1763800600000,
+  VolumeKeyGenerations1763800900000,
 ];

@@ -20,6 +20,8 @@ describe('loadConfig', () => {
       collateralStaleGraceSeconds: 86400,
       rateLimitAnonPerMin: 60,
       logLevel: 'info',
+      keyRetentionDays: 30,
+      bootIdentityPinning: 'registered-host',
     });
     expect(config.dataDir.endsWith('/data')).toBe(true);
   });
@@ -33,6 +35,8 @@ describe('loadConfig', () => {
       LUKS_VOLUMES: 'storage,cache',
       ALLOW_PRIVATE_HOSTS: 'true',
       RATE_LIMIT_ANON_PER_MIN: '0',
+      KEY_RETENTION_DAYS: '90',
+      BOOT_IDENTITY_PINNING: 'off',
     });
     expect(config.port).toBe(9000);
     expect(config.trustProxy).toEqual(['10.0.0.0/8', '192.168.1.1', '::1']);
@@ -41,6 +45,7 @@ describe('loadConfig', () => {
     expect(config.luksVolumes).toEqual(['storage', 'cache']);
     expect(config.allowPrivateHosts).toBe(true);
     expect(config.rateLimitAnonPerMin).toBe(0);
+    expect([config.keyRetentionDays, config.bootIdentityPinning]).toEqual([90, 'off']);
   });
 
   const bad: [string, Record<string, string>, RegExp][] = [
@@ -56,6 +61,10 @@ describe('loadConfig', () => {
     ['bad PCCS URL', { PCCS_URL: 'ftp://x' }, /PCCS_URL must be one or more http\(s\) URLs/],
     ['bad log level', { LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
     ['bad boolean', { ALLOW_PRIVATE_HOSTS: 'maybe' }, /ALLOW_PRIVATE_HOSTS must be true or false/],
+    ['retention of zero days', { KEY_RETENTION_DAYS: '0' }, /^invalid configuration: KEY_RETENTION_DAYS must be a whole number of days, 1\.\.3650 \(got "0"\)$/],
+    ['retention not a number', { KEY_RETENTION_DAYS: '30d' }, /^invalid configuration: KEY_RETENTION_DAYS must be a whole number of days, 1\.\.3650 \(got "30d"\)$/],
+    ['retention too long', { KEY_RETENTION_DAYS: '9999' }, /^invalid configuration: KEY_RETENTION_DAYS must be a whole number of days/],
+    ['unknown pinning mode', { BOOT_IDENTITY_PINNING: 'strict' }, /^invalid configuration: BOOT_IDENTITY_PINNING must be registered-host or off \(got "strict"\)$/],
     ['admin hotkey not ss58', { ADMIN_HOTKEYS: '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY,admin' }, /ADMIN_HOTKEYS must be a comma-separated list of ss58 addresses \(got "admin"\)/],
   ];
   it.each(bad)('rejects %s with one line naming the variable', (_case, env, expected) => {

@@ -40,6 +40,10 @@ export interface AppConfig {
   brokerKeks?: string;
   brokerKekFile?: string;
   brokerActiveKek?: string;
+  /** How long superseded and retired volume key generations are kept before the purge shreds them. */
+  keyRetentionDays: number;
+  /** `registered-host`: a boot claiming a registered server's vm_name must come from that server's host. */
+  bootIdentityPinning: 'registered-host' | 'off';
 }
 
 /** A configuration problem; its message is the one line printed before the process exits. */
@@ -127,6 +131,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   for (const hotkey of adminHotkeys) if (!isSs58Address(hotkey)) fail('ADMIN_HOTKEYS', 'must be a comma-separated list of ss58 addresses', hotkey);
   const luksVolumes = list(raw.LUKS_VOLUMES ?? 'storage,tdx-cache');
   if (luksVolumes.length === 0) fail('LUKS_VOLUMES', 'must name at least one volume');
+  const keyRetentionDays = uint(raw.KEY_RETENTION_DAYS, 30);
+  if (keyRetentionDays < 1 || keyRetentionDays > 3650) fail('KEY_RETENTION_DAYS', 'must be a whole number of days, 1..3650', raw.KEY_RETENTION_DAYS);
 
   return {
     port: port('PORT', raw.PORT, 8080),
@@ -157,6 +163,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     brokerKeks: raw.BROKER_KEKS,
     brokerKekFile: raw.BROKER_KEK_FILE,
     brokerActiveKek: raw.BROKER_ACTIVE_KEK,
+    keyRetentionDays,
+    bootIdentityPinning: (raw.BOOT_IDENTITY_PINNING ?? 'registered-host') as AppConfig['bootIdentityPinning'],
   };
 }
 

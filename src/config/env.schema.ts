@@ -94,6 +94,12 @@ export class EnvSchema {
 
   @IsOptional() @Matches(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'must be a KEK id (letters, digits, _ . -)' })
   BROKER_ACTIVE_KEK?: string;
+
+  @IsOptional() @Matches(/^\d{1,4}$/, { message: 'must be a whole number of days, 1..3650' })
+  KEY_RETENTION_DAYS?: string;
+
+  @IsOptional() @IsIn(['registered-host', 'off'], { message: 'must be registered-host or off' })
+  BOOT_IDENTITY_PINNING?: string;
 }
 
 /** Variables whose values may hold credentials or keys: never echoed in a config error. */

@@ -38,6 +38,8 @@ export enum ErrorCode {
   NO_ROOT_KEY = 'NO_ROOT_KEY',
   MINER_BLOCKED = 'MINER_BLOCKED',
   MINER_NOT_ALLOWED = 'MINER_NOT_ALLOWED',
+  // boot identity: a registered VM name boots only from its server's host address
+  IDENTITY_HOST_MISMATCH = 'IDENTITY_HOST_MISMATCH',
   // server registry
   SERVER_NOT_FOUND = 'SERVER_NOT_FOUND',
   SERVER_EXISTS = 'SERVER_EXISTS',
@@ -51,6 +53,9 @@ export enum ErrorCode {
   CALLER_NOT_SERVER = 'CALLER_NOT_SERVER',
   ATTESTATION_SERVICE_UNREACHABLE = 'ATTESTATION_SERVICE_UNREACHABLE',
   ATTESTATION_SERVICE_INVALID = 'ATTESTATION_SERVICE_INVALID',
+  SERVER_NAME_AMBIGUOUS = 'SERVER_NAME_AMBIGUOUS',
+  // volume key generations
+  KEY_GENERATION_NOT_FOUND = 'KEY_GENERATION_NOT_FOUND',
   // admin: measurement sets are immutable per version
   MEASUREMENT_SET_EXISTS = 'MEASUREMENT_SET_EXISTS',
   // availability
@@ -92,6 +97,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.NO_ROOT_KEY]: 403,
   [ErrorCode.MINER_BLOCKED]: 403,
   [ErrorCode.MINER_NOT_ALLOWED]: 403,
+  [ErrorCode.IDENTITY_HOST_MISMATCH]: 403,
   [ErrorCode.MEASUREMENT_SET_EXISTS]: 409,
   [ErrorCode.SERVER_NOT_FOUND]: 404,
   [ErrorCode.SERVER_EXISTS]: 409,
@@ -105,6 +111,8 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.CALLER_NOT_SERVER]: 403,
   [ErrorCode.ATTESTATION_SERVICE_UNREACHABLE]: 502,
   [ErrorCode.ATTESTATION_SERVICE_INVALID]: 502,
+  [ErrorCode.SERVER_NAME_AMBIGUOUS]: 409,
+  [ErrorCode.KEY_GENERATION_NOT_FOUND]: 404,
   [ErrorCode.COLLATERAL_UNAVAILABLE]: 503,
   [ErrorCode.DATABASE_UNAVAILABLE]: 503,
   [ErrorCode.KEY_UNAVAILABLE]: 500,
