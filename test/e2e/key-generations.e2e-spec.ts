@@ -308,8 +308,11 @@ describe(`key custody that never loses a key (${usingPostgres ? 'PostgreSQL' : '
         const res = await call(victim, 'PATCH', `/servers/srv-b?server_name=${name}`);
         expect([name, res.status, res.json.code]).toEqual([name, 409, 'SERVER_NAME_TAKEN']);
       }
-      // Another miner's names are its own business.
+      // Another miner's names are its own business (ids are global: only the id itself is taken).
       expect((await register(stranger, 'srv-s', 'alpha', 'GPU-stranger')).status).toBe(201);
+      expect((await register(stranger, 'srv-s2', 'srv-b', 'GPU-stranger-2')).status).toBe(201);
+      const takenId = await register(stranger, 'srv-b', 'epsilon', 'GPU-stranger-3');
+      expect([takenId.status, takenId.json.code]).toEqual([409, 'SERVER_EXISTS']);
     });
 
     it('destroy_keys shreds only the server\'s own vm_name, never the keys stored under its new name', async () => {
