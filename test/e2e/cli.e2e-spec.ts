@@ -264,6 +264,11 @@ describe('bootkey CLI against a real broker', () => {
     const json = JSON.parse((await bootkey(['--ca-file', caFile, '--json', 'keys', 'list', 'vm-cli-keys'])).stdout);
     expect(json).toMatchObject({ vm_name: 'vm-cli-keys', miner_hotkey: miner.address, volumes: [{ volume: 'storage', generations: [{ generation: 2, state: 'superseded' }, { generation: 1, state: 'current' }] }, { volume: 'tdx-cache' }] });
 
+    const asAdmin = await bootkey(['--ca-file', caFile, '--json', 'keys', 'list', 'vm-cli-keys', '--miner', miner.address], { as: 'admin' });
+    expect([asAdmin.code, JSON.parse(asAdmin.stdout)]).toEqual([0, json]);
+    const notYours = await bootkey(['--ca-file', caFile, 'keys', 'list', 'vm-cli-keys', '--miner', admin.address]);
+    expect([notYours.code, notYours.stderr]).toEqual([1, expect.stringMatching(/\(NOT_ADMIN, HTTP 403\)/)]);
+
     const trail = await bootkey(['--ca-file', caFile, 'audit', '--kind', 'keys', '--event', 'replaced', '--vm-name', 'vm-cli-keys'], { as: 'admin' });
     expect(trail.code).toBe(0);
     expect(trail.stdout.split('\n')[0]).toMatch(/^TIME\s+EVENT\s+HOTKEY\s+VM\s+IP\s+VOLUMES\s+DETAIL$/);

@@ -1,7 +1,7 @@
 /**
  * `bootkey keys ...`: volume key custody (DESIGN.md "Miner key management", "Admin").
  * Miners: list a VM's key generations, restore an older one as current, shred a VM's keys —
- * for their own VMs, or (admins) any miner's with --hotkey. Admins: KEK rotation and status.
+ * for their own VMs, or (admins) any miner's with --miner. Admins: KEK rotation and status.
  */
 import { Command } from 'commander';
 import { CliContext, CliIo } from '../context';
@@ -46,18 +46,19 @@ const KEK_COLUMNS: Column<Json>[] = [
   { header: 'TABLES', value: (k) => (k.tables && typeof k.tables === 'object' ? Object.entries(k.tables as Record<string, number>).map(([t, n]) => `${t}=${n}`).join(' ') : undefined) },
 ];
 
-const hotkeyOption = (command: Command) => command.option('--hotkey <ss58>', "admins: another miner's VM (default: your own)");
+// Not --hotkey: that global option names the wallet's hotkey file the CLI signs with.
+const minerOption = (command: Command) => command.option('--miner <ss58>', "admins: another miner's VM (default: your own)");
 
 export function keysCommand(io: CliIo): Command {
   const keys = new Command('keys').description("volume key generations of your VMs (restore, shred), and the broker's KEKs (admin)");
   withExamples(keys, ['$ bootkey keys list gpu-vm-01', '$ bootkey keys restore gpu-vm-01 storage 1', '$ bootkey keys status    # admin', '$ bootkey keys rotate    # admin']);
 
   withExamples(
-    hotkeyOption(keys.command('list').description("a VM's volume key generations, newest first (metadata only: never a key)").argument('<vm-name>')),
-    ['$ bootkey keys list gpu-vm-01', '$ bootkey --wallet admin keys list gpu-vm-01 --hotkey 5F3sa2TJ…   # admin, another miner'],
-  ).action(async (vm: string, options: { hotkey?: string }, command: Command) => {
+    minerOption(keys.command('list').description("a VM's volume key generations, newest first (metadata only: never a key)").argument('<vm-name>')),
+    ['$ bootkey keys list gpu-vm-01', '$ bootkey --wallet admin keys list gpu-vm-01 --miner 5F3sa2TJ…   # admin, another miner'],
+  ).action(async (vm: string, options: { miner?: string }, command: Command) => {
     const ctx = CliContext.of(command, io);
-    const answer = await ctx.client().get<VmKeys>(keysPath(vm), { query: ownerQuery(options.hotkey) });
+    const answer = await ctx.client().get<VmKeys>(keysPath(vm), { query: ownerQuery(options.miner) });
     ctx.output.result(answer, () => {
       const rows = (answer.volumes ?? []).flatMap((entry) => (entry.generations ?? []).map((g) => ({ ...g, volume: entry.volume })));
       ctx.output.table(rows, GENERATION_COLUMNS, `no volume keys are kept for ${vm}`);
@@ -66,7 +67,7 @@ export function keysCommand(io: CliIo): Command {
   });
 
   withExamples(
-    hotkeyOption(
+    minerOption(
       keys
         .command('restore')
         .description('make a kept generation of a volume current again (the current one is kept, superseded): the VM\'s next boot gets that key')
@@ -75,9 +76,9 @@ export function keysCommand(io: CliIo): Command {
         .argument('<generation>', 'as `bootkey keys list` shows it', wholeNumber('generation', 1, 2_147_483_647)),
     ),
     ['# a disk was rekeyed by mistake (or by an intruder): go back to generation 1', '$ bootkey keys restore gpu-vm-01 storage 1'],
-  ).action(async (vm: string, volume: string, generation: number, options: { hotkey?: string }, command: Command) => {
+  ).action(async (vm: string, volume: string, generation: number, options: { miner?: string }, command: Command) => {
     const ctx = CliContext.of(command, io);
-    const answer = await ctx.client().post<Json>(`${keysPath(vm)}/restore`, { volume, generation }, { query: ownerQuery(options.hotkey) });
+    const answer = await ctx.client().post<Json>(`${keysPath(vm)}/restore`, { volume, generation }, { query: ownerQuery(options.miner) });
     ctx.output.result(answer, () => {
       const replaced = typeof answer?.replaced_generation === 'number' ? ` (generation ${answer.replaced_generation} is kept, superseded)` : '';
       ctx.output.line(`${vm} ${volume}: generation ${generation} is current${replaced}`);
@@ -85,7 +86,7 @@ export function keysCommand(io: CliIo): Command {
   });
 
   withExamples(
-    hotkeyOption(
+    minerOption(
       keys
         .command('shred')
         .description("shred every generation of every volume key of a VM: its encrypted disks can never be unlocked again (asks first; --yes for scripts)")
@@ -93,7 +94,7 @@ export function keysCommand(io: CliIo): Command {
         .option('-y, --yes', 'do not ask for confirmation'),
     ),
     ['$ bootkey keys shred gpu-vm-01', '$ bootkey keys shred gpu-vm-01 --yes'],
-  ).action(async (vm: string, options: { hotkey?: string; yes?: boolean }, command: Command) => {
+  ).action(async (vm: string, options: { miner?: string; yes?: boolean }, command: Command) => {
     const ctx = CliContext.of(command, io);
     if (!options.yes) {
       const ok = await confirm(io, `Shred every volume key of ${vm}? Its encrypted disks can never be unlocked again. [y/N] `);
@@ -103,7 +104,7 @@ export function keysCommand(io: CliIo): Command {
         return;
       }
     }
-    const answer = await ctx.client().request<Json>('DELETE', keysPath(vm), { body: { confirm: vm }, query: ownerQuery(options.hotkey) });
+    const answer = await ctx.client().request<Json>('DELETE', keysPath(vm), { body: { confirm: vm }, query: ownerQuery(options.miner) });
     ctx.output.result(answer, () => ctx.output.line(`${vm}: ${String(answer?.shredded ?? 0)} key generations shredded`));
   });
 
