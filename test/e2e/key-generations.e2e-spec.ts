@@ -10,6 +10,9 @@
  * - a lost sync answer: the same token and body retried get the same answer (at most 3 times);
  * - `previous: true`, explicit shredding by the miner, and the retention purge (injected clock).
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { DataSource } from 'typeorm';
 import { ManualClock } from '../../src/common/clock/clock';
 import { KeyRetentionService } from '../../src/luks/key-retention.service';
@@ -21,7 +24,8 @@ import { KeyringPair, testKeypair } from '../support/hotkey';
 import { httpRequest } from '../support/http';
 import { signedRequest } from '../support/signed';
 
-const db = testDatabase('key_generations');
+// A PGlite directory (not in-memory): one test restarts the broker with pinning off.
+const db = testDatabase('key_generations', fs.mkdtempSync(path.join(os.tmpdir(), 'bootkey-key-generations-db-')));
 const clock = new ManualClock(BOOT_NOW);
 const DAY_S = 86_400;
 const reg = (hex: string) => Buffer.from(hex, 'hex');
@@ -85,6 +89,15 @@ function generationsOf(keys: VmKeys, volume: string): [number, string][] {
   return (keys.volumes.find((entry) => entry.volume === volume)?.generations ?? []).map((g) => [g.generation, g.state]);
 }
 
+async function start(extra: Record<string, string> = {}): Promise<void> {
+  await app?.close();
+  app = await startTestApp({
+    database: db.target,
+    clock,
+    env: { ...env.env, ADMIN_HOTKEYS: admin.address, ALLOW_PRIVATE_HOSTS: 'true', ATTESTATION_PORT: String(fake.port), GPU_EVIDENCE: 'skip', ...extra },
+  });
+}
+
 beforeAll(async () => {
   env = await createBootEnv();
   fake = await new FakeAttestationService(env.forge).start();
@@ -92,11 +105,7 @@ beforeAll(async () => {
   victim = await testKeypair('//key-generations-victim');
   stranger = await testKeypair('//key-generations-stranger');
   admin = await testKeypair('//key-generations-admin');
-  app = await startTestApp({
-    database: db.target,
-    clock,
-    env: { ...env.env, ADMIN_HOTKEYS: admin.address, ALLOW_PRIVATE_HOSTS: 'true', ATTESTATION_PORT: String(fake.port), GPU_EVIDENCE: 'skip' },
-  });
+  await start();
 });
 
 afterAll(async () => {
@@ -262,6 +271,23 @@ describe(`key custody that never loses a key (${usingPostgres ? 'PostgreSQL' : '
       expect(await dataSource().query(`SELECT count(*)::int AS n FROM boot_tokens WHERE vm_name = 'vm-pinned'`)).toEqual(before.tokens);
       const advice = await httpRequest(`${app.baseUrl}/openapi.json`);
       expect(advice.text).toContain('IDENTITY_HOST_MISMATCH');
+    });
+
+    it('BOOT_IDENTITY_PINNING=off lets a boot from another address through (audited as not pinned)', async () => {
+      await start({ BOOT_IDENTITY_PINNING: 'off' });
+      try {
+        const elsewhere = await TestVm.create(app.baseUrl, env.forge, victim.address, 'vm-pinned');
+        tick();
+        const boot = await bootFrom(elsewhere, '127.0.0.2');
+        expect(boot.status).toBe(200);
+        const rows: { verdict: { identity: unknown } }[] = await dataSource().query(
+          `SELECT verdict FROM boot_attestations WHERE vm_name = 'vm-pinned' ORDER BY created_at DESC LIMIT 1`,
+        );
+        expect(rows[0].verdict.identity).toBe('not_pinned');
+      } finally {
+        await start();
+      }
+      pinned = new TestVm(app.baseUrl, env.forge, pinned.cert, pinned.hotkey, pinned.vmName);
     });
 
     it('DELETE /servers keeps the keys; the server re-added, the next sync returns the same keys', async () => {
