@@ -8,6 +8,7 @@ import { CreateServers1763800500000 } from './1763800500000-CreateServers';
 import { CreateSignatureReplay1763800600000 } from './1763800600000-CreateSignatureReplay';
 import { SignatureScope1763800700000 } from './1763800700000-SignatureScope';
 import { CollateralCacheOrder1763809100000 } from './1763809100000-CollateralCacheOrder';
+import { VolumeKeyGenerations1763800900000 } from './1763800900000-VolumeKeyGenerations';
 
 export const MIGRATIONS = [
   CreateNonces1763800000000,
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   CreateSignatureReplay1763800600000,
   SignatureScope1763800700000,
   CollateralCacheOrder1763809100000,
+  VolumeKeyGenerations1763800900000,
 ];

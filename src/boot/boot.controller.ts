@@ -39,6 +39,7 @@ export class BootController {
       ErrorCode.TD_ATTRIBUTES_REFUSED,
       ErrorCode.NO_ROOT_KEY,
       ErrorCode.MINER_BLOCKED,
+      ErrorCode.IDENTITY_HOST_MISMATCH,
       ErrorCode.RATE_LIMITED,
       ErrorCode.COLLATERAL_UNAVAILABLE,
       ErrorCode.DATABASE_UNAVAILABLE,
