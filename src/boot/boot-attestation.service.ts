@@ -23,7 +23,7 @@ import { AttemptInProgress, AuditedAttempts } from '../audit/audited-attempts.se
 import { KeyReleaseEventsRepository } from '../audit/key-release-events.repository';
 import { resolveHost } from '../servers/host-policy';
 import { ServersRepository } from '../servers/servers.repository';
-import { BootTokensService } from './boot-tokens.service';
+import { BootTokensService } from '../boot-tokens/boot-tokens.service';
 import { BootAttestationRequest } from './dto/boot-attestation.request';
 import { BootAttestationResponse } from './dto/boot-attestation.response';
 

@@ -5,7 +5,7 @@ import { ErrorCode } from '../common/errors';
 import { AnonymousRateLimited } from '../common/rate-limit/anon-rate-limit.guard';
 import { canonicalSs58, isSs58Address } from '../common/validation/ss58';
 import { ApiDoc } from '../openapi/api-doc.decorator';
-import { invalidBootToken } from '../boot/boot-tokens.service';
+import { invalidBootToken } from '../boot-tokens/boot-tokens.service';
 import { LegacyLuksQuery, LegacyLuksResponse, LuksSyncRequest, VmNameParams } from './dto/luks.dto';
 import { LuksService, SyncAnswer } from './luks.service';
 

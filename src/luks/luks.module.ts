@@ -4,7 +4,7 @@
  */
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
-import { BootModule } from '../boot/boot.module';
+import { BootTokensModule } from '../boot-tokens/boot-tokens.module';
 import { KeyRetentionService } from './key-retention.service';
 import { LuksController } from './luks.controller';
 import { LuksService } from './luks.service';
@@ -14,7 +14,7 @@ import { VmKeysService } from './vm-keys.service';
 import { VolumeKeysRepository } from './volume-keys.repository';
 
 @Module({
-  imports: [AuditModule, BootModule],
+  imports: [AuditModule, BootTokensModule],
   controllers: [LuksController, VmKeysController],
   providers: [LuksService, VmKeysService, KeyRetentionService, VolumeKeysRepository, SyncReceiptsRepository],
   exports: [LuksService],

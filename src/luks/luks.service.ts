@@ -18,7 +18,7 @@ import { Database, Executor } from '../database/executor';
 import { KeyCustodyService, RewrapOutcome } from '../keys/key-custody.service';
 import { MetricsService } from '../ops/metrics.service';
 import { KeyReleaseEvent, KeyReleaseEventsRepository } from '../audit/key-release-events.repository';
-import { BootTokenBinding, bootTokenHash, BootTokensService, invalidBootToken } from '../boot/boot-tokens.service';
+import { BootTokenBinding, bootTokenHash, BootTokensService, invalidBootToken } from '../boot-tokens/boot-tokens.service';
 import { planSync, retainedGenerations, VolumeStep } from './generation-plan';
 import { SyncAnswerRefs, SyncReceiptsRepository } from './sync-receipts.repository';
 import { volumeAad } from './volume-aad';

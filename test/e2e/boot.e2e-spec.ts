@@ -142,7 +142,7 @@ describe('boot attestation and volume keys', () => {
   });
 
   it('purges expired boot tokens (and only those)', async () => {
-    const { BootTokensService } = await import('../../src/boot/boot-tokens.service');
+    const { BootTokensService } = await import('../../src/boot-tokens/boot-tokens.service');
     const stale = (await vm.boot()).json.boot_token;
     clock.advance(601);
     const fresh = (await vm.boot()).json.boot_token;

@@ -127,6 +127,7 @@ describe(`a damaged row, status, and the start-up check (${usingPostgres ? 'Post
     await app?.close();
     app = undefined;
     const opened: DataSource[] = [];
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with the instance as `this`
     const initialize = DataSource.prototype.initialize;
     const spy = jest.spyOn(DataSource.prototype, 'initialize').mockImplementation(function (this: DataSource) {
       opened.push(this);

@@ -6,7 +6,7 @@
 import { Command } from 'commander';
 import { CliContext, CliIo } from '../context';
 import { UsageError } from '../errors';
-import { Column } from '../output';
+import { Column, inline } from '../output';
 import { confirm } from '../prompt';
 import { wholeNumber, withExamples } from './help';
 
@@ -105,7 +105,7 @@ export function keysCommand(io: CliIo): Command {
       }
     }
     const answer = await ctx.client().request<Json>('DELETE', keysPath(vm), { body: { confirm: vm }, query: ownerQuery(options.miner) });
-    ctx.output.result(answer, () => ctx.output.line(`${vm}: ${String(answer?.shredded ?? 0)} key generations shredded`));
+    ctx.output.result(answer, () => ctx.output.line(`${vm}: ${inline(answer?.shredded ?? 0)} key generations shredded`));
   });
 
   withExamples(keys.command('status').description('admin: stored secrets per KEK id, and KEK ids in use that the broker lacks'), ['$ bootkey keys status']).action(

@@ -162,7 +162,7 @@ export function serversCommand(io: CliIo): Command {
     const ctx = CliContext.of(command, io);
     const given = [argument, options.id, options.name].filter((value) => value !== undefined);
     if (given.length !== 1) throw new UsageError('name the server once: SERVER-NAME-OR-ID, --id ID or --name NAME');
-    const target = given[0] as string;
+    const target = given[0];
     const by = options.id !== undefined ? 'id' : options.name !== undefined ? 'name' : undefined;
     if (!options.yes) {
       const question = options.destroyKeys
