@@ -1,6 +1,6 @@
 /** boot_tokens: one-time tokens, stored only as their SHA-256, each tied to a boot attestation row. */
 import { Injectable } from '@nestjs/common';
-import { purgeExpiredRows } from '../database/expiry-purge';
+import { purgeExpiredRows } from '../database/database.repository';
 import { Database, Executor } from '../database/executor';
 
 export interface BootToken {

@@ -2,7 +2,7 @@
 import { DynamicModule, Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { DatabaseTarget, openDatabase } from './data-source';
-import { DatabaseHealth } from './database-health';
+import { DatabaseRepository } from './database.repository';
 import { Database } from './executor';
 
 @Global()
@@ -13,8 +13,8 @@ export class DatabaseModule implements OnApplicationShutdown {
   static forRoot(target: DatabaseTarget): DynamicModule {
     return {
       module: DatabaseModule,
-      providers: [{ provide: DataSource, useFactory: () => openDatabase(target) }, Database, DatabaseHealth],
-      exports: [DataSource, Database, DatabaseHealth],
+      providers: [{ provide: DataSource, useFactory: () => openDatabase(target) }, Database, DatabaseRepository],
+      exports: [DataSource, Database, DatabaseRepository],
     };
   }
 

@@ -2,12 +2,14 @@
 import 'reflect-metadata';
 import { ConfigError, loadConfig } from '../config/app-config';
 import { databaseTargetFor, openDatabase } from './data-source';
+import { appliedMigrations } from './database.repository';
+import { executorFor } from './executor';
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const dataSource = await openDatabase(databaseTargetFor(config));
-  const rows: { name: string }[] = await dataSource.query(`SELECT name FROM migrations ORDER BY id`);
-  process.stdout.write(`bootkey: schema up to date (${rows.length} migrations: ${rows.map((r) => r.name).join(', ')})\n`);
+  const names = await appliedMigrations(executorFor(dataSource));
+  process.stdout.write(`bootkey: schema up to date (${names.length} migrations: ${names.join(', ')})\n`);
   await dataSource.destroy();
 }
 

@@ -1,6 +1,6 @@
 import { Controller, Get, Header, Inject } from '@nestjs/common';
 import { DomainError, ErrorCode } from '../common/errors';
-import { DatabaseHealth } from '../database/database-health';
+import { DatabaseRepository } from '../database/database.repository';
 import { ApiDoc } from '../openapi/api-doc.decorator';
 import { OpenApiDocument } from './openapi-document';
 import { MetricsService } from './metrics.service';
@@ -11,7 +11,7 @@ import { ReadinessFacts } from './readiness-facts';
 @Controller()
 export class OpsController {
   constructor(
-    private readonly database: DatabaseHealth,
+    private readonly database: DatabaseRepository,
     private readonly metrics: MetricsService,
     private readonly facts: ReadinessFacts,
     @Inject(OpenApiDocument) private readonly openapi: OpenApiDocument,
