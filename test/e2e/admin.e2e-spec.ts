@@ -220,7 +220,7 @@ describe(`admin API on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
       ['name empty', { name: '' }, 'name'],
       ['gpu_count out of range', { gpu_count: 65 }, 'gpu_count'],
       ['expected_gpus not a list', { expected_gpus: 'gpu' }, 'expected_gpus'],
-      ['unknown field', { root_passphrase_file: '/etc/shadow' }, 'root_passphrase_file'],
+      ['unknown register in a register map', { runtime_rtmrs: { rtmr0: IMAGE.rtmr0, rtmr1: IMAGE.rtmr1, rtmr2: IMAGE.rtmr2, rtmr3: IMAGE.rtmr3, RTMR3: IMAGE.rtmr3 } }, 'runtime_rtmrs'],
       ['passphrase empty', { root_passphrase: '' }, 'root_passphrase'],
       ['passphrase too long', { root_passphrase: `SECRET-${'p'.repeat(1024)}` }, 'root_passphrase'],
       ['passphrase not a string', { root_passphrase: 12345 }, 'root_passphrase'],
@@ -239,6 +239,11 @@ describe(`admin API on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
       expect(res.text).not.toContain('SECRET-');
       expect(res.text).not.toContain(ADMIN_PASSPHRASE);
       expect((await call('GET', '/admin/measurements/invalid-1')).status).toBe(404);
+    });
+
+    it('ignores unknown top-level fields (a path in root_passphrase_file is never read)', async () => {
+      const res = await call('POST', '/admin/measurements', setBody({ version: 'extra-1', mrtd: reg('e9'), root_passphrase: undefined, root_passphrase_file: '/etc/shadow', description: 'x' }));
+      expect([res.status, res.json.version, res.json.has_root_passphrase, res.json.root_passphrase_file]).toEqual([201, 'extra-1', false, undefined]);
     });
 
     it('answers an unknown version with 404 and a malformed one with 422', async () => {
@@ -298,7 +303,7 @@ describe(`admin API on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
       const cases: [string, string, unknown][] = [
         ['PUT', `/admin/miners/${env.minerHotkey}`, { status: 'banned' }],
         ['PUT', `/admin/miners/${env.minerHotkey}`, { status: 'blocked', reason: 'r'.repeat(501) }],
-        ['PUT', `/admin/miners/${env.minerHotkey}`, { status: 'blocked', extra: true }],
+        ['PUT', `/admin/miners/${env.minerHotkey}`, { status: 5, extra: true }],
         ['PUT', '/admin/miners/not-a-hotkey', { status: 'blocked' }],
         ['DELETE', '/admin/miners/not-a-hotkey', undefined],
       ];
@@ -306,6 +311,10 @@ describe(`admin API on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
         const res = await call(method, route, body);
         expect([method, route, body, res.status, res.json.code]).toEqual([method, route, body, 422, 'VALIDATION_FAILED']);
       }
+      // An unknown field alone is ignored (newer clients add fields).
+      const lenient = await call('PUT', `/admin/miners/${env.minerHotkey}`, { status: 'allowed', extra: true });
+      expect([lenient.status, lenient.json.status, lenient.json.extra]).toEqual([200, 'allowed', undefined]);
+      expect((await call('DELETE', `/admin/miners/${env.minerHotkey}`)).status).toBe(200);
     });
   });
 

@@ -211,6 +211,13 @@ describe('boot attestation and volume keys', () => {
       expect(await lastAudit()).toMatchObject({ outcome: 'failed', error_code: 'NO_ROOT_KEY', measurement_version: '2' });
     });
 
+    it('ignores unknown body fields: a gen-C style body with first_boot (and a future field) boots', async () => {
+      tick();
+      const n = await vm.nonce();
+      const res = await vm.attestWithBody(n, { quote: vm.quote(n).toString('base64'), vm_name: vm.vmName, miner_hotkey: vm.hotkey, first_boot: false, some_future_field: { a: 1 } });
+      expect([res.status, res.json.code, (res.json as { key?: string }).key]).toEqual([200, undefined, ROOT_PASSPHRASE]);
+    });
+
     it('answers malformed bodies with 422 and audits nothing', async () => {
       const before = await auditCount();
       const n = await vm.nonce();

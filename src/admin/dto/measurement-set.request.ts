@@ -6,6 +6,7 @@
  */
 import { Transform, Type } from 'class-transformer';
 import { IsRootPassphrase } from '../../measurements/root-passphrase';
+import { HasOnlyKeys } from '../../common/validation/only-keys';
 import { ArrayMaxSize, IsArray, IsInt, IsObject, IsOptional, IsString, Length, Matches, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
 
 /** 48 bytes as hex, either case (stored lowercase). */
@@ -48,11 +49,13 @@ export class CreateMeasurementSetRequest {
   mrtd: string;
 
   @IsObject()
+  @HasOnlyKeys(['rtmr0', 'rtmr1', 'rtmr2', 'rtmr3'])
   @ValidateNested()
   @Type(() => BootRtmrsRequest)
   boot_rtmrs: BootRtmrsRequest;
 
   @IsObject()
+  @HasOnlyKeys(['rtmr0', 'rtmr1', 'rtmr2', 'rtmr3'])
   @ValidateNested()
   @Type(() => RuntimeRtmrsRequest)
   runtime_rtmrs: RuntimeRtmrsRequest;

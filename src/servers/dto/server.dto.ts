@@ -17,12 +17,14 @@ import {
   MinLength,
   ValidateNested,
 } from 'class-validator';
-import { VM_NAME_PATTERN } from '../../common/validation/vm-name';
+import { VM_NAME_PATTERN, vmNameMessage } from '../../common/validation/vm-name';
 import { NestedArrayOf } from '../../openapi/api-doc.decorator';
 import { QUOTE_BASE64_MAX_CHARS } from '../../attestation/dto/quote.request';
 
 const HOST_PATTERN = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$|^[0-9a-fA-F:.]{2,45}$/;
 export const SERVER_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
+/** A server's id or its name (names may be longer than ids: up to 253, DNS-subdomain style). */
+const SERVER_NAME_OR_ID_PATTERN = new RegExp(`${SERVER_ID_PATTERN.source}|${VM_NAME_PATTERN.source}`);
 
 export class NodeArgs {
   @IsString() @MinLength(1) @MaxLength(128) uuid: string;
@@ -53,7 +55,7 @@ export class RegisterServerRequest {
 
   /** The VM name (its `hostname`); defaults to `id`. */
   @IsOptional()
-  @Matches(VM_NAME_PATTERN, { message: 'name must match ^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$' })
+  @Matches(VM_NAME_PATTERN, { message: vmNameMessage('name') })
   name?: string;
 
   @IsArray()
@@ -70,12 +72,12 @@ export class ServerIdParams {
 }
 
 export class ServerNameOrIdParams {
-  @Matches(SERVER_ID_PATTERN, { message: 'server_name_or_id must be a server id or name' })
+  @Matches(SERVER_NAME_OR_ID_PATTERN, { message: 'server_name_or_id must be a server id or name' })
   server_name_or_id: string;
 }
 
 export class RenameServerQuery {
-  @Matches(VM_NAME_PATTERN, { message: 'server_name must match ^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$' })
+  @Matches(VM_NAME_PATTERN, { message: vmNameMessage('server_name') })
   server_name: string;
 }
 
