@@ -5,6 +5,7 @@ import { AuditModule } from '../audit/audit.module';
 import { LuksModule } from '../luks/luks.module';
 import { NonceModule } from '../nonces/nonce.module';
 import { GpuEvidenceVerifier } from './gpu-evidence.verifier';
+import { MinerServersController } from './miner-servers.controller';
 import { RuntimeAttestationService } from './runtime-attestation.service';
 import { ServersController } from './servers.controller';
 import { ServersRepository } from './servers.repository';
@@ -12,7 +13,7 @@ import { ServersService } from './servers.service';
 
 @Module({
   imports: [AttestationModule, AuditModule, LuksModule, NonceModule],
-  controllers: [ServersController],
+  controllers: [ServersController, MinerServersController],
   providers: [ServersService, ServersRepository, RuntimeAttestationService, GpuEvidenceVerifier],
   exports: [ServersService],
 })

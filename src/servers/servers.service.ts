@@ -16,7 +16,7 @@ import { LuksService } from '../luks/luks.service';
 import { QuoteAppraisalService } from '../attestation/quote-appraisal.service';
 import { AuditedAttempts } from '../audit/audited-attempts.service';
 import { fetchServerEvidence } from './attestation-service.client';
-import { NodeArgs, RegisterServerRequest, ServerView } from './dto/server.dto';
+import { MinerServerView, NodeArgs, RegisterServerRequest, ServerView } from './dto/server.dto';
 import { GpuEvidenceVerifier } from './gpu-evidence.verifier';
 import { evaluateGpuPolicy } from './gpu-policy';
 import { connectableAddress } from './host-policy';
@@ -28,6 +28,7 @@ export function toServerView(server: Server, gpus: (ServerGpu & { serverId: stri
     name: server.name,
     vm_name: server.vmName,
     host: server.host,
+    ip: server.host,
     miner_hotkey: server.minerHotkey,
     measurement_name: server.measurementName,
     measurement_version: server.measurementVersion,
@@ -45,6 +46,25 @@ export function toServerView(server: Server, gpus: (ServerGpu & { serverId: stri
         verification_host: gpu.verificationHost,
         verification_port: gpu.verificationPort,
       })),
+  };
+}
+
+/** A server in the Chutes miner inventory shape (`GET /miner/servers/`). */
+export function toMinerServerView(server: Server, gpus: (ServerGpu & { serverId: string })[]): MinerServerView {
+  return {
+    server_id: server.id,
+    name: server.name,
+    ip: server.host,
+    is_tee: true,
+    version: server.measurementVersion,
+    maintenance_pending: false,
+    created_at: server.createdAt.toISOString(),
+    updated_at: server.updatedAt.toISOString(),
+    gpus: gpus
+      .filter((gpu) => gpu.serverId === server.id)
+      .sort((a, b) => a.deviceIndex - b.deviceIndex)
+      // Registration verified every GPU (evidence and policy) or stored none of them.
+      .map((gpu) => ({ uuid: gpu.uuid, gpu_identifier: gpu.gpuIdentifier, device_index: gpu.deviceIndex, verified_at: server.createdAt.toISOString(), verification_error: null })),
   };
 }
 
@@ -117,6 +137,13 @@ export class ServersService {
     const servers = await this.servers.listByMiner(minerHotkey);
     const gpus = await this.servers.gpusOf(servers.map((server) => server.id));
     return servers.map((server) => toServerView(server, gpus));
+  }
+
+  /** The miner's servers in the Chutes inventory shape, newest first. */
+  async inventory(minerHotkey: string): Promise<MinerServerView[]> {
+    const servers = (await this.servers.listByMiner(minerHotkey)).reverse();
+    const gpus = await this.servers.gpusOf(servers.map((server) => server.id));
+    return servers.map((server) => toMinerServerView(server, gpus));
   }
 
   /** The caller's server, or 404 (also when it belongs to someone else: no existence oracle). */

@@ -70,13 +70,41 @@ describe('server registry and runtime attestation', () => {
     expect(rows).toEqual([{ kind: 'registration', outcome: 'verified' }]);
   });
 
-  it('lists and shows only the caller\'s servers', async () => {
-    const list = await call<{ items: { server_id: string; gpus: { gpu_identifier: string }[] }[] }>(miner, 'GET', '/servers');
-    expect(list.json.items.map((s) => s.server_id)).toEqual(['srv-1']);
+  it('lists and shows only the caller\'s servers, with ip as well as host', async () => {
+    const list = await call<{ items: { server_id: string; host: string; ip: string; gpus: { gpu_identifier: string }[] }[] }>(miner, 'GET', '/servers');
+    expect(list.json.items.map((s) => [s.server_id, s.host, s.ip])).toEqual([['srv-1', '127.0.0.1', '127.0.0.1']]);
     expect(list.json.items[0].gpus[0].gpu_identifier).toBe(EXPECTED_GPU);
     expect((await call<{ items: unknown[] }>(stranger, 'GET', '/servers/')).json.items).toEqual([]);
-    expect((await call(miner, 'GET', '/servers/srv-1')).json).toMatchObject({ server_id: 'srv-1', name: 'vm-001', measurement_version: IMAGE.version });
+    expect((await call(miner, 'GET', '/servers/srv-1')).json).toMatchObject({ server_id: 'srv-1', name: 'vm-001', host: '127.0.0.1', ip: '127.0.0.1', measurement_version: IMAGE.version });
     expect((await call(stranger, 'GET', '/servers/srv-1')).status).toBe(404);
+  });
+
+  it('says verified right after registration: the registration\'s attestation counts', async () => {
+    const status = await call<{ attestation_status: string; last_attestation: Record<string, unknown> }>(miner, 'GET', '/servers/srv-1/attestation/status');
+    const [row]: { id: string }[] = await app.app.get(DataSource).query(`SELECT id FROM server_attestations WHERE server_id = 'srv-1' AND kind = 'registration'`);
+    expect(status.json).toEqual({
+      server_id: 'srv-1',
+      name: 'vm-001',
+      attestation_status: 'verified',
+      last_attestation: { attestation_id: row.id, created_at: clock.now().toISOString(), status: 'verified', error_code: null, measurement_version: IMAGE.version },
+    });
+  });
+
+  it('registers a server whose body carries unknown fields and whose name is a dotted node name of 253 characters', async () => {
+    const name = `node-7.${'a'.repeat(238)}.example`;
+    expect(name).toHaveLength(253);
+    const body = { host: '127.0.0.1', id: 'srv-long', name, gpus: [{ ...gpu('GPU-long'), future_gpu_field: 1 }], validator: 'x', extra: { nested: true } };
+    const res = await call(miner, 'POST', '/servers/', body);
+    expect([res.status, res.json.code]).toEqual([201, undefined]);
+    const shown = await call<{ name: string; vm_name: string; gpus: Record<string, unknown>[] }>(miner, 'GET', '/servers/srv-long');
+    expect([shown.json.name, shown.json.vm_name, shown.json.gpus[0].future_gpu_field]).toEqual([name, name, undefined]);
+    for (const bad of [`${name}x`, 'node..7', 'node-7.', '.node-7']) {
+      const refused = await call(miner, 'POST', '/servers/', { ...body, id: 'srv-bad', name: bad });
+      expect([bad, refused.status, refused.json.code]).toEqual([bad, 422, 'VALIDATION_FAILED']);
+    }
+    // Removed by its long name (names may be longer than ids).
+    const removed = await call(miner, 'DELETE', `/servers/${name}`);
+    expect([removed.status, removed.json.server_id]).toEqual([200, 'srv-long']);
   });
 
   it('renames, refusing a name the caller already uses', async () => {
@@ -85,6 +113,41 @@ describe('server registry and runtime attestation', () => {
     expect([taken.status, taken.json.code]).toEqual([409, 'SERVER_NAME_TAKEN']);
     const renamed = await call(miner, 'PATCH', '/servers/srv-2?server_name=vm-two');
     expect([renamed.status, renamed.json.name]).toEqual([200, 'vm-two']);
+  });
+
+  it('lists the inventory at GET /miner/servers/ in the Chutes shape, newest first, for v1 (purpose miner) and v2 signatures', async () => {
+    // Registered an hour "earlier" under an id that sorts last: only created_at can put it last.
+    const now = clock.now();
+    clock.set(new Date(now.getTime() - 3600_000));
+    expect((await call(miner, 'POST', '/servers', { host: '127.0.0.1', id: 'srv-z', name: 'vm-z', gpus: [gpu('GPU-z1'), { ...gpu('GPU-z0'), device_index: 1 }] })).status).toBe(201);
+    clock.set(now);
+    type Inventory = { servers: Record<string, unknown>[] };
+    for (const path of ['/miner/servers/', '/miner/servers']) {
+      const v1 = await call<Inventory>(miner, 'GET', path, undefined, { signature: 'v1', purpose: 'miner' });
+      expect([path, v1.status]).toEqual([path, 200]);
+      expect(v1.json.servers.map((server) => server.server_id)).toEqual(['srv-2', 'srv-1', 'srv-z']);
+      expect(v1.json.servers[2]).toEqual({
+        server_id: 'srv-z',
+        name: 'vm-z',
+        ip: '127.0.0.1',
+        is_tee: true,
+        version: IMAGE.version,
+        maintenance_pending: false,
+        created_at: new Date(now.getTime() - 3600_000).toISOString(),
+        updated_at: new Date(now.getTime() - 3600_000).toISOString(),
+        gpus: [
+          { uuid: 'GPU-z1', gpu_identifier: EXPECTED_GPU, device_index: 0, verified_at: new Date(now.getTime() - 3600_000).toISOString(), verification_error: null },
+          { uuid: 'GPU-z0', gpu_identifier: EXPECTED_GPU, device_index: 1, verified_at: new Date(now.getTime() - 3600_000).toISOString(), verification_error: null },
+        ],
+      });
+    }
+    expect((await call<Inventory>(miner, 'GET', '/miner/servers/')).json.servers).toHaveLength(3);
+    expect((await call<Inventory>(stranger, 'GET', '/miner/servers/')).json).toEqual({ servers: [] });
+    // The empty-body purpose under /miner is `miner`: a `tee` signature does not verify there.
+    const tee = await call(miner, 'GET', '/miner/servers/', undefined, { signature: 'v1', purpose: 'tee' });
+    expect([tee.status, tee.json.code]).toEqual([401, 'SIGNATURE_INVALID']);
+    expect((await httpRequest(`${app.baseUrl}/miner/servers/`)).status).toBe(401);
+    expect((await call(miner, 'DELETE', '/servers/srv-z')).status).toBe(200);
   });
 
   it.each([
@@ -141,8 +204,14 @@ describe('server registry and runtime attestation', () => {
     const runtimeNonce = async (localAddress?: string) => call<{ nonce: string }>(miner, 'GET', '/servers/srv-1/nonce', undefined, { localAddress, clientCert: serverCert });
     const attest = (quote: string, cert = serverCert) => call<{ attestation_id: string; status: string }>(miner, 'POST', '/servers/srv-1/attestation', { quote }, { clientCert: cert });
 
-    it('says never_attested before the first runtime attestation', async () => {
-      expect((await call(miner, 'GET', '/servers/srv-1/attestation/status')).json).toEqual({ server_id: 'srv-1', name: 'vm-001', attestation_status: 'never_attested', last_attestation: null });
+    it('says never_attested when the server has no attestation row at all (e.g. purged)', async () => {
+      const dataSource = app.app.get(DataSource);
+      const saved: Record<string, unknown>[] = await dataSource.query(`SELECT * FROM server_attestations WHERE server_id = 'srv-1'`);
+      await dataSource.query(`UPDATE server_attestations SET server_id = 'srv-1-aside' WHERE server_id = 'srv-1'`);
+      const status = await call(miner, 'GET', '/servers/srv-1/attestation/status');
+      await dataSource.query(`UPDATE server_attestations SET server_id = 'srv-1' WHERE server_id = 'srv-1-aside'`);
+      expect(saved).toHaveLength(1);
+      expect(status.json).toEqual({ server_id: 'srv-1', name: 'vm-001', attestation_status: 'never_attested', last_attestation: null });
     });
 
     it('issues runtime nonces only to the server itself (403 otherwise)', async () => {
@@ -153,6 +222,7 @@ describe('server registry and runtime attestation', () => {
     });
 
     it('verifies a quote carrying the nonce and the caller key; the status says verified', async () => {
+      clock.advance(1); // after the registration's row, so the status shows this attempt
       const issued = await runtimeNonce();
       expect([issued.status, issued.json.code]).toEqual([200, undefined]);
       const { json } = issued;

@@ -107,6 +107,8 @@ export class ServerView {
   @IsString() name: string;
   @IsString() vm_name: string;
   @IsString() host: string;
+  /** The same address as `host` (the Chutes API calls it `ip`). */
+  @IsString() ip: string;
   @IsString() miner_hotkey: string;
   @IsOptional() @IsString() measurement_name: string | null;
   @IsOptional() @IsString() measurement_version: string | null;
@@ -117,6 +119,38 @@ export class ServerView {
 
 export class ServerListResponse {
   @IsArray() @ValidateNested({ each: true }) @NestedArrayOf(() => ServerView) items: ServerView[];
+}
+
+/** A GPU as `GET /miner/servers/` lists it (the Chutes miner inventory shape). */
+export class MinerGpuView {
+  @IsString() uuid: string;
+  @IsString() gpu_identifier: string;
+  @IsInt() device_index: number;
+  /** When the GPU's evidence was verified: its server's registration. */
+  @IsOptional() @IsISO8601() verified_at: string | null;
+  @IsOptional() @IsString() verification_error: string | null;
+}
+
+/** A server as `GET /miner/servers/` lists it (chutes-miner remote-inventory, scorch-remote, gepetto). */
+export class MinerServerView {
+  @IsString() server_id: string;
+  @IsString() name: string;
+  /** The registered host address. */
+  @IsString() ip: string;
+  /** Always true: every server here is a TEE server. */
+  @IsBoolean() is_tee: boolean;
+  /** The version of the measurement set the server matched at registration. */
+  @IsOptional() @IsString() version: string | null;
+  /** Always false: bootkey has no maintenance windows. */
+  @IsBoolean() maintenance_pending: boolean;
+  @IsOptional() @IsISO8601() created_at: string | null;
+  @IsOptional() @IsISO8601() updated_at: string | null;
+  @IsArray() @ValidateNested({ each: true }) @NestedArrayOf(() => MinerGpuView) gpus: MinerGpuView[];
+}
+
+export class MinerServerListResponse {
+  /** The caller's servers, newest first. */
+  @IsArray() @ValidateNested({ each: true }) @NestedArrayOf(() => MinerServerView) servers: MinerServerView[];
 }
 
 export class DeleteServerResponse {
