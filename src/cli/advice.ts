@@ -63,6 +63,8 @@ export const ADVICE: Readonly<Record<ErrorCode, string>> = {
     "The broker could not reach the VM's attestation service at https://HOST:ATTESTATION_PORT (30443 by default); check the VM is up, the service runs, and the port is open to the broker.",
   [ErrorCode.ATTESTATION_SERVICE_INVALID]:
     "The VM's attestation service answered, but not with usable evidence; check the service's version and logs on the VM, then try again.",
+  [ErrorCode.ATTESTATION_SERVICE_REFUSED]:
+    "The VM's attestation proxy refused the broker's evidence request: it answers only allowed validators. The broker operator must set VALIDATOR_KEY_FILE, and the VM must list that key's ss58 (`bootkey validator show` on the broker) among its allowed validators; also check both clocks (NTP).",
   [ErrorCode.MEASUREMENT_SET_EXISTS]:
     'A measurement set with this version already exists, and sets are immutable; give the new set a new version (or pass --skip-existing to skip the ones already there).',
   [ErrorCode.COLLATERAL_UNAVAILABLE]: 'The broker has no current DCAP collateral for this platform right now; this is not a rejection — try again in a few minutes.',

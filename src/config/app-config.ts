@@ -48,6 +48,10 @@ export interface AppConfig {
   requestTimeoutSeconds: number;
   /** Concurrent connections per client IP (TRUST_PROXY peers exempt); 0 = no cap. */
   maxConnectionsPerIp: number;
+  /** The broker's validator key (hex sr25519 seed or Bittensor hotkey JSON), signing registration evidence fetches. */
+  validatorKeyFile?: string;
+  /** Bound of a whole registration evidence fetch (the VM makes its quote and GPU evidence per request). */
+  attestationTimeoutSeconds: number;
 }
 
 /** A configuration problem; its message is the one line printed before the process exits. */
@@ -152,6 +156,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (requestTimeoutSeconds < 1 || requestTimeoutSeconds > 3600) fail('REQUEST_TIMEOUT_S', 'must be a whole number of seconds 1..3600', raw.REQUEST_TIMEOUT_S);
   const maxConnectionsPerIp = uint(raw.MAX_CONNECTIONS_PER_IP, 64);
   if (maxConnectionsPerIp > 65535) fail('MAX_CONNECTIONS_PER_IP', 'must be a whole number 0..65535 (0 turns the cap off)', raw.MAX_CONNECTIONS_PER_IP);
+  const attestationTimeoutSeconds = uint(raw.ATTESTATION_TIMEOUT_S, 120);
+  if (attestationTimeoutSeconds < 1 || attestationTimeoutSeconds > 3600) fail('ATTESTATION_TIMEOUT_S', 'must be a whole number of seconds 1..3600', raw.ATTESTATION_TIMEOUT_S);
   if (raw.DCAP_ROOT_CA_FILE && raw.NODE_ENV === 'production') {
     fail('DCAP_ROOT_CA_FILE', 'replaces the pinned Intel SGX Root CA (tests only) and is refused when NODE_ENV=production', raw.DCAP_ROOT_CA_FILE);
   }
@@ -189,6 +195,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     brokerActiveKek: raw.BROKER_ACTIVE_KEK,
     requestTimeoutSeconds,
     maxConnectionsPerIp,
+    validatorKeyFile: raw.VALIDATOR_KEY_FILE,
+    attestationTimeoutSeconds,
   };
 }
 

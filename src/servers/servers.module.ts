@@ -10,11 +10,12 @@ import { RuntimeAttestationService } from './runtime-attestation.service';
 import { ServersController } from './servers.controller';
 import { ServersRepository } from './servers.repository';
 import { ServersService } from './servers.service';
+import { ValidatorKey } from './validator-key';
 
 @Module({
   imports: [AttestationModule, AuditModule, LuksModule, NonceModule],
   controllers: [ServersController, MinerServersController],
-  providers: [ServersService, ServersRepository, RuntimeAttestationService, GpuEvidenceVerifier],
+  providers: [ServersService, ServersRepository, RuntimeAttestationService, GpuEvidenceVerifier, ValidatorKey],
   exports: [ServersService],
 })
 export class ServersModule {}

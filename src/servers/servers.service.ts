@@ -21,6 +21,7 @@ import { GpuEvidenceVerifier } from './gpu-evidence.verifier';
 import { evaluateGpuPolicy } from './gpu-policy';
 import { connectableAddress } from './host-policy';
 import { Server, ServerGpu, ServersRepository } from './servers.repository';
+import { ValidatorKey } from './validator-key';
 
 export function toServerView(server: Server, gpus: (ServerGpu & { serverId: string })[]): ServerView {
   return {
@@ -101,6 +102,7 @@ export class ServersService {
     private readonly attempts: AuditedAttempts,
     private readonly luks: LuksService,
     private readonly clock: Clock,
+    private readonly validator: ValidatorKey,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -113,7 +115,15 @@ export class ServersService {
     return this.attempts.run(subject, async (attempt) => {
       const { record } = attempt;
       const nonce = randomHex(32);
-      const evidence = await fetchServerEvidence(request.host, address, this.config.attestationPort, nonce);
+      const evidence = await fetchServerEvidence({
+        host: request.host,
+        address,
+        port: this.config.attestationPort,
+        nonce,
+        timeoutMs: this.config.attestationTimeoutSeconds * 1000,
+        headers: this.validator.headers(),
+        validator: this.validator.address,
+      });
       attempt.quoteSha256 = sha256Hex(evidence.quote);
       const quote = this.appraisal.parse(evidence.quote, record);
       const { set } = await this.appraisal.appraise(evidence.quote, quote, { kind: 'runtime', nonce: Buffer.from(nonce, 'hex'), keyHash: evidence.serverKeyHash }, record);

@@ -46,7 +46,7 @@ beforeAll(async () => {
   app = await startTestApp({
     database: db.target,
     clock,
-    env: { ...env.env, ALLOW_PRIVATE_HOSTS: 'true', ATTESTATION_PORT: String(fake.port), GPU_EVIDENCE_VERIFIER: verifier },
+    env: { ...env.env, ALLOW_PRIVATE_HOSTS: 'true', ATTESTATION_PORT: String(fake.port), GPU_EVIDENCE_VERIFIER: verifier, ATTESTATION_TIMEOUT_S: '2' },
   });
   miner = await testKeypair('//servers-miner');
   stranger = await testKeypair('//servers-stranger');
@@ -66,6 +66,8 @@ describe('server registry and runtime attestation', () => {
     expect([res.status, res.json.code]).toEqual([201, undefined]);
     expect(res.json.message).toMatch(/srv-1/);
     expect(fake.nonces.at(-1)).toMatch(/^[0-9a-f]{64}$/);
+    // No VALIDATOR_KEY_FILE here: the fetch goes unsigned (agents that do not check answer it).
+    expect(Object.keys(fake.requests.at(-1)!.headers).filter((name) => name.startsWith('x-chutes-'))).toEqual([]);
     const rows: { kind: string; outcome: string }[] = await app.app.get(DataSource).query(`SELECT kind, outcome FROM server_attestations`);
     expect(rows).toEqual([{ kind: 'registration', outcome: 'verified' }]);
   });
@@ -157,6 +159,8 @@ describe('server registry and runtime attestation', () => {
     ['evidence bound to another TLS key', () => ({ host: '127.0.0.1', id: 'srv-k', name: 'vm-k', gpus: [gpu('GPU-k')] }), 'wrong-key', 401, 'REPORT_DATA_MISMATCH'],
     ['an attestation service answering garbage', () => ({ host: '127.0.0.1', id: 'srv-j', name: 'vm-j', gpus: [gpu('GPU-j')] }), 'garbage', 502, 'ATTESTATION_SERVICE_INVALID'],
     ['an attestation service that fails', () => ({ host: '127.0.0.1', id: 'srv-f', name: 'vm-f', gpus: [gpu('GPU-f')] }), 'error500', 502, 'ATTESTATION_SERVICE_INVALID'],
+    ['an attestation service that redirects (never followed)', () => ({ host: '127.0.0.1', id: 'srv-r', name: 'vm-r', gpus: [gpu('GPU-r')] }), 'redirect', 502, 'ATTESTATION_SERVICE_INVALID'],
+    ['an answer over 1 MiB', () => ({ host: '127.0.0.1', id: 'srv-o', name: 'vm-o', gpus: [gpu('GPU-o')] }), 'oversized', 502, 'ATTESTATION_SERVICE_INVALID'],
     ['a bad NodeArgs', () => ({ host: '127.0.0.1', id: 'srv-n', gpus: [{ ...gpu('GPU-n'), device_index: 12 }] }), undefined, 422, 'VALIDATION_FAILED'],
   ] as const)('refuses %s', async (_name, body, mode, status, code) => {
     fake.mode = mode ?? 'ok';
@@ -190,12 +194,23 @@ describe('server registry and runtime attestation', () => {
     expect((await call(miner, 'GET', '/servers/srv-i')).status).toBe(404);
   });
 
-  it('times out a silent attestation service into a clear 502', async () => {
+  it('times out a silent attestation service after ATTESTATION_TIMEOUT_S into a clear 502', async () => {
     fake.mode = 'hang';
+    const started = Date.now();
     const res = await call<{ message: string }>(miner, 'POST', '/servers', { host: '127.0.0.1', id: 'srv-h', name: 'vm-h', gpus: [gpu('GPU-h')] });
     fake.mode = 'ok';
     expect([res.status, res.json.code]).toEqual([502, 'ATTESTATION_SERVICE_UNREACHABLE']);
-    expect(res.json.message).toMatch(/did not answer within 5 s/);
+    expect(res.json.message).toMatch(/did not answer within 2 s/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
+  });
+
+  it('without VALIDATOR_KEY_FILE, a VM agent that checks validators refuses: 502 ATTESTATION_SERVICE_REFUSED saying so', async () => {
+    fake.validatorRule = { allowed: [stranger.address], now: () => clock.now() };
+    const res = await call<{ message: string }>(miner, 'POST', '/servers', { host: '127.0.0.1', id: 'srv-v', name: 'vm-v', gpus: [gpu('GPU-v')] });
+    fake.validatorRule = undefined;
+    expect(fake.requests.at(-1)!.verdict).toBe('missing headers');
+    expect([res.status, res.json.code]).toEqual([502, 'ATTESTATION_SERVICE_REFUSED']);
+    expect(res.json.message).toMatch(/HTTP 401.*this broker has no VALIDATOR_KEY_FILE/);
   });
 
   describe('runtime attestation', () => {

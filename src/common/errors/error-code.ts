@@ -54,6 +54,8 @@ export enum ErrorCode {
   CALLER_NOT_SERVER = 'CALLER_NOT_SERVER',
   ATTESTATION_SERVICE_UNREACHABLE = 'ATTESTATION_SERVICE_UNREACHABLE',
   ATTESTATION_SERVICE_INVALID = 'ATTESTATION_SERVICE_INVALID',
+  // the VM's attestation proxy refused the broker's validator signature (or its absence)
+  ATTESTATION_SERVICE_REFUSED = 'ATTESTATION_SERVICE_REFUSED',
   // admin: measurement sets are immutable per version
   MEASUREMENT_SET_EXISTS = 'MEASUREMENT_SET_EXISTS',
   // availability
