@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { plainToInstance } from 'class-transformer';
 import { getMetadataStorage, validateSync } from 'class-validator';
 import { isSs58Address } from '../common/validation/ss58';
+import { childProcessEnv } from './child-env';
 import { EnvSchema, SECRET_ENV_KEYS } from './env.schema';
 import { KNOWN_TCB_STATUSES } from './tcb-statuses';
 
@@ -52,6 +53,8 @@ export interface AppConfig {
   validatorKeyFile?: string;
   /** Bound of a whole registration evidence fetch (the VM makes its quote and GPU evidence per request). */
   attestationTimeoutSeconds: number;
+  /** The environment GPU_EVIDENCE_VERIFIER runs with: an allowlist of this process's (child-env.ts). */
+  verifierEnv: Record<string, string>;
 }
 
 /** A configuration problem; its message is the one line printed before the process exits. */
@@ -197,6 +200,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxConnectionsPerIp,
     validatorKeyFile: raw.VALIDATOR_KEY_FILE,
     attestationTimeoutSeconds,
+    verifierEnv: childProcessEnv(env),
   };
 }
 

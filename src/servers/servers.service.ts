@@ -130,7 +130,7 @@ export class ServersService {
       const gpus = evaluateGpuPolicy(request.gpus.map((gpu) => gpu.gpu_identifier), set.expectedGpus, set.gpuCount);
       record.verdict.gpus = gpus;
       if (!gpus.accepted) throw new DomainError(ErrorCode.GPU_MISMATCH, 'the GPUs do not match the measurement set (expected_gpus / gpu_count)');
-      record.verdict.gpu_evidence = await this.gpuEvidence.verify(nonce, evidence.gpuEvidence);
+      record.verdict.gpu_evidence = await this.gpuEvidence.verify(nonce, evidence.gpuEvidence, request.gpus);
       const now = this.clock.now();
       const server: Server = { id: request.id, minerHotkey, name: vmName, vmName, host: request.host, measurementName: set.name, measurementVersion: set.version, createdAt: now, updatedAt: now };
       await attempt.succeed(async (tx) => {

@@ -37,6 +37,51 @@ function gpu(uuid: string, deviceIndex = 0) {
 const register = (id: string, gpus = [gpu(`GPU-${id}`)]) =>
   signedRequest<{ code?: string; message: string }>(miner, clock.now(), 'POST', `${app.baseUrl}/servers/`, { host: '127.0.0.1', id, name: `vm-${id}`, gpus }, { signature: 'v1' });
 
+/** What the fake chutes-nvattest saw on one run. */
+interface NvattestRun {
+  argv: string[];
+  evidence: unknown;
+  declared: unknown;
+  declaredFile: string | null;
+  env: string[];
+  exit: number;
+}
+
+/**
+ * A stand-in for chutes-nvattest: checks its argv (`--nonce <64 hex> --evidence <file>`), that the
+ * evidence file holds a JSON array and that BOOTKEY_DECLARED_GPUS_FILE names a JSON array, records
+ * what it saw, and exits 0 only when every check passes and no evidence item says `valid: false`.
+ */
+function writeFakeNvattest(): string {
+  const script = path.join(env.dir, 'chutes-nvattest');
+  const log = path.join(env.dir, 'nvattest-runs.jsonl');
+  fs.writeFileSync(
+    script,
+    `#!${process.execPath}
+const fs = require('node:fs');
+const argv = process.argv.slice(2);
+const read = (file) => { try { return JSON.parse(fs.readFileSync(file, 'utf8')); } catch { return undefined; } };
+const declaredFile = process.env.BOOTKEY_DECLARED_GPUS_FILE ?? null;
+const evidence = argv[3] ? read(argv[3]) : undefined;
+const declared = declaredFile ? read(declaredFile) : undefined;
+let exit = 0;
+if (argv.length !== 4 || argv[0] !== '--nonce' || !/^[0-9a-f]{64}$/.test(argv[1]) || argv[2] !== '--evidence') exit = 2;
+else if (!Array.isArray(evidence)) exit = 3;
+else if (!Array.isArray(declared)) exit = 4;
+else if (evidence.some((item) => item && item.valid === false)) exit = 1;
+fs.appendFileSync(${JSON.stringify(log)}, JSON.stringify({ argv, evidence, declared, declaredFile, env: Object.keys(process.env).sort(), exit }) + '\\n');
+process.exit(exit);
+`,
+    { mode: 0o755 },
+  );
+  return script;
+}
+
+function nvattestRuns(): NvattestRun[] {
+  const log = path.join(env.dir, 'nvattest-runs.jsonl');
+  return fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as NvattestRun) : [];
+}
+
 beforeAll(async () => {
   env = await createBootEnv();
   miner = await testKeypair('//registration-evidence-miner');
@@ -52,7 +97,7 @@ beforeAll(async () => {
   app = await startTestApp({
     database: db.target,
     clock,
-    env: { ...env.env, ALLOW_PRIVATE_HOSTS: 'true', ATTESTATION_PORT: String(fake.port), GPU_EVIDENCE: 'skip', VALIDATOR_KEY_FILE: keyFile },
+    env: { ...env.env, ALLOW_PRIVATE_HOSTS: 'true', ATTESTATION_PORT: String(fake.port), GPU_EVIDENCE_VERIFIER: writeFakeNvattest(), VALIDATOR_KEY_FILE: keyFile },
   });
 });
 
@@ -78,6 +123,40 @@ describe('registration evidence signed as a validator', () => {
     expect(seen.headers['x-chutes-nonce']).toBe(String(unix(clock.now())));
     const signature = Buffer.from(String(seen.headers['x-chutes-signature']), 'hex');
     expect(signatureVerify(`${validator.address}:${unix(clock.now())}:attest`, signature, validator.address).isValid).toBe(true);
+  });
+
+  it('runs the GPU verifier as chutes-nvattest: --nonce <the fetch nonce> --evidence <the array, decoded once>, declared GPUs in BOOTKEY_DECLARED_GPUS_FILE', async () => {
+    fake.gpuEvidence = [{ gpu: 'GPU-c0', evidence: 'ZXZpZGVuY2U=', certificate: 'Y2VydA==', arch: 'HOPPER' }, { gpu: 'GPU-c1', evidence: 'ZXZpZGVuY2U=', certificate: 'Y2VydA==', arch: 'HOPPER' }];
+    const gpus = [gpu('GPU-c0'), { ...gpu('GPU-c1', 1), major: 9, minor: 0, ecc: true }];
+    const before = nvattestRuns().length;
+    const res = await register('srv-c', gpus);
+    expect([res.status, res.json.code]).toEqual([201, undefined]);
+    const runs = nvattestRuns().slice(before);
+    expect(runs).toHaveLength(1);
+    const [run] = runs;
+    expect(run.exit).toBe(0);
+    expect(run.argv).toEqual(['--nonce', fake.nonces.at(-1), '--evidence', expect.stringMatching(/evidence\.json$/)]);
+    // The VM sent the array JSON-encoded into a string (the real proxy's shape); the file holds the array itself.
+    expect(run.evidence).toEqual(fake.gpuEvidence);
+    expect(run.declared).toEqual(gpus);
+    // A filtered environment: the declared-GPU file and nothing of the broker's configuration.
+    expect(run.env).toContain('BOOTKEY_DECLARED_GPUS_FILE');
+    expect(run.env.filter((name) => /KEK|DATABASE|VALIDATOR|MEASUREMENTS|TLS|DCAP|COLLATERAL/.test(name))).toEqual([]);
+    // Both files are gone once the verifier has answered.
+    expect(fs.existsSync(run.argv[3])).toBe(false);
+    expect(fs.existsSync(run.declaredFile!)).toBe(false);
+  });
+
+  it('refuses evidence the verifier rejects (403 GPU_EVIDENCE_INVALID) and evidence that is not an array without running it', async () => {
+    const saved = fake.gpuEvidence;
+    const before = nvattestRuns().length;
+    fake.gpuEvidence = [{ gpu: 'GPU-d0', valid: false }];
+    const rejected = await register('srv-d');
+    fake.gpuEvidence = { gpu: 'GPU-d0' };
+    const notArray = await register('srv-d');
+    fake.gpuEvidence = saved;
+    expect([rejected.status, rejected.json.code, notArray.status, notArray.json.code]).toEqual([403, 'GPU_EVIDENCE_INVALID', 403, 'GPU_EVIDENCE_INVALID']);
+    expect(nvattestRuns().slice(before).map((run) => run.exit)).toEqual([1]);
   });
 
   it('signs every fetch afresh with the time of that fetch', async () => {

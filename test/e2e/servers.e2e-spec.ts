@@ -41,8 +41,8 @@ beforeAll(async () => {
   fake = await new FakeAttestationService(env.forge).start();
   fake.quoteOptions = runtimeQuote;
   const verifier = path.join(env.dir, 'gpu-verifier.sh');
-  // Exit 0 only for evidence that says it is valid: stands in for NVIDIA's verifier.
-  fs.writeFileSync(verifier, '#!/bin/sh\n[ -n "$1" ] && grep -q \'"valid":true\' "$2"\n', { mode: 0o755 });
+  // Exit 0 only for evidence that says it is valid: stands in for chutes-nvattest (--nonce N --evidence FILE).
+  fs.writeFileSync(verifier, '#!/bin/sh\n[ "$1" = --nonce ] && [ -n "$2" ] && [ "$3" = --evidence ] && grep -q \'"valid":true\' "$4"\n', { mode: 0o755 });
   app = await startTestApp({
     database: db.target,
     clock,
@@ -170,10 +170,13 @@ describe('server registry and runtime attestation', () => {
   });
 
   it('refuses GPU evidence the verifier rejects, and debug or wrong-measurement servers', async () => {
-    fake.gpuEvidence = { valid: false };
-    const bad = await call(miner, 'POST', '/servers', { host: '127.0.0.1', id: 'srv-e', name: 'vm-e', gpus: [gpu('GPU-e')] });
-    fake.gpuEvidence = { valid: true };
-    expect([bad.status, bad.json.code]).toEqual([403, 'GPU_EVIDENCE_INVALID']);
+    const saved = fake.gpuEvidence;
+    for (const evidence of [[{ valid: false }], { valid: true }, 'not json', null]) {
+      fake.gpuEvidence = evidence;
+      const bad = await call(miner, 'POST', '/servers', { host: '127.0.0.1', id: 'srv-e', name: 'vm-e', gpus: [gpu('GPU-e')] });
+      expect([evidence, bad.status, bad.json.code]).toEqual([evidence, 403, 'GPU_EVIDENCE_INVALID']);
+    }
+    fake.gpuEvidence = saved;
     fake.quoteOptions = { ...runtimeQuote, debug: true };
     const debug = await call(miner, 'POST', '/servers', { host: '127.0.0.1', id: 'srv-d', name: 'vm-d', gpus: [gpu('GPU-d')] });
     fake.quoteOptions = { ...runtimeQuote, rtmrs: { ...runtimeQuote.rtmrs, rtmr3: Buffer.alloc(48, 0x33) } };
