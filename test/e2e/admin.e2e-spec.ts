@@ -156,6 +156,8 @@ describe(`admin API on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
         runtime_rtmrs: { rtmr0: IMAGE.rtmr0, rtmr1: IMAGE.rtmr1, rtmr2: IMAGE.rtmr2, rtmr3: IMAGE.rtmr3 },
         expected_gpus: expect.any(Array),
         gpu_count: null,
+        rc: false,
+        authorized_hotkeys: [],
         has_root_passphrase: true,
         created_at: expect.any(String),
         retired_at: null,
@@ -174,6 +176,8 @@ describe(`admin API on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
         runtime_rtmrs: { rtmr0: IMAGE.rtmr0, rtmr1: IMAGE.rtmr1, rtmr2: IMAGE.rtmr2, rtmr3: IMAGE.rtmr3 },
         expected_gpus: ['gpu-h100-abc'],
         gpu_count: 8,
+        rc: false,
+        authorized_hotkeys: [],
         has_root_passphrase: true,
         created_at: clock.now().toISOString(),
         retired_at: null,
@@ -197,14 +201,32 @@ describe(`admin API on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
       expect([booted.status, booted.json.code]).toEqual([403, 'NO_ROOT_KEY']);
     });
 
-    it('refuses an existing version with 409 and keeps the stored set (immutable per version)', async () => {
-      for (const version of ['3.0.0', IMAGE.version, '7']) {
-        const res = await call('POST', '/admin/measurements', setBody({ version, name: 'impostor', mrtd: reg('ee'), root_passphrase: 'other passphrase' }));
+    it('refuses an existing (name, version) with 409 and keeps the stored set (immutable per name and version)', async () => {
+      for (const [name, version] of [['admin-image', '3.0.0'], [IMAGE.name, IMAGE.version], ['numeric', '7']]) {
+        const res = await call('POST', '/admin/measurements', setBody({ version, name, mrtd: reg('ee'), root_passphrase: 'other passphrase' }));
         expect([version, res.status, res.json.code]).toEqual([version, 409, 'MEASUREMENT_SET_EXISTS']);
       }
       const stored = await call('GET', '/admin/measurements/3.0.0');
       expect([stored.json.name, stored.json.mrtd]).toEqual(['admin-image', reg('d1')]);
       expect((await bootWithMrtd(reg('d1'))).json.key).toBe(ADMIN_PASSPHRASE);
+    });
+
+    it('takes a version shared by two GPU flavours; ?name= picks one, and without it reading or retiring is 409 MEASUREMENT_SET_AMBIGUOUS', async () => {
+      for (const name of ['flavour-h200', 'flavour-b200']) {
+        expect((await call('POST', '/admin/measurements', setBody({ version: 'shared-1', name, mrtd: reg('f1'), root_passphrase: undefined }))).status).toBe(201);
+      }
+      for (const method of ['GET', 'DELETE']) {
+        const ambiguous = await call(method, '/admin/measurements/shared-1');
+        expect([method, ambiguous.status, ambiguous.json.code]).toEqual([method, 409, 'MEASUREMENT_SET_AMBIGUOUS']);
+        expect(ambiguous.json.message).toMatch(/flavour-h200, flavour-b200|flavour-b200, flavour-h200/);
+      }
+      const one = await call('GET', '/admin/measurements/shared-1?name=flavour-b200');
+      expect([one.status, one.json.name, one.json.retired_at]).toEqual([200, 'flavour-b200', null]);
+      const retired = await call('DELETE', '/admin/measurements/shared-1?name=flavour-b200');
+      expect([retired.status, retired.json.name, retired.json.retired_at]).toEqual([200, 'flavour-b200', clock.now().toISOString()]);
+      expect((await call('GET', '/admin/measurements/shared-1?name=flavour-h200')).json.retired_at).toBeNull();
+      expect((await call('GET', '/admin/measurements/shared-1?name=nobody')).status).toBe(404);
+      expect((await call('DELETE', '/admin/measurements/shared-1?name=flavour-h200')).status).toBe(200);
     });
 
     const invalid: [string, Record<string, unknown>, string][] = [

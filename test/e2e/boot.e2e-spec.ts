@@ -64,7 +64,11 @@ describe('a replaced DCAP trust anchor (DCAP_ROOT_CA_FILE)', () => {
     expect(trustAnchorWarnings()[0][0]).toContain('CN=Test SGX Root CA');
     expect(trustAnchorWarnings()[0][0]).not.toContain('\n');
     const ready = await httpRequest<{ status: string; trust_anchor: { overridden: boolean; file: string; subject: string } }>(`${app.baseUrl}/readyz`);
-    expect(ready.json).toEqual({ status: 'ok', trust_anchor: { overridden: true, file, subject: expect.stringContaining('CN=Test SGX Root CA') } });
+    expect(ready.json).toEqual({
+      status: 'ok',
+      trust_anchor: { overridden: true, file, subject: expect.stringContaining('CN=Test SGX Root CA') },
+      measurements: { file: env.env.MEASUREMENTS_FILE, read_at: BOOT_NOW.toISOString(), sets: 2, entries_skipped: 0, skipped: [] },
+    });
     const metrics = await httpRequest(`${app.baseUrl}/metrics`);
     expect(metrics.text).toMatch(/^bootkey_dcap_root_ca_overridden 1$/m);
   });

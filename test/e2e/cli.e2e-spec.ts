@@ -142,9 +142,9 @@ describe('bootkey CLI against a real broker', () => {
 
     const again = await bootkey(['--ca-file', caFile, 'measurements', 'add', '-f', file], { as: 'admin' });
     expect(again.code).toBe(1);
-    expect(again.stderr).toMatch(/\(MEASUREMENT_SET_EXISTS, HTTP 409\)\n {2}what to do: A measurement set with this version already exists/);
+    expect(again.stderr).toMatch(/\(MEASUREMENT_SET_EXISTS, HTTP 409\)\n {2}what to do: A measurement set with this name and version already exists/);
     const skipped = await bootkey(['--ca-file', caFile, 'measurements', 'add', '-f', file, '--skip-existing'], { as: 'admin' });
-    expect([skipped.code, skipped.stderr]).toEqual([0, 'skipped gpu-vm 1.0.0: the broker already has version 1.0.0\n']);
+    expect([skipped.code, skipped.stderr]).toEqual([0, 'skipped gpu-vm 1.0.0: the broker already has it\n']);
   });
 
   it('miner: register (GPU list from a file) → list → show → status', async () => {

@@ -58,6 +58,8 @@ export enum ErrorCode {
   ATTESTATION_SERVICE_REFUSED = 'ATTESTATION_SERVICE_REFUSED',
   // admin: measurement sets are immutable per version
   MEASUREMENT_SET_EXISTS = 'MEASUREMENT_SET_EXISTS',
+  // a version names several sets (one per GPU flavour): `?name=` picks one
+  MEASUREMENT_SET_AMBIGUOUS = 'MEASUREMENT_SET_AMBIGUOUS',
   // availability
   COLLATERAL_UNAVAILABLE = 'COLLATERAL_UNAVAILABLE',
   DATABASE_UNAVAILABLE = 'DATABASE_UNAVAILABLE',

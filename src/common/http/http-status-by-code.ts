@@ -37,6 +37,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.MINER_BLOCKED]: 403,
   [ErrorCode.MINER_NOT_ALLOWED]: 403,
   [ErrorCode.MEASUREMENT_SET_EXISTS]: 409,
+  [ErrorCode.MEASUREMENT_SET_AMBIGUOUS]: 409,
   [ErrorCode.SERVER_NOT_FOUND]: 404,
   [ErrorCode.SERVER_EXISTS]: 409,
   [ErrorCode.SERVER_NAME_TAKEN]: 409,
