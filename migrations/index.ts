@@ -9,6 +9,7 @@ import { CreateSignatureReplay1763800600000 } from './1763800600000-CreateSignat
 import { SignatureScope1763800700000 } from './1763800700000-SignatureScope';
 import { CollateralCacheOrder1763809100000 } from './1763809100000-CollateralCacheOrder';
 import { VolumeKeyGenerations1763800900000 } from './1763800900000-VolumeKeyGenerations';
+import { MeasurementSetIdentity1763801000000 } from './1763801000000-MeasurementSetIdentity';
 
 export const MIGRATIONS = [
   CreateNonces1763800000000,
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   SignatureScope1763800700000,
   CollateralCacheOrder1763809100000,
   VolumeKeyGenerations1763800900000,
+  MeasurementSetIdentity1763801000000,
 ];

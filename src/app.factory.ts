@@ -58,7 +58,8 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
     http: timeouts.node,
     ...timeouts.fastify,
     bodyLimit: BODY_LIMIT_BYTES,
-    routerOptions: { ignoreTrailingSlash: true },
+    // Path parameters up to 256 characters: server and VM names are DNS subdomains (up to 253).
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 256 },
     loggerInstance: logger,
     requestIdHeader: false,
     genReqId: () => randomUUID(),

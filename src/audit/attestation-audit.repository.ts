@@ -71,7 +71,7 @@ export interface AttestationAuditPage {
   next: AuditPosition | null;
 }
 
-/** The latest attempt of a kind for a server, as its status shows it. */
+/** The attempt a server's attestation status shows. */
 export interface AttestationSummary {
   id: string;
   createdAt: Date;
@@ -157,12 +157,18 @@ export class AttestationAuditRepository {
     return id;
   }
 
-  /** The newest attempt of `kind` for a server, or null when it has none. */
-  async latestForServer(serverId: string, kind: 'registration' | 'runtime'): Promise<AttestationSummary | null> {
+  /**
+   * The attempt a server's attestation status reports: its newest runtime attempt (passed or
+   * failed) or its verified registration, whichever is newer. A registration checks fresh
+   * evidence exactly as a runtime attestation does, so it counts as the first verified one (the
+   * Chutes API does the same); failed registrations are not the server's (it was not stored).
+   */
+  async latestStatusForServer(serverId: string): Promise<AttestationSummary | null> {
     const rows = await this.db.rows<SummaryRow>(
       `SELECT id, created_at, outcome, error_code, measurement_version FROM server_attestations
-        WHERE server_id = $1 AND kind = $2 ORDER BY created_at DESC, id DESC LIMIT 1`,
-      [serverId, kind],
+        WHERE server_id = $1 AND (kind = 'runtime' OR (kind = 'registration' AND outcome = 'verified'))
+        ORDER BY created_at DESC, id DESC LIMIT 1`,
+      [serverId],
     );
     const row = rows[0];
     return row ? { id: row.id, createdAt: row.created_at, outcome: row.outcome, errorCode: row.error_code, measurementVersion: row.measurement_version } : null;

@@ -71,8 +71,12 @@ export const ADVICE: Readonly<Record<ErrorCode, string>> = {
     'That name is one server\'s id and another server\'s name; say which you mean with --id or --name (`bootkey servers list` shows both).',
   [ErrorCode.KEY_GENERATION_NOT_FOUND]:
     'That VM has no such volume key generation (it never existed, or it was shredded); `bootkey keys list VM` shows the generations that are kept.',
+  [ErrorCode.ATTESTATION_SERVICE_REFUSED]:
+    "The VM's attestation proxy refused the broker's evidence request: it answers only allowed validators. The broker operator must set VALIDATOR_KEY_FILE, and the VM must list that key's ss58 (`bootkey validator show` on the broker) among its allowed validators; also check both clocks (NTP).",
   [ErrorCode.MEASUREMENT_SET_EXISTS]:
-    'A measurement set with this version already exists, and sets are immutable; give the new set a new version (or pass --skip-existing to skip the ones already there).',
+    'A measurement set with this name and version already exists, and sets are immutable; give the new set a new version (or pass --skip-existing to skip the ones already there).',
+  [ErrorCode.MEASUREMENT_SET_AMBIGUOUS]:
+    'Several measurement sets share this version (one per GPU flavour, as in a Chutes release); name one with --name (`bootkey measurements list` shows the names).',
   [ErrorCode.COLLATERAL_UNAVAILABLE]: 'The broker has no current DCAP collateral for this platform right now; this is not a rejection — try again in a few minutes.',
   [ErrorCode.DATABASE_UNAVAILABLE]: 'The broker\'s database is unavailable; try again shortly, and tell the operator if it persists.',
   [ErrorCode.KEY_UNAVAILABLE]: 'The broker cannot open a stored key (a KEK is missing from its configuration); tell the operator — nothing on your side will fix it.',

@@ -74,13 +74,47 @@ describe('readMeasurementSets', () => {
     ['a passphrase file with two trailing newlines', [...setYaml('', '1'), 'root_passphrase_file: spaced-pass'].join('\n'), /root_passphrase_file .*spaced-pass has leading or trailing whitespace/],
     ['an inline passphrase with a trailing space', [...setYaml('', '1'), 'root_passphrase: "correct horse "'].join('\n'), /root_passphrase has leading or trailing whitespace/],
     ['both passphrase forms', [...setYaml('', '1'), 'root_passphrase_file: root-pass', 'root_passphrase: x'].join('\n'), /not both/],
-    ['a version twice', ['measurements:', ...setYaml('    ', '7'), ...setYaml('    ', '7')].join('\n'), /entry 2: version 7 appears twice/],
+    ['a name and version twice', ['measurements:', ...setYaml('    ', '7'), ...setYaml('    ', '7')].join('\n'), /entry 2: gpu-vm 7 appears twice/],
     ['an empty list', 'measurements: []', /must be a non-empty list/],
     ['not a mapping', '- a\n- b', /must hold one measurement set/],
     ['broken YAML', 'name: [', /cannot be read as YAML/],
   ])('refuses %s, naming the file and entry', (_name, content, expected) => {
     const file = write('short.yaml', content);
     expect(() => readMeasurementSets(file)).toThrow(expected);
+  });
+
+  it('reads a version shared by two GPU flavours (two names), and a gen-C release as one set per hardware item', () => {
+    const flavours = ['measurements:', ...setYaml('    ', '7'), ...setYaml('    ', '7').map((line) => line.replace('name: gpu-vm', 'name: gpu-vm-b200'))];
+    const release = [
+      '  - version: "1.4.0"',
+      `    mrtd: ${reg('C1')}`,
+      `    rtmr1: ${reg('c2')}`,
+      `    rtmr2: ${reg('c3')}`,
+      `    runtime_rtmr3: ${reg('c4')}`,
+      '    root_passphrase_file: root-pass',
+      '    hardware:',
+      '      - name: 8xh200',
+      `        rtmr0: ${reg('d0')}`,
+      '        expected_gpus: ["H200"]',
+      '        gpu_count: 8',
+      `        fingerprint: "${'7c'.repeat(32)}"`,
+    ];
+    const sets = readMeasurementSets(write('flavours.yaml', [...flavours, ...release].join('\n')));
+    expect(sets.map((set) => [set.name, set.version])).toEqual([
+      ['gpu-vm', '7'],
+      ['gpu-vm-b200', '7'],
+      ['8xh200', '1.4.0'],
+    ]);
+    expect(sets[2]).toEqual({
+      name: '8xh200',
+      version: '1.4.0',
+      mrtd: reg('c1'),
+      boot_rtmrs: { rtmr0: reg('d0'), rtmr1: reg('c2'), rtmr2: reg('c3'), rtmr3: reg('00') },
+      runtime_rtmrs: { rtmr0: reg('d0'), rtmr1: reg('c2'), rtmr2: reg('c3'), rtmr3: reg('c4') },
+      expected_gpus: ['h200'],
+      gpu_count: 8,
+      root_passphrase: 'correct horse',
+    });
   });
 
   it('names the entry of a list', () => {

@@ -1,6 +1,7 @@
 /**
  * Reads a measurement-set YAML file for `bootkey measurements add`: the Chutes
- * `tee_measurements.yaml` shape, either one set or a `measurements:` list, each with an optional
+ * `tee_measurements.yaml` shapes, either one set or a `measurements:` list of flat (gen B) entries
+ * or gen-C releases (a `hardware:` list, one set per item), each with an optional
  * `root_passphrase_file` (relative to the YAML file; one trailing newline trimmed) that becomes
  * the write-only `root_passphrase` of POST /admin/measurements. Validated with the broker's own
  * rules first, so a typo is reported here (exit 2) with the entry and field named.
@@ -8,7 +9,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { MeasurementSetInput, MeasurementSetInputError, parseMeasurementSetInput } from '../measurements/measurement-set.input';
+import {
+  isRelease,
+  MeasurementSetInput,
+  MeasurementSetInputError,
+  parseHardwareItem,
+  parseMeasurementSetInput,
+  parseRelease,
+} from '../measurements/measurement-set.input';
 import { decodeRootPassphraseFile, rootPassphraseProblem } from '../measurements/root-passphrase';
 import { UsageError } from './errors';
 
@@ -21,6 +29,8 @@ export interface MeasurementSetBody {
   runtime_rtmrs: { rtmr0: string; rtmr1: string; rtmr2: string; rtmr3: string };
   expected_gpus: string[];
   gpu_count?: number;
+  rc?: boolean;
+  authorized_hotkeys?: string[];
   root_passphrase?: string;
 }
 
@@ -38,14 +48,17 @@ function readPassphrase(file: string, where: string): string {
   return decoded.passphrase;
 }
 
-function toBody(raw: unknown, where: string, baseDir: string): MeasurementSetBody {
-  let input: MeasurementSetInput;
+function parsed<T>(where: string, parse: () => T): T {
   try {
-    input = parseMeasurementSetInput(raw);
+    return parse();
   } catch (error) {
     if (error instanceof MeasurementSetInputError) throw new UsageError(`${where}: ${error.message}`);
     throw error;
   }
+}
+
+/** A set's body; `raw` carries its passphrase fields (a hardware item's, else its release's). */
+function toBody(input: MeasurementSetInput, raw: unknown, where: string, baseDir: string): MeasurementSetBody {
   const entry = raw as { root_passphrase_file?: unknown; root_passphrase?: unknown };
   if (entry.root_passphrase_file !== undefined && entry.root_passphrase !== undefined) {
     throw new UsageError(`${where}: give root_passphrase_file or root_passphrase, not both`);
@@ -68,6 +81,7 @@ function toBody(raw: unknown, where: string, baseDir: string): MeasurementSetBod
     runtime_rtmrs: input.runtimeRtmrs,
     expected_gpus: input.expectedGpus,
     ...(input.gpuCount !== null ? { gpu_count: input.gpuCount } : {}),
+    ...(input.rc ? { rc: true, authorized_hotkeys: input.authorizedHotkeys } : {}),
     ...(rootPassphrase !== undefined ? { root_passphrase: rootPassphrase } : {}),
   };
 }
@@ -90,11 +104,28 @@ export function readMeasurementSets(file: string): MeasurementSetBody[] {
   const entries = list === undefined ? [document] : list;
   if (!Array.isArray(entries) || entries.length === 0) throw new UsageError(`${file}: "measurements:" must be a non-empty list`);
   const baseDir = path.dirname(path.resolve(file));
-  const bodies = entries.map((raw, index) => toBody(raw, list === undefined ? file : `${file} entry ${index + 1}`, baseDir));
-  const versions = new Set<string>();
-  bodies.forEach((body, index) => {
-    if (versions.has(body.version)) throw new UsageError(`${file} entry ${index + 1}: version ${body.version} appears twice`);
-    versions.add(body.version);
+  const bodies: MeasurementSetBody[] = [];
+  const seen = new Set<string>();
+  entries.forEach((raw, index) => {
+    const where = list === undefined ? file : `${file} entry ${index + 1}`;
+    const sets: [MeasurementSetInput, unknown, string][] = [];
+    if (isRelease(raw)) {
+      const release = parsed(where, () => parseRelease(raw));
+      release.hardware.forEach((item, itemIndex) => {
+        const at = `${where} hardware ${itemIndex + 1}`;
+        const own = item as { root_passphrase_file?: unknown; root_passphrase?: unknown } | null;
+        const carrier = own?.root_passphrase_file !== undefined || own?.root_passphrase !== undefined ? own : raw;
+        sets.push([parsed(at, () => parseHardwareItem(release, item)), carrier, at]);
+      });
+    } else {
+      sets.push([parsed(where, () => parseMeasurementSetInput(raw)), raw, where]);
+    }
+    for (const [input, carrier, at] of sets) {
+      const identity = `${input.name}\u0000${input.version}`;
+      if (seen.has(identity)) throw new UsageError(`${at}: ${input.name} ${input.version} appears twice`);
+      seen.add(identity);
+      bodies.push(toBody(input, carrier, at, baseDir));
+    }
   });
   return bodies;
 }

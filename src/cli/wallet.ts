@@ -10,10 +10,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as keyFile from '../common/crypto/sr25519-key-file';
+import { KeyFileError, SeedWithClaim } from '../common/crypto/sr25519-key-file';
 import { UsageError } from './errors';
 
-/** Bittensor's ss58 prefix (the generic Substrate one). */
-export const SS58_FORMAT = 42;
+export { SS58_FORMAT } from '../common/crypto/sr25519-key-file';
 
 export interface HotkeyOptions {
   seedFile?: string;
@@ -31,13 +32,19 @@ export interface Signer {
   sign(message: string): Uint8Array;
 }
 
-const SEED_HEX = /^(?:0x)?([0-9a-fA-F]{64})$/;
+/** Runs a key-file step, turning its KeyFileError into a UsageError (exit 2) with the same message. */
+function asUsage<T>(step: () => T): T {
+  try {
+    return step();
+  } catch (error) {
+    if (error instanceof KeyFileError) throw new UsageError(error.message);
+    throw error;
+  }
+}
 
 /** A 32-byte seed from hex text (optional 0x, surrounding whitespace ignored). `where` names its origin. */
 export function parseSeedHex(text: string, where: string): Uint8Array {
-  const match = SEED_HEX.exec(text.trim());
-  if (!match) throw new UsageError(`${where} does not hold a hotkey seed: expected 32 bytes as 64 hex characters (optionally 0x-prefixed)`);
-  return Uint8Array.from(Buffer.from(match[1], 'hex'));
+  return asUsage(() => keyFile.parseSeedHex(text, where));
 }
 
 /** The wallet directory: `--wallet-path`, else BT_WALLET_PATH, else ~/.bittensor/wallets. */
@@ -66,37 +73,17 @@ function readFileOrFail(file: string, what: string): string {
   }
 }
 
-interface SeedWithClaim {
-  seed: Uint8Array;
+interface SeedFromSource extends SeedWithClaim {
   source: string;
-  /** The ss58 address the wallet file says the key has, checked against the derived one. */
-  claimedAddress?: string;
-  file?: string;
 }
 
-function readWalletHotkey(file: string, source: string): SeedWithClaim {
+function readWalletHotkey(file: string, source: string): SeedFromSource {
   const text = readFileOrFail(file, 'hotkey file');
-  let document: unknown;
-  try {
-    document = JSON.parse(text);
-  } catch {
-    // Encrypted Bittensor keyfiles start with `$NACL` (or are legacy ansible-vault text).
-    const hint = text.startsWith('$NACL') || text.startsWith('$ANSIBLE_VAULT') ? ' (it looks encrypted; bootkey reads only unencrypted hotkey files)' : '';
-    throw new UsageError(`hotkey file ${file} is not a JSON Bittensor keyfile${hint}`);
-  }
-  if (typeof document !== 'object' || document === null || Array.isArray(document)) {
-    throw new UsageError(`hotkey file ${file} is not a JSON Bittensor keyfile (expected an object with secretSeed and ss58Address)`);
-  }
-  const { secretSeed, ss58Address } = document as { secretSeed?: unknown; ss58Address?: unknown };
-  if (typeof secretSeed !== 'string') {
-    throw new UsageError(`hotkey file ${file} has no secretSeed (a public-only keyfile cannot sign; use the wallet's full hotkey file)`);
-  }
-  if (ss58Address !== undefined && typeof ss58Address !== 'string') throw new UsageError(`hotkey file ${file} has an ss58Address that is not a string`);
-  return { seed: parseSeedHex(secretSeed, `the secretSeed in hotkey file ${file}`), source, claimedAddress: ss58Address, file };
+  return { ...asUsage(() => keyFile.parseWalletKeyfile(text, file)), source };
 }
 
 /** Picks the seed source (see the module comment) and reads the seed. */
-function readSeed(options: HotkeyOptions, env: NodeJS.ProcessEnv): SeedWithClaim {
+function readSeed(options: HotkeyOptions, env: NodeJS.ProcessEnv): SeedFromSource {
   if (options.seedFile !== undefined) {
     const text = readFileOrFail(options.seedFile, 'seed file');
     return { seed: parseSeedHex(text, `seed file ${options.seedFile}`), source: `seed file ${options.seedFile}` };
@@ -109,30 +96,17 @@ function readSeed(options: HotkeyOptions, env: NodeJS.ProcessEnv): SeedWithClaim
   return readWalletHotkey(file, `wallet ${options.wallet ?? 'default'} hotkey ${options.hotkey ?? 'default'}`);
 }
 
-/** Compares by public key, so an address written with another ss58 prefix still counts as the same key. */
-function samePublicKey(address: string, publicKey: Uint8Array, decodeAddress: (address: string) => Uint8Array): boolean {
-  try {
-    return Buffer.from(decodeAddress(address)).equals(Buffer.from(publicKey));
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Loads the hotkey and returns a signer. Throws UsageError (exit 2) for a missing or unreadable
  * file, a malformed seed, or a wallet file whose ss58Address is not the address its seed derives.
  */
 export async function loadSigner(options: HotkeyOptions, env: NodeJS.ProcessEnv): Promise<Signer> {
-  const { seed, source, claimedAddress, file } = readSeed(options, env);
-  // Loaded here, not at the top: commands that never sign should not pay for the sr25519 WASM.
-  const [{ Keyring }, { cryptoWaitReady, decodeAddress }] = await Promise.all([import('@polkadot/keyring'), import('@polkadot/util-crypto')]);
-  await cryptoWaitReady();
-  const pair = new Keyring({ type: 'sr25519', ss58Format: SS58_FORMAT }).addFromSeed(seed);
-  seed.fill(0);
-  if (claimedAddress !== undefined && !samePublicKey(claimedAddress, pair.publicKey, decodeAddress)) {
-    throw new UsageError(
-      `hotkey file ${file} names ss58Address ${claimedAddress}, but its secretSeed derives ${pair.address}; refusing to sign with a key that is not the one the file names`,
-    );
+  const { source, ...seed } = readSeed(options, env);
+  try {
+    const signer = await keyFile.signerFromSeed(seed);
+    return { address: signer.address, source, sign: (message: string) => signer.sign(message) };
+  } catch (error) {
+    if (error instanceof KeyFileError) throw new UsageError(error.message);
+    throw error;
   }
-  return { address: pair.address, source, sign: (message: string) => pair.sign(message) };
 }

@@ -82,6 +82,9 @@ describe('loadConfig', () => {
     ['signature audience not http(s)', { SIGNATURE_AUDIENCE: 'keys.example.com' }, /SIGNATURE_AUDIENCE must be the broker's public origin/],
     ['signature audience with credentials', { SIGNATURE_AUDIENCE: 'https://u:p@keys.example.com' }, /SIGNATURE_AUDIENCE must not carry credentials/],
     ['signed rate limit not a number', { RATE_LIMIT_SIGNED_PER_MIN: 'many' }, /RATE_LIMIT_SIGNED_PER_MIN must be a whole number/],
+    ['attestation timeout zero', { ATTESTATION_TIMEOUT_S: '0' }, /^invalid configuration: ATTESTATION_TIMEOUT_S must be a whole number of seconds 1\.\.3600 \(got "0"\)$/],
+    ['attestation timeout not a number', { ATTESTATION_TIMEOUT_S: '2m' }, /^invalid configuration: ATTESTATION_TIMEOUT_S must be a whole number of seconds 1\.\.3600/],
+    ['attestation timeout too long', { ATTESTATION_TIMEOUT_S: '7200' }, /^invalid configuration: ATTESTATION_TIMEOUT_S must be a whole number of seconds 1\.\.3600/],
   ];
   it.each(bad)('rejects %s with one line naming the variable', (_case, env, expected) => {
     let error: unknown;
@@ -100,6 +103,14 @@ describe('loadConfig', () => {
     const config = loadConfig({ RATE_LIMIT_SIGNED_PER_MIN: '0', SIGNATURE_AUDIENCE: 'HTTPS://Keys.Example.com:443/' });
     expect([config.rateLimitSignedPerMin, config.signatureAudience]).toEqual([0, 'https://keys.example.com']);
     expect(loadConfig({ SIGNATURE_AUDIENCE: 'http://10.0.0.1:8080' }).signatureAudience).toBe('http://10.0.0.1:8080');
+  });
+
+  it('reads the validator key file and the evidence fetch bound (default 120 s: the VM quotes and collects GPU evidence per request)', () => {
+    expect(loadConfig({})).toMatchObject({ validatorKeyFile: undefined, attestationTimeoutSeconds: 120 });
+    expect(loadConfig({ VALIDATOR_KEY_FILE: '/etc/bootkey/validator.json', ATTESTATION_TIMEOUT_S: '300' })).toMatchObject({
+      validatorKeyFile: '/etc/bootkey/validator.json',
+      attestationTimeoutSeconds: 300,
+    });
   });
 
   it('never echoes a database URL (it may hold a password)', () => {

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { plainToInstance } from 'class-transformer';
 import { getMetadataStorage, validateSync } from 'class-validator';
 import { isSs58Address } from '../common/validation/ss58';
+import { childProcessEnv } from './child-env';
 import { EnvSchema, SECRET_ENV_KEYS } from './env.schema';
 import { KNOWN_TCB_STATUSES } from './tcb-statuses';
 
@@ -58,6 +59,12 @@ export interface AppConfig {
   keyRetentionDays: number;
   /** `registered-host`: a boot claiming a registered server's vm_name must come from that server's host. */
   bootIdentityPinning: 'registered-host' | 'off';
+  /** The broker's validator key (hex sr25519 seed or Bittensor hotkey JSON), signing registration evidence fetches. */
+  validatorKeyFile?: string;
+  /** Bound of a whole registration evidence fetch (the VM makes its quote and GPU evidence per request). */
+  attestationTimeoutSeconds: number;
+  /** The environment GPU_EVIDENCE_VERIFIER runs with: an allowlist of this process's (child-env.ts). */
+  verifierEnv: Record<string, string>;
 }
 
 /** A configuration problem; its message is the one line printed before the process exits. */
@@ -165,6 +172,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (requestTimeoutSeconds < 1 || requestTimeoutSeconds > 3600) fail('REQUEST_TIMEOUT_S', 'must be a whole number of seconds 1..3600', raw.REQUEST_TIMEOUT_S);
   const maxConnectionsPerIp = uint(raw.MAX_CONNECTIONS_PER_IP, 64);
   if (maxConnectionsPerIp > 65535) fail('MAX_CONNECTIONS_PER_IP', 'must be a whole number 0..65535 (0 turns the cap off)', raw.MAX_CONNECTIONS_PER_IP);
+  const attestationTimeoutSeconds = uint(raw.ATTESTATION_TIMEOUT_S, 120);
+  if (attestationTimeoutSeconds < 1 || attestationTimeoutSeconds > 3600) fail('ATTESTATION_TIMEOUT_S', 'must be a whole number of seconds 1..3600', raw.ATTESTATION_TIMEOUT_S);
   if (raw.DCAP_ROOT_CA_FILE && raw.NODE_ENV === 'production') {
     fail('DCAP_ROOT_CA_FILE', 'replaces the pinned Intel SGX Root CA (tests only) and is refused when NODE_ENV=production', raw.DCAP_ROOT_CA_FILE);
   }
@@ -209,6 +218,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxConnectionsPerIp,
     keyRetentionDays,
     bootIdentityPinning: (raw.BOOT_IDENTITY_PINNING ?? 'registered-host') as AppConfig['bootIdentityPinning'],
+    validatorKeyFile: raw.VALIDATOR_KEY_FILE,
+    attestationTimeoutSeconds,
+    verifierEnv: childProcessEnv(env),
   };
 }
 

@@ -116,6 +116,12 @@ export class EnvSchema {
   @IsOptional() @Matches(/^\d{1,5}$/, { message: 'must be a whole number 0..65535 (0 turns the cap off)' })
   MAX_CONNECTIONS_PER_IP?: string;
 
+  @IsOptional() @MinLength(1)
+  VALIDATOR_KEY_FILE?: string;
+
+  @IsOptional() @Matches(/^\d{1,4}$/, { message: 'must be a whole number of seconds 1..3600' })
+  ATTESTATION_TIMEOUT_S?: string;
+
   /** Read only to refuse test-only settings (DCAP_ROOT_CA_FILE) in production. */
   @IsOptional()
   NODE_ENV?: string;

@@ -8,7 +8,7 @@ export interface RtmrSet {
 }
 
 /**
- * A registered measurement set (immutable per version; `retiredAt` stops it matching). The
+ * A registered measurement set (immutable per (name, version); `retiredAt` stops it matching). The
  * root passphrase stays sealed (AAD `root|<version>`) here and never leaves through a DTO.
  */
 export interface MeasurementSet {
@@ -20,6 +20,9 @@ export interface MeasurementSet {
   runtimeRtmrs: RtmrSet;
   expectedGpus: string[];
   gpuCount: number | null;
+  /** A release candidate: never matched unless the caller proves a hotkey in `authorizedHotkeys`. */
+  rc: boolean;
+  authorizedHotkeys: string[];
   /** Null when the set has no root passphrase (it can match but never release a root key). */
   sealedRootPassphrase: SealedSecret | null;
   createdAt: Date;

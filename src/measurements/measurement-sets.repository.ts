@@ -15,6 +15,8 @@ interface MeasurementSetRow {
   runtime_rtmrs: RtmrSet;
   expected_gpus: string[];
   gpu_count: number | null;
+  rc: boolean;
+  authorized_hotkeys: string[];
   root_kek_id: string | null;
   root_wrapped_key: Buffer | null;
   root_ciphertext: Buffer | null;
@@ -22,10 +24,10 @@ interface MeasurementSetRow {
   retired_at: Date | null;
 }
 
-const COLUMNS = `id, name, version, mrtd, boot_rtmrs, runtime_rtmrs, expected_gpus, gpu_count, root_kek_id, root_wrapped_key, root_ciphertext, created_at, retired_at`;
+const COLUMNS = `id, name, version, mrtd, boot_rtmrs, runtime_rtmrs, expected_gpus, gpu_count, rc, authorized_hotkeys, root_kek_id, root_wrapped_key, root_ciphertext, created_at, retired_at`;
 
-/** Oldest first, then by version, so matching and listings are deterministic. */
-const ORDER = `ORDER BY created_at ASC, version ASC`;
+/** Oldest first, then by version and name, so matching and listings are deterministic. */
+const ORDER = `ORDER BY created_at ASC, version ASC, name ASC`;
 
 function toMeasurementSet(row: MeasurementSetRow): MeasurementSet {
   const sealed =
@@ -41,6 +43,8 @@ function toMeasurementSet(row: MeasurementSetRow): MeasurementSet {
     runtimeRtmrs: row.runtime_rtmrs,
     expectedGpus: row.expected_gpus,
     gpuCount: row.gpu_count,
+    rc: row.rc,
+    authorizedHotkeys: row.authorized_hotkeys,
     sealedRootPassphrase: sealed,
     createdAt: row.created_at,
     retiredAt: row.retired_at,
@@ -63,17 +67,25 @@ export class MeasurementSetsRepository {
     return rows.map(toMeasurementSet);
   }
 
-  async byVersion(version: string): Promise<MeasurementSet | null> {
-    const rows = await this.db.rows<MeasurementSetRow>(`SELECT ${COLUMNS} FROM measurement_sets WHERE version = $1`, [version]);
+  /** Every set of a version (one per hardware flavour), retired ones included. */
+  async byVersion(version: string): Promise<MeasurementSet[]> {
+    const rows = await this.db.rows<MeasurementSetRow>(`SELECT ${COLUMNS} FROM measurement_sets WHERE version = $1 ${ORDER}`, [version]);
+    return rows.map(toMeasurementSet);
+  }
+
+  /** The set of this name and version (its identity), or null. */
+  async byNameAndVersion(name: string, version: string): Promise<MeasurementSet | null> {
+    const rows = await this.db.rows<MeasurementSetRow>(`SELECT ${COLUMNS} FROM measurement_sets WHERE name = $1 AND version = $2`, [name, version]);
     return rows.length === 0 ? null : toMeasurementSet(rows[0]);
   }
 
-  /** Inserts a new version; false when that version already exists (nothing is changed). */
+  /** Inserts a new (name, version); false when that set already exists (nothing is changed). */
   async insert(input: MeasurementSetInput, sealed: SealedSecret | null, createdAt: Date): Promise<boolean> {
     const rows = await this.db.rows<{ id: string }>(
-      `INSERT INTO measurement_sets (id, name, version, mrtd, boot_rtmrs, runtime_rtmrs, expected_gpus, gpu_count, root_kek_id, root_wrapped_key, root_ciphertext, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-       ON CONFLICT (version) DO NOTHING RETURNING id`,
+      `INSERT INTO measurement_sets (id, name, version, mrtd, boot_rtmrs, runtime_rtmrs, expected_gpus, gpu_count, rc, authorized_hotkeys,
+         root_kek_id, root_wrapped_key, root_ciphertext, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+       ON CONFLICT (name, version) DO NOTHING RETURNING id`,
       [
         randomUUID(),
         input.name,
@@ -83,6 +95,8 @@ export class MeasurementSetsRepository {
         JSON.stringify(input.runtimeRtmrs),
         JSON.stringify(input.expectedGpus),
         input.gpuCount,
+        input.rc,
+        JSON.stringify(input.authorizedHotkeys),
         sealed?.kekId ?? null,
         sealed ? Buffer.from(sealed.wrappedKey) : null,
         sealed ? Buffer.from(sealed.ciphertext) : null,
@@ -93,8 +107,8 @@ export class MeasurementSetsRepository {
   }
 
   /** Marks a set retired at `at`; false if unknown or already retired (its first retired_at stays). */
-  async retire(version: string, at: Date): Promise<boolean> {
-    const rows = await this.db.rows<{ id: string }>(`UPDATE measurement_sets SET retired_at = $2 WHERE version = $1 AND retired_at IS NULL RETURNING id`, [version, at]);
+  async retire(id: string, at: Date): Promise<boolean> {
+    const rows = await this.db.rows<{ id: string }>(`UPDATE measurement_sets SET retired_at = $2 WHERE id = $1 AND retired_at IS NULL RETURNING id`, [id, at]);
     return rows.length === 1;
   }
 

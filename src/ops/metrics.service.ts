@@ -61,6 +61,12 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly measurementEntriesSkipped = new Gauge({
+    name: 'bootkey_measurement_entries_skipped',
+    help: 'Entries (or hardware items) of MEASUREMENTS_FILE left out at its last read because they are malformed (the log and /readyz say which and why)',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'bootkey_' });
   }

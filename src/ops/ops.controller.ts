@@ -37,7 +37,8 @@ export class OpsController {
     } catch {
       throw new DomainError(ErrorCode.DATABASE_UNAVAILABLE, 'database unavailable');
     }
-    return { status: 'ok', trust_anchor: { ...this.facts.trustAnchor } };
+    const measurements = this.facts.measurementsFile;
+    return { status: 'ok', trust_anchor: { ...this.facts.trustAnchor }, ...(measurements ? { measurements: { ...measurements, skipped: [...measurements.skipped] } } : {}) };
   }
 
   @Get('metrics')

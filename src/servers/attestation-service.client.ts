@@ -1,9 +1,12 @@
 /**
  * Fetches fresh evidence from a server's own attestation service at registration:
  *   GET https://{host}:{ATTESTATION_PORT}/server/attest?nonce=<64 hex>
- * → JSON `{quote | tdx_quote: base64, nvtrust_evidence | gpu_evidence?: any}`.
+ * with the validator signature headers when the broker has a key (validator-key.ts)
+ * → JSON `{tdx_quote | quote: base64, nvtrust_evidence | gpu_evidence?: array or JSON string}`.
  * The service's TLS certificate is not CA-checked; instead the SHA-256 of its SPKI is returned
- * so the caller can require it in REPORTDATA[32..64). One 5 s budget for the whole exchange.
+ * so the caller can require it in REPORTDATA[32..64). One budget (ATTESTATION_TIMEOUT_S) bounds
+ * the whole exchange, the answer is at most 1 MiB, and redirects are not followed (a 3xx is not
+ * evidence).
  */
 import * as https from 'node:https';
 import { isIP } from 'node:net';
@@ -12,7 +15,6 @@ import { DomainError, ErrorCode } from '../common/errors';
 import { spkiSha256Hex } from '../common/client/client-identity';
 import { decodeQuoteBase64 } from '../attestation/dto/quote.request';
 
-const TIMEOUT_MS = 5000;
 const MAX_RESPONSE_BYTES = 1024 * 1024;
 
 export interface ServerEvidence {
@@ -22,10 +24,33 @@ export interface ServerEvidence {
   serverKeyHash: string;
 }
 
+export interface EvidenceRequest {
+  /** The host as registered (its name is the TLS server name when it is not an IP). */
+  host: string;
+  /** The vetted address to connect to (host-policy.ts). */
+  address: string;
+  port: number;
+  nonce: string;
+  timeoutMs: number;
+  /** Validator signature headers; empty when the broker has no validator key. */
+  headers: Record<string, string>;
+  /** The validator ss58 the headers are signed with, for a refusal's message. */
+  validator?: string;
+}
+
 const unreachable = (why: string) => new DomainError(ErrorCode.ATTESTATION_SERVICE_UNREACHABLE, `the server's attestation service ${why}`);
 const invalid = (why: string) => new DomainError(ErrorCode.ATTESTATION_SERVICE_INVALID, `the server's attestation service answered ${why}`);
 
-export function fetchServerEvidence(host: string, address: string, port: number, nonce: string, timeoutMs = TIMEOUT_MS): Promise<ServerEvidence> {
+/** A 401/403: the VM's proxy did not accept this broker as a validator (ss58 is public, safe to name). */
+function refused(status: number, validator: string | undefined): DomainError {
+  const why = validator
+    ? `validator ${validator} is not accepted by it (the VM must list it among its allowed validators, and both clocks must agree)`
+    : 'it answers only signed validator requests, and this broker has no VALIDATOR_KEY_FILE';
+  return new DomainError(ErrorCode.ATTESTATION_SERVICE_REFUSED, `the server's attestation service refused the evidence request (HTTP ${status}): ${why}`);
+}
+
+export function fetchServerEvidence(evidence: EvidenceRequest): Promise<ServerEvidence> {
+  const { host, address, port, nonce, timeoutMs } = evidence;
   return new Promise((resolve, reject) => {
     let settled = false;
     const finish = (error: Error | null, value?: ServerEvidence) => {
@@ -44,17 +69,22 @@ export function fetchServerEvidence(host: string, address: string, port: number,
         path: `/server/attest?nonce=${nonce}`,
         method: 'GET',
         servername: isIP(host) ? undefined : host,
-        headers: { host: `${host}:${port}`, accept: 'application/json' },
+        headers: { ...evidence.headers, host: `${host}:${port}`, accept: 'application/json' },
         rejectUnauthorized: false, // bound through REPORTDATA instead of a CA
         agent: false,
       },
       (response) => {
         const certificate = (response.socket as TLSSocket).getPeerX509Certificate?.();
         if (!certificate) return finish(invalid('without a TLS certificate'));
+        if (response.statusCode === 401 || response.statusCode === 403) {
+          response.resume();
+          return finish(refused(response.statusCode, evidence.validator));
+        }
         if (response.statusCode !== 200) {
           response.resume();
           return finish(invalid(`HTTP ${response.statusCode}`));
         }
+        if (Number(response.headers['content-length'] ?? 0) > MAX_RESPONSE_BYTES) return finish(invalid('with more than 1 MiB'));
         const chunks: Buffer[] = [];
         let size = 0;
         response.on('data', (chunk: Buffer) => {

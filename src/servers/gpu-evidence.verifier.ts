@@ -1,7 +1,11 @@
 /**
- * GPU evidence: GPU_EVIDENCE_VERIFIER names a command run as `<command> <nonce> <evidence-file>`
- * (exit 0 = valid), as the reference runs NVIDIA's verifier. Without one, registration is
- * refused unless GPU_EVIDENCE=skip (announced at start).
+ * GPU evidence: GPU_EVIDENCE_VERIFIER names a command run as chutes-nvattest is,
+ * `<command> --nonce <nonce> --evidence <file>`, the file holding the evidence JSON array (a VM
+ * that sends the array JSON-encoded into a string has it decoded once), with
+ * BOOTKEY_DECLARED_GPUS_FILE in its environment naming a file with the NodeArgs array the miner
+ * declared, so a verifier can bind the evidence to those GPUs. Exit 0 = verified. The files live
+ * in a private temporary directory removed afterwards; the command gets a filtered environment
+ * (child-env.ts). Without a command, registration is refused unless GPU_EVIDENCE=skip.
  */
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs/promises';
@@ -11,10 +15,32 @@ import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { DomainError, ErrorCode } from '../common/errors';
+import type { NodeArgs } from './dto/server.dto';
 
 const VERIFIER_TIMEOUT_MS = 60_000;
+export const DECLARED_GPUS_VARIABLE = 'BOOTKEY_DECLARED_GPUS_FILE';
 
 export type GpuEvidenceOutcome = 'verified' | 'skipped';
+
+const evidenceInvalid = (why: string) => new DomainError(ErrorCode.GPU_EVIDENCE_INVALID, why);
+
+/**
+ * The evidence array as the verifier reads it: the VM's value, or — when it is a string, as the
+ * real attestation proxy sends it — that string decoded once. Anything else is not evidence.
+ */
+export function evidenceArray(evidence: unknown): unknown[] {
+  if (evidence === null || evidence === undefined) throw evidenceInvalid('the attestation service sent no GPU evidence');
+  let value: unknown = evidence;
+  if (typeof value === 'string') {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      throw evidenceInvalid('the GPU evidence is a string that is not JSON');
+    }
+  }
+  if (!Array.isArray(value)) throw evidenceInvalid('the GPU evidence is not a JSON array');
+  return value;
+}
 
 @Injectable()
 export class GpuEvidenceVerifier implements OnModuleInit {
@@ -30,21 +56,37 @@ export class GpuEvidenceVerifier implements OnModuleInit {
     }
   }
 
-  async verify(nonce: string, evidence: unknown): Promise<GpuEvidenceOutcome> {
+  async verify(nonce: string, evidence: unknown, declaredGpus: NodeArgs[]): Promise<GpuEvidenceOutcome> {
     const command = this.config.gpuEvidenceVerifier;
     if (!command) {
       if (this.config.gpuEvidence === 'skip') return 'skipped';
       throw new DomainError(ErrorCode.GPU_VERIFIER_UNAVAILABLE, 'this broker cannot verify GPU evidence (no GPU_EVIDENCE_VERIFIER configured)');
     }
-    if (evidence === null || evidence === undefined) throw new DomainError(ErrorCode.GPU_EVIDENCE_INVALID, 'the attestation service sent no GPU evidence');
+    const array = evidenceArray(evidence);
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'bootkey-gpu-'));
-    const file = path.join(dir, 'evidence.json');
+    const evidenceFile = path.join(dir, 'evidence.json');
+    const gpusFile = path.join(dir, 'declared-gpus.json');
     try {
-      await fs.writeFile(file, JSON.stringify(evidence), { mode: 0o600 });
-      const ok = await new Promise<boolean>((resolve) => {
-        execFile(command, [nonce, file], { timeout: VERIFIER_TIMEOUT_MS }, (error) => resolve(!error));
+      await fs.writeFile(evidenceFile, JSON.stringify(array), { mode: 0o600 });
+      await fs.writeFile(gpusFile, JSON.stringify(declaredGpus), { mode: 0o600 });
+      const outcome = await new Promise<'ok' | 'rejected' | 'unavailable'>((resolve) => {
+        execFile(
+          command,
+          ['--nonce', nonce, '--evidence', evidenceFile],
+          { timeout: VERIFIER_TIMEOUT_MS, env: { ...this.config.verifierEnv, [DECLARED_GPUS_VARIABLE]: gpusFile } },
+          (error) => {
+            if (!error) return resolve('ok');
+            // Could not run (missing, not executable) or ran out of time: the broker's problem, not the evidence's.
+            if (typeof error.code === 'string' || error.killed) {
+              this.logger.error(`GPU_EVIDENCE_VERIFIER ${command} did not run to completion (${typeof error.code === 'string' ? error.code : 'timed out'})`);
+              return resolve('unavailable');
+            }
+            resolve('rejected');
+          },
+        );
       });
-      if (!ok) throw new DomainError(ErrorCode.GPU_EVIDENCE_INVALID, 'GPU evidence did not verify');
+      if (outcome === 'unavailable') throw new DomainError(ErrorCode.GPU_VERIFIER_UNAVAILABLE, 'the GPU evidence verifier could not be run; try again later');
+      if (outcome === 'rejected') throw evidenceInvalid('GPU evidence did not verify');
       return 'verified';
     } finally {
       await fs.rm(dir, { recursive: true, force: true });

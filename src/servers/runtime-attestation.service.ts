@@ -63,7 +63,7 @@ export class RuntimeAttestationService {
 
   async status(minerHotkey: string, serverId: string): Promise<AttestationStatusResponse> {
     const server = await this.servers.ownServer(minerHotkey, serverId);
-    const last = await this.audit.latestForServer(server.id, 'runtime');
+    const last = await this.audit.latestStatusForServer(server.id);
     return {
       server_id: server.id,
       name: server.name,

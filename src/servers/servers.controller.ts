@@ -65,6 +65,7 @@ export class ServersController {
       ErrorCode.HOST_UNRESOLVABLE,
       ErrorCode.ATTESTATION_SERVICE_UNREACHABLE,
       ErrorCode.ATTESTATION_SERVICE_INVALID,
+      ErrorCode.ATTESTATION_SERVICE_REFUSED,
     ],
   })
   register(@CallerHotkey() hotkey: string, @Body() body: RegisterServerRequest, @Req() request: FastifyRequest): Promise<MessageResponse> {

@@ -5,15 +5,17 @@ import { AuditModule } from '../audit/audit.module';
 import { LuksModule } from '../luks/luks.module';
 import { NonceModule } from '../nonces/nonce.module';
 import { GpuEvidenceVerifier } from './gpu-evidence.verifier';
+import { MinerServersController } from './miner-servers.controller';
 import { RuntimeAttestationService } from './runtime-attestation.service';
 import { ServerRegistryModule } from './server-registry.module';
 import { ServersController } from './servers.controller';
 import { ServersService } from './servers.service';
+import { ValidatorKey } from './validator-key';
 
 @Module({
   imports: [AttestationModule, AuditModule, LuksModule, NonceModule, ServerRegistryModule],
-  controllers: [ServersController],
-  providers: [ServersService, RuntimeAttestationService, GpuEvidenceVerifier],
+  controllers: [ServersController, MinerServersController],
+  providers: [ServersService, RuntimeAttestationService, GpuEvidenceVerifier, ValidatorKey],
   exports: [ServersService],
 })
 export class ServersModule {}

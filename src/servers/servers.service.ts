@@ -20,11 +20,12 @@ import type { GenerationRef } from '../luks/volume-keys.repository';
 import { QuoteAppraisalService } from '../attestation/quote-appraisal.service';
 import { AuditedAttempts } from '../audit/audited-attempts.service';
 import { fetchServerEvidence } from './attestation-service.client';
-import { NodeArgs, RegisterServerRequest, ServerView } from './dto/server.dto';
+import { MinerServerView, NodeArgs, RegisterServerRequest, ServerView } from './dto/server.dto';
 import { GpuEvidenceVerifier } from './gpu-evidence.verifier';
 import { evaluateGpuPolicy } from './gpu-policy';
 import { connectableAddress } from './host-policy';
 import { Server, ServerGpu, ServersRepository } from './servers.repository';
+import { ValidatorKey } from './validator-key';
 
 export function toServerView(server: Server, gpus: (ServerGpu & { serverId: string })[]): ServerView {
   return {
@@ -32,6 +33,7 @@ export function toServerView(server: Server, gpus: (ServerGpu & { serverId: stri
     name: server.name,
     vm_name: server.vmName,
     host: server.host,
+    ip: server.host,
     miner_hotkey: server.minerHotkey,
     measurement_name: server.measurementName,
     measurement_version: server.measurementVersion,
@@ -49,6 +51,25 @@ export function toServerView(server: Server, gpus: (ServerGpu & { serverId: stri
         verification_host: gpu.verificationHost,
         verification_port: gpu.verificationPort,
       })),
+  };
+}
+
+/** A server in the Chutes miner inventory shape (`GET /miner/servers/`). */
+export function toMinerServerView(server: Server, gpus: (ServerGpu & { serverId: string })[]): MinerServerView {
+  return {
+    server_id: server.id,
+    name: server.name,
+    ip: server.host,
+    is_tee: true,
+    version: server.measurementVersion,
+    maintenance_pending: false,
+    created_at: server.createdAt.toISOString(),
+    updated_at: server.updatedAt.toISOString(),
+    gpus: gpus
+      .filter((gpu) => gpu.serverId === server.id)
+      .sort((a, b) => a.deviceIndex - b.deviceIndex)
+      // Registration verified every GPU (evidence and policy) or stored none of them.
+      .map((gpu) => ({ uuid: gpu.uuid, gpu_identifier: gpu.gpuIdentifier, device_index: gpu.deviceIndex, verified_at: server.createdAt.toISOString(), verification_error: null })),
   };
 }
 
@@ -85,6 +106,7 @@ export class ServersService {
     private readonly attempts: AuditedAttempts,
     private readonly luks: LuksService,
     private readonly clock: Clock,
+    private readonly validator: ValidatorKey,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -97,14 +119,22 @@ export class ServersService {
     return this.attempts.run(subject, async (attempt) => {
       const { record } = attempt;
       const nonce = randomHex(32);
-      const evidence = await fetchServerEvidence(request.host, address, this.config.attestationPort, nonce);
+      const evidence = await fetchServerEvidence({
+        host: request.host,
+        address,
+        port: this.config.attestationPort,
+        nonce,
+        timeoutMs: this.config.attestationTimeoutSeconds * 1000,
+        headers: this.validator.headers(),
+        validator: this.validator.address,
+      });
       attempt.quoteSha256 = sha256Hex(evidence.quote);
       const quote = this.appraisal.parse(evidence.quote, record);
       const { set } = await this.appraisal.appraise(evidence.quote, quote, { kind: 'runtime', nonce: Buffer.from(nonce, 'hex'), keyHash: evidence.serverKeyHash }, record);
       const gpus = evaluateGpuPolicy(request.gpus.map((gpu) => gpu.gpu_identifier), set.expectedGpus, set.gpuCount);
       record.verdict.gpus = gpus;
       if (!gpus.accepted) throw new DomainError(ErrorCode.GPU_MISMATCH, 'the GPUs do not match the measurement set (expected_gpus / gpu_count)');
-      record.verdict.gpu_evidence = await this.gpuEvidence.verify(nonce, evidence.gpuEvidence);
+      record.verdict.gpu_evidence = await this.gpuEvidence.verify(nonce, evidence.gpuEvidence, request.gpus);
       const now = this.clock.now();
       const server: Server = { id: request.id, minerHotkey, name: vmName, vmName, host: request.host, measurementName: set.name, measurementVersion: set.version, createdAt: now, updatedAt: now };
       await attempt.succeed(async (tx) => {
@@ -123,6 +153,13 @@ export class ServersService {
     const servers = await this.servers.listByMiner(minerHotkey);
     const gpus = await this.servers.gpusOf(servers.map((server) => server.id));
     return servers.map((server) => toServerView(server, gpus));
+  }
+
+  /** The miner's servers in the Chutes inventory shape, newest first. */
+  async inventory(minerHotkey: string): Promise<MinerServerView[]> {
+    const servers = (await this.servers.listByMiner(minerHotkey)).reverse();
+    const gpus = await this.servers.gpusOf(servers.map((server) => server.id));
+    return servers.map((server) => toMinerServerView(server, gpus));
   }
 
   /** The caller's server, or 404 (also when it belongs to someone else: no existence oracle). */

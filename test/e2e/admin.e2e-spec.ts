@@ -160,6 +160,8 @@ describe(`admin API on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
         runtime_rtmrs: { rtmr0: IMAGE.rtmr0, rtmr1: IMAGE.rtmr1, rtmr2: IMAGE.rtmr2, rtmr3: IMAGE.rtmr3 },
         expected_gpus: expect.any(Array),
         gpu_count: null,
+        rc: false,
+        authorized_hotkeys: [],
         has_root_passphrase: true,
         created_at: expect.any(String),
         retired_at: null,
@@ -178,6 +180,8 @@ describe(`admin API on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
         runtime_rtmrs: { rtmr0: IMAGE.rtmr0, rtmr1: IMAGE.rtmr1, rtmr2: IMAGE.rtmr2, rtmr3: IMAGE.rtmr3 },
         expected_gpus: ['gpu-h100-abc'],
         gpu_count: 8,
+        rc: false,
+        authorized_hotkeys: [],
         has_root_passphrase: true,
         created_at: clock.now().toISOString(),
         retired_at: null,
@@ -201,14 +205,32 @@ describe(`admin API on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
       expect([booted.status, booted.json.code]).toEqual([403, 'NO_ROOT_KEY']);
     });
 
-    it('refuses an existing version with 409 and keeps the stored set (immutable per version)', async () => {
-      for (const version of ['3.0.0', IMAGE.version, '7']) {
-        const res = await call('POST', '/admin/measurements', setBody({ version, name: 'impostor', mrtd: reg('ee'), root_passphrase: 'other passphrase' }));
+    it('refuses an existing (name, version) with 409 and keeps the stored set (immutable per name and version)', async () => {
+      for (const [name, version] of [['admin-image', '3.0.0'], [IMAGE.name, IMAGE.version], ['numeric', '7']]) {
+        const res = await call('POST', '/admin/measurements', setBody({ version, name, mrtd: reg('ee'), root_passphrase: 'other passphrase' }));
         expect([version, res.status, res.json.code]).toEqual([version, 409, 'MEASUREMENT_SET_EXISTS']);
       }
       const stored = await call('GET', '/admin/measurements/3.0.0');
       expect([stored.json.name, stored.json.mrtd]).toEqual(['admin-image', reg('d1')]);
       expect((await bootWithMrtd(reg('d1'))).json.key).toBe(ADMIN_PASSPHRASE);
+    });
+
+    it('takes a version shared by two GPU flavours; ?name= picks one, and without it reading or retiring is 409 MEASUREMENT_SET_AMBIGUOUS', async () => {
+      for (const name of ['flavour-h200', 'flavour-b200']) {
+        expect((await call('POST', '/admin/measurements', setBody({ version: 'shared-1', name, mrtd: reg('f1'), root_passphrase: undefined }))).status).toBe(201);
+      }
+      for (const method of ['GET', 'DELETE']) {
+        const ambiguous = await call(method, '/admin/measurements/shared-1');
+        expect([method, ambiguous.status, ambiguous.json.code]).toEqual([method, 409, 'MEASUREMENT_SET_AMBIGUOUS']);
+        expect(ambiguous.json.message).toMatch(/flavour-h200, flavour-b200|flavour-b200, flavour-h200/);
+      }
+      const one = await call('GET', '/admin/measurements/shared-1?name=flavour-b200');
+      expect([one.status, one.json.name, one.json.retired_at]).toEqual([200, 'flavour-b200', null]);
+      const retired = await call('DELETE', '/admin/measurements/shared-1?name=flavour-b200');
+      expect([retired.status, retired.json.name, retired.json.retired_at]).toEqual([200, 'flavour-b200', clock.now().toISOString()]);
+      expect((await call('GET', '/admin/measurements/shared-1?name=flavour-h200')).json.retired_at).toBeNull();
+      expect((await call('GET', '/admin/measurements/shared-1?name=nobody')).status).toBe(404);
+      expect((await call('DELETE', '/admin/measurements/shared-1?name=flavour-h200')).status).toBe(200);
     });
 
     const invalid: [string, Record<string, unknown>, string][] = [
@@ -224,7 +246,7 @@ describe(`admin API on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
       ['name empty', { name: '' }, 'name'],
       ['gpu_count out of range', { gpu_count: 65 }, 'gpu_count'],
       ['expected_gpus not a list', { expected_gpus: 'gpu' }, 'expected_gpus'],
-      ['unknown field', { root_passphrase_file: '/etc/shadow' }, 'root_passphrase_file'],
+      ['unknown register in a register map', { runtime_rtmrs: { rtmr0: IMAGE.rtmr0, rtmr1: IMAGE.rtmr1, rtmr2: IMAGE.rtmr2, rtmr3: IMAGE.rtmr3, RTMR3: IMAGE.rtmr3 } }, 'runtime_rtmrs'],
       ['passphrase empty', { root_passphrase: '' }, 'root_passphrase'],
       ['passphrase too long', { root_passphrase: `SECRET-${'p'.repeat(1024)}` }, 'root_passphrase'],
       ['passphrase not a string', { root_passphrase: 12345 }, 'root_passphrase'],
@@ -243,6 +265,11 @@ describe(`admin API on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
       expect(res.text).not.toContain('SECRET-');
       expect(res.text).not.toContain(ADMIN_PASSPHRASE);
       expect((await call('GET', '/admin/measurements/invalid-1')).status).toBe(404);
+    });
+
+    it('ignores unknown top-level fields (a path in root_passphrase_file is never read)', async () => {
+      const res = await call('POST', '/admin/measurements', setBody({ version: 'extra-1', mrtd: reg('e9'), root_passphrase: undefined, root_passphrase_file: '/etc/shadow', description: 'x' }));
+      expect([res.status, res.json.version, res.json.has_root_passphrase, res.json.root_passphrase_file]).toEqual([201, 'extra-1', false, undefined]);
     });
 
     it('answers an unknown version with 404 and a malformed one with 422', async () => {
@@ -302,7 +329,7 @@ describe(`admin API on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
       const cases: [string, string, unknown][] = [
         ['PUT', `/admin/miners/${env.minerHotkey}`, { status: 'banned' }],
         ['PUT', `/admin/miners/${env.minerHotkey}`, { status: 'blocked', reason: 'r'.repeat(501) }],
-        ['PUT', `/admin/miners/${env.minerHotkey}`, { status: 'blocked', extra: true }],
+        ['PUT', `/admin/miners/${env.minerHotkey}`, { status: 5, extra: true }],
         ['PUT', '/admin/miners/not-a-hotkey', { status: 'blocked' }],
         ['DELETE', '/admin/miners/not-a-hotkey', undefined],
       ];
@@ -310,6 +337,10 @@ describe(`admin API on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
         const res = await call(method, route, body);
         expect([method, route, body, res.status, res.json.code]).toEqual([method, route, body, 422, 'VALIDATION_FAILED']);
       }
+      // An unknown field alone is ignored (newer clients add fields).
+      const lenient = await call('PUT', `/admin/miners/${env.minerHotkey}`, { status: 'allowed', extra: true });
+      expect([lenient.status, lenient.json.status, lenient.json.extra]).toEqual([200, 'allowed', undefined]);
+      expect((await call('DELETE', `/admin/miners/${env.minerHotkey}`)).status).toBe(200);
     });
   });
 

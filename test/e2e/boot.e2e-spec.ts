@@ -64,7 +64,11 @@ describe('a replaced DCAP trust anchor (DCAP_ROOT_CA_FILE)', () => {
     expect(trustAnchorWarnings()[0][0]).toContain('CN=Intel SGX Root CA, O=bootkey test PKI');
     expect(trustAnchorWarnings()[0][0]).not.toContain('\n');
     const ready = await httpRequest<{ status: string; trust_anchor: { overridden: boolean; file: string; subject: string } }>(`${app.baseUrl}/readyz`);
-    expect(ready.json).toEqual({ status: 'ok', trust_anchor: { overridden: true, file, subject: expect.stringContaining('CN=Intel SGX Root CA, O=bootkey test PKI') } });
+    expect(ready.json).toEqual({
+      status: 'ok',
+      trust_anchor: { overridden: true, file, subject: expect.stringContaining('CN=Intel SGX Root CA, O=bootkey test PKI') },
+      measurements: { file: env.env.MEASUREMENTS_FILE, read_at: BOOT_NOW.toISOString(), sets: 2, entries_skipped: 0, skipped: [] },
+    });
     const metrics = await httpRequest(`${app.baseUrl}/metrics`);
     expect(metrics.text).toMatch(/^bootkey_dcap_root_ca_overridden 1$/m);
   });
@@ -211,6 +215,13 @@ describe('boot attestation and volume keys', () => {
       const res = await vm.boot({ mrtd: Buffer.alloc(48, 0xc1) });
       expect([res.status, res.json.code]).toEqual([403, 'NO_ROOT_KEY']);
       expect(await lastAudit()).toMatchObject({ outcome: 'failed', error_code: 'NO_ROOT_KEY', measurement_version: '2' });
+    });
+
+    it('ignores unknown body fields: a gen-C style body with first_boot (and a future field) boots', async () => {
+      tick();
+      const n = await vm.nonce();
+      const res = await vm.attestWithBody(n, { quote: vm.quote(n).toString('base64'), vm_name: vm.vmName, miner_hotkey: vm.hotkey, first_boot: false, some_future_field: { a: 1 } });
+      expect([res.status, res.json.code, (res.json as { key?: string }).key]).toEqual([200, undefined, ROOT_PASSPHRASE]);
     });
 
     it('answers malformed bodies with 422 and audits nothing', async () => {

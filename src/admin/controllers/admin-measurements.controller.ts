@@ -1,8 +1,8 @@
-import { Body, Controller, Delete, Get, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Param, Post, Query } from '@nestjs/common';
 import { ADMIN_AUTH_ERRORS, AdminAuth, CallerHotkey } from '../../auth';
 import { ErrorCode } from '../../common/errors';
 import { ApiDoc } from '../../openapi/api-doc.decorator';
-import { CreateMeasurementSetRequest, MeasurementVersionParams } from '../dto/measurement-set.request';
+import { CreateMeasurementSetRequest, MeasurementNameQuery, MeasurementVersionParams } from '../dto/measurement-set.request';
 import { MeasurementSetListResponse, MeasurementSetResponse } from '../dto/measurement-set.response';
 import { AdminMeasurementsService } from '../services/admin-measurements.service';
 
@@ -25,7 +25,7 @@ export class AdminMeasurementsController {
 
   @Post()
   @ApiDoc({
-    summary: 'Register a measurement set (same shape as a MEASUREMENTS_FILE entry; root_passphrase is write-only). Versions are immutable: an existing one is 409',
+    summary: 'Register a measurement set (same shape as a flat MEASUREMENTS_FILE entry; root_passphrase is write-only). Sets are immutable per (name, version): an existing one is 409',
     tag: 'admin',
     auth: 'admin',
     body: CreateMeasurementSetRequest,
@@ -38,20 +38,29 @@ export class AdminMeasurementsController {
   }
 
   @Get(':version')
-  @ApiDoc({ summary: 'One measurement set by version', tag: 'admin', auth: 'admin', response: MeasurementSetResponse, errors: [...ADMIN_AUTH_ERRORS, ErrorCode.NOT_FOUND, ErrorCode.VALIDATION_FAILED] })
-  get(@Param() params: MeasurementVersionParams): Promise<MeasurementSetResponse> {
-    return this.measurements.get(params.version);
+  @ApiDoc({
+    summary: 'One measurement set by version (?name= picks one when several GPU flavours share the version: 409 otherwise)',
+    tag: 'admin',
+    auth: 'admin',
+    query: MeasurementNameQuery,
+    response: MeasurementSetResponse,
+    errors: [...ADMIN_AUTH_ERRORS, ErrorCode.NOT_FOUND, ErrorCode.VALIDATION_FAILED, ErrorCode.MEASUREMENT_SET_AMBIGUOUS],
+  })
+  get(@Param() params: MeasurementVersionParams, @Query() query: MeasurementNameQuery): Promise<MeasurementSetResponse> {
+    return this.measurements.get(params.version, query.name);
   }
 
   @Delete(':version')
   @ApiDoc({
-    summary: 'Retire a measurement set: kept for audit, no longer matched. Idempotent: retiring a retired set answers 200 with its first retired_at',
+    summary:
+      'Retire a measurement set: kept for audit, no longer matched. Idempotent: retiring a retired set answers 200 with its first retired_at. ?name= picks one set when several GPU flavours share the version (409 otherwise)',
     tag: 'admin',
     auth: 'admin',
+    query: MeasurementNameQuery,
     response: MeasurementSetResponse,
-    errors: [...ADMIN_AUTH_ERRORS, ErrorCode.NOT_FOUND, ErrorCode.VALIDATION_FAILED],
+    errors: [...ADMIN_AUTH_ERRORS, ErrorCode.NOT_FOUND, ErrorCode.VALIDATION_FAILED, ErrorCode.MEASUREMENT_SET_AMBIGUOUS],
   })
-  retire(@Param() params: MeasurementVersionParams, @CallerHotkey() admin: string): Promise<MeasurementSetResponse> {
-    return this.measurements.retire(params.version, admin);
+  retire(@Param() params: MeasurementVersionParams, @Query() query: MeasurementNameQuery, @CallerHotkey() admin: string): Promise<MeasurementSetResponse> {
+    return this.measurements.retire(params.version, admin, query.name);
   }
 }

@@ -2,7 +2,7 @@
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsISO8601, IsOptional, Matches, Max, MaxLength, Min } from 'class-validator';
 import { IsSs58 } from '../../common/validation/ss58';
-import { VM_NAME_PATTERN } from '../../common/validation/vm-name';
+import { VM_NAME_PATTERN, vmNameMessage } from '../../common/validation/vm-name';
 
 /** `boot`: boot_attestations; `runtime`: server_attestations (registration and runtime attempts). */
 export const AUDIT_KINDS = ['boot', 'runtime'] as const;
@@ -23,7 +23,7 @@ export class AttestationAuditQuery {
   hotkey?: string;
 
   @IsOptional()
-  @Matches(VM_NAME_PATTERN, { message: 'vm_name must match ^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$' })
+  @Matches(VM_NAME_PATTERN, { message: vmNameMessage('vm_name') })
   vm_name?: string;
 
   /** ISO-8601 instant; only attempts at or after it. */

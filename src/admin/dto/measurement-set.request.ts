@@ -6,7 +6,9 @@
  */
 import { Transform, Type } from 'class-transformer';
 import { IsRootPassphrase } from '../../measurements/root-passphrase';
-import { ArrayMaxSize, IsArray, IsInt, IsObject, IsOptional, IsString, Length, Matches, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
+import { HasOnlyKeys } from '../../common/validation/only-keys';
+import { ArrayMaxSize, IsArray, IsBoolean, IsInt, IsObject, IsOptional, IsString, Length, Matches, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
+import { IsSs58 } from '../../common/validation/ss58';
 
 /** 48 bytes as hex, either case (stored lowercase). */
 const REGISTER = /^[0-9a-fA-F]{96}$/;
@@ -39,7 +41,7 @@ export class CreateMeasurementSetRequest {
   @MaxLength(128)
   name: string;
 
-  /** Unique; sets are immutable per version. A JSON number is read as its decimal string (send "1.10", not 1.10). */
+  /** With `name`, the set's identity; sets are immutable per (name, version). A JSON number is read as its decimal string (send "1.10", not 1.10). */
   @Transform(({ value }: { value: unknown }) => (typeof value === 'number' && Number.isFinite(value) ? String(value) : value))
   @Matches(MEASUREMENT_VERSION_PATTERN, { message: VERSION_MESSAGE })
   version: string;
@@ -48,11 +50,13 @@ export class CreateMeasurementSetRequest {
   mrtd: string;
 
   @IsObject()
+  @HasOnlyKeys(['rtmr0', 'rtmr1', 'rtmr2', 'rtmr3'])
   @ValidateNested()
   @Type(() => BootRtmrsRequest)
   boot_rtmrs: BootRtmrsRequest;
 
   @IsObject()
+  @HasOnlyKeys(['rtmr0', 'rtmr1', 'rtmr2', 'rtmr3'])
   @ValidateNested()
   @Type(() => RuntimeRtmrsRequest)
   runtime_rtmrs: RuntimeRtmrsRequest;
@@ -72,6 +76,18 @@ export class CreateMeasurementSetRequest {
   @Max(64)
   gpu_count?: number | null;
 
+  /** A release candidate: stored, but matched only for a caller proving a hotkey in authorized_hotkeys (never, until such a route exists). */
+  @IsOptional()
+  @IsBoolean()
+  rc?: boolean;
+
+  /** The hotkeys an rc set is for; required (non-empty) when rc is true. */
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(256)
+  @IsSs58({ each: true, message: 'authorized_hotkeys must be a list of ss58 addresses' })
+  authorized_hotkeys?: string[];
+
   /**
    * Write-only: the root-disk passphrase released to VMs that match this set; stored sealed and
    * never returned. Without one the set can match but never releases a root key (NO_ROOT_KEY).
@@ -82,6 +98,15 @@ export class CreateMeasurementSetRequest {
   @Length(1, ROOT_PASSPHRASE_MAX_LENGTH)
   @IsRootPassphrase()
   root_passphrase?: string;
+}
+
+export class MeasurementNameQuery {
+  /** Picks one set when several share the version (one per GPU flavour). */
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(128)
+  name?: string;
 }
 
 export class MeasurementVersionParams {

@@ -21,6 +21,9 @@ export class MeasurementSetResponse {
   @ValidateNested() runtime_rtmrs: RtmrsView;
   @IsArray() @IsString({ each: true }) expected_gpus: string[];
   @IsOptional() @IsInt() gpu_count: number | null;
+  /** A release candidate (matched only for a proven hotkey in authorized_hotkeys). */
+  @IsBoolean() rc: boolean;
+  @IsArray() @IsString({ each: true }) authorized_hotkeys: string[];
   /** Whether a root passphrase is stored (the passphrase itself is write-only). */
   @IsBoolean() has_root_passphrase: boolean;
   @IsISO8601() created_at: string;
@@ -48,6 +51,8 @@ export function toMeasurementSetResponse(set: MeasurementSet): MeasurementSetRes
     runtime_rtmrs: rtmrsView(set.runtimeRtmrs, true),
     expected_gpus: [...set.expectedGpus],
     gpu_count: set.gpuCount,
+    rc: set.rc,
+    authorized_hotkeys: [...set.authorizedHotkeys],
     has_root_passphrase: set.sealedRootPassphrase !== null,
     created_at: set.createdAt.toISOString(),
     retired_at: set.retiredAt ? set.retiredAt.toISOString() : null,

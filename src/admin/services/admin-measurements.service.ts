@@ -1,16 +1,17 @@
 /**
  * Admin management of measurement sets: list (retired included), read, create (with an
  * optional write-only root passphrase, sealed by MeasurementSetsService), and retire. Sets are
- * immutable per version, so there is no update: a new image gets a new version.
+ * immutable per (name, version), so there is no update: a new image gets a new version.
  */
 import { Injectable, Logger } from '@nestjs/common';
 import { DomainError, ErrorCode } from '../../common/errors';
 import { MeasurementSetInput, MeasurementSetInputError, parseMeasurementSetInput } from '../../measurements/measurement-set.input';
 import { MeasurementSetsService } from '../../measurements/measurement-sets.service';
+import type { MeasurementSet } from '../../measurements/measurement-set.types';
 import { CreateMeasurementSetRequest } from '../dto/measurement-set.request';
 import { MeasurementSetListResponse, MeasurementSetResponse, toMeasurementSetResponse } from '../dto/measurement-set.response';
 
-const notFound = (version: string) => new DomainError(ErrorCode.NOT_FOUND, `measurement set ${version} not found`);
+const notFound = (version: string, name?: string) => new DomainError(ErrorCode.NOT_FOUND, `measurement set ${name ? `${name} ` : ''}${version} not found`);
 
 @Injectable()
 export class AdminMeasurementsService {
@@ -23,10 +24,8 @@ export class AdminMeasurementsService {
     return { items: sets.map(toMeasurementSetResponse) };
   }
 
-  async get(version: string): Promise<MeasurementSetResponse> {
-    const set = await this.sets.byVersion(version);
-    if (!set) throw notFound(version);
-    return toMeasurementSetResponse(set);
+  async get(version: string, name?: string): Promise<MeasurementSetResponse> {
+    return toMeasurementSetResponse(await this.select(version, name));
   }
 
   async create(body: CreateMeasurementSetRequest, admin: string): Promise<MeasurementSetResponse> {
@@ -38,18 +37,35 @@ export class AdminMeasurementsService {
     } finally {
       passphrase?.fill(0);
     }
-    if (!created) throw new DomainError(ErrorCode.MEASUREMENT_SET_EXISTS, `measurement set version ${input.version} already exists; sets are immutable, register a new version`);
-    this.logger.log({ msg: 'measurement set created', admin, name: input.name, version: input.version, hasRootPassphrase: passphrase !== undefined });
-    return this.get(input.version);
+    if (!created) throw new DomainError(ErrorCode.MEASUREMENT_SET_EXISTS, `measurement set ${input.name} ${input.version} already exists; sets are immutable, register a new version`);
+    this.logger.log({ msg: 'measurement set created', admin, name: input.name, version: input.version, rc: input.rc, hasRootPassphrase: passphrase !== undefined });
+    return this.get(input.version, input.name);
   }
 
   /** Idempotent: retiring a retired set answers it unchanged (its first retired_at stays). */
-  async retire(version: string, admin: string): Promise<MeasurementSetResponse> {
-    const retiredNow = await this.sets.retire(version);
-    const set = await this.sets.byVersion(version);
-    if (!set) throw notFound(version);
-    if (retiredNow) this.logger.log({ msg: 'measurement set retired', admin, name: set.name, version });
-    return toMeasurementSetResponse(set);
+  async retire(version: string, admin: string, name?: string): Promise<MeasurementSetResponse> {
+    const set = await this.select(version, name);
+    if (await this.sets.retire(set)) this.logger.log({ msg: 'measurement set retired', admin, name: set.name, version });
+    return this.get(version, set.name);
+  }
+
+  /**
+   * The one set a route addresses: `?name=` picks it; without it the version must name exactly
+   * one set (a Chutes release names one per GPU flavour: 409 MEASUREMENT_SET_AMBIGUOUS, so one
+   * call never retires several flavours by surprise).
+   */
+  private async select(version: string, name?: string): Promise<MeasurementSet> {
+    if (name !== undefined) {
+      const set = await this.sets.byNameAndVersion(name, version);
+      if (!set) throw notFound(version, name);
+      return set;
+    }
+    const sets = await this.sets.byVersion(version);
+    if (sets.length === 0) throw notFound(version);
+    if (sets.length > 1) {
+      throw new DomainError(ErrorCode.MEASUREMENT_SET_AMBIGUOUS, `version ${version} names ${sets.length} sets (${sets.map((set) => set.name).join(', ')}); add ?name= to pick one`);
+    }
+    return sets[0];
   }
 }
 
@@ -67,6 +83,8 @@ function toInput(body: CreateMeasurementSetRequest): MeasurementSetInput {
       runtime_rtmrs: { ...body.runtime_rtmrs },
       expected_gpus: body.expected_gpus,
       gpu_count: body.gpu_count,
+      rc: body.rc,
+      authorized_hotkeys: body.authorized_hotkeys,
     });
   } catch (error) {
     if (error instanceof MeasurementSetInputError) throw new DomainError(ErrorCode.VALIDATION_FAILED, error.message);

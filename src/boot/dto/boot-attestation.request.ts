@@ -1,6 +1,6 @@
 import { IsString, Matches, MaxLength, MinLength } from 'class-validator';
 import { IsSs58 } from '../../common/validation/ss58';
-import { VM_NAME_PATTERN } from '../../common/validation/vm-name';
+import { VM_NAME_PATTERN, vmNameMessage } from '../../common/validation/vm-name';
 import { QUOTE_BASE64_MAX_CHARS } from '../../attestation/dto/quote.request';
 
 export class BootAttestationRequest {
@@ -13,6 +13,6 @@ export class BootAttestationRequest {
   @IsSs58()
   miner_hotkey: string;
 
-  @Matches(VM_NAME_PATTERN, { message: 'vm_name must match ^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$' })
+  @Matches(VM_NAME_PATTERN, { message: vmNameMessage('vm_name') })
   vm_name: string;
 }

@@ -74,7 +74,8 @@ function keyEventDetail(event: Json): string | undefined {
   return parts.length > 0 ? parts.join(' ') : undefined;
 }
 
-const versionPath = (version: string) => `/admin/measurements/${encodeURIComponent(version)}`;
+/** One set's path: the version, and `?name=` when several GPU flavours share it. */
+const versionPath = (version: string, name?: string) => `/admin/measurements/${encodeURIComponent(version)}${name !== undefined ? `?name=${encodeURIComponent(name)}` : ''}`;
 
 function measurementsCommand(io: CliIo): Command {
   const measurements = new Command('measurements').description('measurement sets the broker matches quotes against (admin)');
@@ -113,7 +114,7 @@ function measurementsCommand(io: CliIo): Command {
         const exists = error instanceof BrokerRefusedError && error.status === 409;
         if (!options.skipExisting || !exists) throw error;
         answers.push(error.body);
-        ctx.output.note(`skipped ${set.name} ${set.version}: the broker already has version ${set.version}`);
+        ctx.output.note(`skipped ${set.name} ${set.version}: the broker already has it`);
       }
     }
     if (ctx.output.json) ctx.output.printJson(answers.length === 1 ? answers[0] : answers);
@@ -127,21 +128,31 @@ function measurementsCommand(io: CliIo): Command {
     },
   );
 
-  withExamples(measurements.command('show').description('one measurement set, every register').argument('<version>'), ['$ bootkey measurements show 1.0.0']).action(
-    async (version: string, _options: unknown, command: Command) => {
-      const ctx = CliContext.of(command, io);
-      const set = await ctx.client().get<Json>(versionPath(version));
-      ctx.output.result(set, () => ctx.output.keyValues(flatten(set)));
-    },
-  );
+  withExamples(
+    measurements
+      .command('show')
+      .description('one measurement set, every register')
+      .argument('<version>')
+      .option('--name <name>', 'the set\'s name, when several GPU flavours share the version'),
+    ['$ bootkey measurements show 1.0.0', '$ bootkey measurements show 1.4.0 --name 8xh200'],
+  ).action(async (version: string, options: { name?: string }, command: Command) => {
+    const ctx = CliContext.of(command, io);
+    const set = await ctx.client().get<Json>(versionPath(version, options.name));
+    ctx.output.result(set, () => ctx.output.keyValues(flatten(set)));
+  });
 
   withExamples(
-    measurements.command('retire').description('retire a measurement set: kept for the audit trail, no longer matched (VMs with that image get no keys)').argument('<version>'),
-    ['$ bootkey measurements retire 1.0.0'],
-  ).action(async (version: string, _options: unknown, command: Command) => {
+    measurements
+      .command('retire')
+      .description('retire a measurement set: kept for the audit trail, no longer matched (VMs with that image get no keys)')
+      .argument('<version>')
+      .option('--name <name>', 'the set\'s name, when several GPU flavours share the version'),
+    ['$ bootkey measurements retire 1.0.0', '$ bootkey measurements retire 1.4.0 --name 8xb200'],
+  ).action(async (version: string, options: { name?: string }, command: Command) => {
     const ctx = CliContext.of(command, io);
-    const answer = await ctx.client().delete<unknown>(versionPath(version));
-    ctx.output.result(answer ?? { retired: version }, () => ctx.output.line(`retired ${version}`));
+    const answer = await ctx.client().delete<unknown>(versionPath(version, options.name));
+    const label = options.name !== undefined ? `${options.name} ${version}` : version;
+    ctx.output.result(answer ?? { retired: label }, () => ctx.output.line(`retired ${label}`));
   });
 
   return measurements;

@@ -1,6 +1,7 @@
 /**
- * Utilities: `keygen` (a KEK line for BROKER_KEKS), `hotkey show` (the ss58 address only), and
- * `quote parse|verify` through the broker's public quote tools.
+ * Utilities: `keygen` (a KEK line for BROKER_KEKS), `hotkey show` (the ss58 address only),
+ * `validator show` (the broker's validator ss58, from its key file), and `quote parse|verify`
+ * through the broker's public quote tools.
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -8,6 +9,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { CliContext, CliIo } from '../context';
 import { UsageError } from '../errors';
 import { Column, flatten, inline } from '../output';
+import { KeyFileError, loadKeyFile } from '../../common/crypto/sr25519-key-file';
 import { loadSigner } from '../wallet';
 import { withExamples } from './help';
 
@@ -124,6 +126,28 @@ export function toolCommands(io: CliIo): Command[] {
     ctx.output.result({ ss58_address: signer.address, source: signer.source }, () => ctx.output.line(signer.address));
   });
 
+  const validator = new Command('validator').description("the broker's validator key (VALIDATOR_KEY_FILE), which signs its evidence requests to VMs");
+  withExamples(validator, ['$ bootkey validator show --key-file /etc/bootkey/validator.json']);
+  withExamples(
+    validator
+      .command('show')
+      .description("print the ss58 address of the broker's validator key, read from the key file itself (no broker needed; never the seed)")
+      .option('--key-file <file>', 'the key file: a hex sr25519 seed or a Bittensor hotkey JSON file (default: env VALIDATOR_KEY_FILE)'),
+    ['$ VALIDATOR_KEY_FILE=/etc/bootkey/validator.json bootkey validator show', '$ bootkey validator show --key-file ~/.bittensor/wallets/validator/hotkeys/default'],
+  ).action(async (options: { keyFile?: string }, command: Command) => {
+    const ctx = CliContext.of(command, io);
+    const file = options.keyFile ?? io.env.VALIDATOR_KEY_FILE;
+    if (!file) throw new UsageError('no validator key file: pass --key-file or set VALIDATOR_KEY_FILE (the broker\'s own setting)');
+    let address: string;
+    try {
+      address = (await loadKeyFile(file, options.keyFile ? '--key-file' : 'VALIDATOR_KEY_FILE')).address;
+    } catch (error) {
+      if (error instanceof KeyFileError) throw new UsageError(error.message);
+      throw error;
+    }
+    ctx.output.result({ ss58_address: address, file }, () => ctx.output.line(address));
+  });
+
   const quote = new Command('quote').description("inspect a TDX quote with the broker's public tools (no hotkey needed)");
   withExamples(quote, ['$ bootkey quote parse quote.bin', '$ bootkey quote verify quote.b64']);
   withExamples(quote.command('parse').description("a quote's fields (header, MRTD, RTMRs, REPORTDATA, TD attributes, FMSPC); no verification").argument('<file>', 'raw quote bytes or base64 text; - for stdin'), [
@@ -148,5 +172,5 @@ export function toolCommands(io: CliIo): Command[] {
     ctx.output.result(report, () => printVerify(ctx, report));
   });
 
-  return [keygen, hotkey, quote];
+  return [keygen, hotkey, validator, quote];
 }

@@ -60,8 +60,12 @@ export enum ErrorCode {
   SERVER_NAME_AMBIGUOUS = 'SERVER_NAME_AMBIGUOUS',
   // volume key generations
   KEY_GENERATION_NOT_FOUND = 'KEY_GENERATION_NOT_FOUND',
+  // the VM's attestation proxy refused the broker's validator signature (or its absence)
+  ATTESTATION_SERVICE_REFUSED = 'ATTESTATION_SERVICE_REFUSED',
   // admin: measurement sets are immutable per version
   MEASUREMENT_SET_EXISTS = 'MEASUREMENT_SET_EXISTS',
+  // a version names several sets (one per GPU flavour): `?name=` picks one
+  MEASUREMENT_SET_AMBIGUOUS = 'MEASUREMENT_SET_AMBIGUOUS',
   // availability
   COLLATERAL_UNAVAILABLE = 'COLLATERAL_UNAVAILABLE',
   DATABASE_UNAVAILABLE = 'DATABASE_UNAVAILABLE',

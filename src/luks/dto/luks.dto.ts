@@ -1,9 +1,9 @@
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { IsSs58 } from '../../common/validation/ss58';
-import { VM_NAME_PATTERN } from '../../common/validation/vm-name';
+import { VM_NAME_PATTERN, vmNameMessage } from '../../common/validation/vm-name';
 
 export class VmNameParams {
-  @Matches(VM_NAME_PATTERN, { message: 'vm_name must match ^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$' })
+  @Matches(VM_NAME_PATTERN, { message: vmNameMessage('vm_name') })
   vm_name: string;
 }
 

@@ -17,12 +17,14 @@ import {
   MinLength,
   ValidateNested,
 } from 'class-validator';
-import { VM_NAME_PATTERN } from '../../common/validation/vm-name';
+import { VM_NAME_PATTERN, vmNameMessage } from '../../common/validation/vm-name';
 import { NestedArrayOf } from '../../openapi/api-doc.decorator';
 import { QUOTE_BASE64_MAX_CHARS } from '../../attestation/dto/quote.request';
 
 const HOST_PATTERN = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$|^[0-9a-fA-F:.]{2,45}$/;
 export const SERVER_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
+/** A server's id or its name (names may be longer than ids: up to 253, DNS-subdomain style). */
+const SERVER_NAME_OR_ID_PATTERN = new RegExp(`${SERVER_ID_PATTERN.source}|${VM_NAME_PATTERN.source}`);
 
 export class NodeArgs {
   @IsString() @MinLength(1) @MaxLength(128) uuid: string;
@@ -53,7 +55,7 @@ export class RegisterServerRequest {
 
   /** The VM name (its `hostname`); defaults to `id`. */
   @IsOptional()
-  @Matches(VM_NAME_PATTERN, { message: 'name must match ^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$' })
+  @Matches(VM_NAME_PATTERN, { message: vmNameMessage('name') })
   name?: string;
 
   @IsArray()
@@ -70,7 +72,7 @@ export class ServerIdParams {
 }
 
 export class ServerNameOrIdParams {
-  @Matches(SERVER_ID_PATTERN, { message: 'server_name_or_id must be a server id or name' })
+  @Matches(SERVER_NAME_OR_ID_PATTERN, { message: 'server_name_or_id must be a server id or name' })
   server_name_or_id: string;
 }
 
@@ -87,7 +89,7 @@ export class DeleteServerQuery {
 }
 
 export class RenameServerQuery {
-  @Matches(VM_NAME_PATTERN, { message: 'server_name must match ^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$' })
+  @Matches(VM_NAME_PATTERN, { message: vmNameMessage('server_name') })
   server_name: string;
 }
 
@@ -117,6 +119,8 @@ export class ServerView {
   @IsString() name: string;
   @IsString() vm_name: string;
   @IsString() host: string;
+  /** The same address as `host` (the Chutes API calls it `ip`). */
+  @IsString() ip: string;
   @IsString() miner_hotkey: string;
   @IsOptional() @IsString() measurement_name: string | null;
   @IsOptional() @IsString() measurement_version: string | null;
@@ -127,6 +131,38 @@ export class ServerView {
 
 export class ServerListResponse {
   @IsArray() @ValidateNested({ each: true }) @NestedArrayOf(() => ServerView) items: ServerView[];
+}
+
+/** A GPU as `GET /miner/servers/` lists it (the Chutes miner inventory shape). */
+export class MinerGpuView {
+  @IsString() uuid: string;
+  @IsString() gpu_identifier: string;
+  @IsInt() device_index: number;
+  /** When the GPU's evidence was verified: its server's registration. */
+  @IsOptional() @IsISO8601() verified_at: string | null;
+  @IsOptional() @IsString() verification_error: string | null;
+}
+
+/** A server as `GET /miner/servers/` lists it (chutes-miner remote-inventory, scorch-remote, gepetto). */
+export class MinerServerView {
+  @IsString() server_id: string;
+  @IsString() name: string;
+  /** The registered host address. */
+  @IsString() ip: string;
+  /** Always true: every server here is a TEE server. */
+  @IsBoolean() is_tee: boolean;
+  /** The version of the measurement set the server matched at registration. */
+  @IsOptional() @IsString() version: string | null;
+  /** Always false: bootkey has no maintenance windows. */
+  @IsBoolean() maintenance_pending: boolean;
+  @IsOptional() @IsISO8601() created_at: string | null;
+  @IsOptional() @IsISO8601() updated_at: string | null;
+  @IsArray() @ValidateNested({ each: true }) @NestedArrayOf(() => MinerGpuView) gpus: MinerGpuView[];
+}
+
+export class MinerServerListResponse {
+  /** The caller's servers, newest first. */
+  @IsArray() @ValidateNested({ each: true }) @NestedArrayOf(() => MinerServerView) servers: MinerServerView[];
 }
 
 export class DeleteServerResponse {
