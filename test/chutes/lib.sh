@@ -125,19 +125,24 @@ start_agent() {
 	echo $! >>"$H/pids"
 	local _
 	for _ in $(seq 1 120); do
-		grep -q '^listening' "$H/agent.log" 2>/dev/null && return 0
+		if grep -q '^listening' "$H/agent.log" 2>/dev/null; then
+			agent_serves
+			return 0
+		fi
 		sleep 0.25
 	done
 	cat "$H/agent.log" >&2
 	fail "the fake VM agent did not start"
 }
 
-# agent_serves UUID...: the GPUs the fake VM agent reports evidence for (and its registers).
+# agent_serves [UUID...]: the GPUs the fake VM agent reports evidence for; also its registers (the
+# image's runtime ones) and the miner seed it signs its response proof with, as the VM proxy does.
 agent_serves() {
-	local gpus
-	gpus=$(printf '%s\n' "$@" | jq -R . | jq -cs .)
+	local gpus=[]
+	[ "$#" -eq 0 ] || gpus=$(printf '%s\n' "$@" | jq -R . | jq -cs .)
 	jq --argjson gpus "$gpus" --arg mrtd "$MRTD" --arg r0 "$RTMR0" --arg r1 "$RTMR1" --arg r2 "$RTMR2" --arg r3 "$RUNTIME_RTMR3" \
-		'.gpus = $gpus | .registers = {mrtd: $mrtd, rtmr0: $r0, rtmr1: $r1, rtmr2: $r2, rtmr3: $r3}' \
+		--arg seed "$(jq -r .secretSeed "$HOTKEY_FILE")" \
+		'.gpus = $gpus | .miner_seed = $seed | .registers = {mrtd: $mrtd, rtmr0: $r0, rtmr1: $r1, rtmr2: $r2, rtmr3: $r3}' \
 		"$H/agent/config.json" >"$H/agent/config.json.new"
 	mv "$H/agent/config.json.new" "$H/agent/config.json"
 }

@@ -69,10 +69,17 @@ else
 fi
 
 log "== building the broker, starting it and the fake VM agent"
+# The build (the slow part) runs while the home and the agent are set up; launch_broker runs
+# what build_broker leaves in $H/broker-build.
+(build_broker) &
+build_pid=$!
+echo "$build_pid" >>"$H/pids"
 setup_home
-build_broker
 start_agent
+wait "$build_pid" || { log "the broker did not build"; exit 1; }
+BUILD_DIR=$H/broker-build
 start_broker
+log "   ready ($((SECONDS - started)) s)"
 
 log "== gen-B VM client (busybox sh) and miner client"
 for scenario in "${SCENARIOS[@]}"; do

@@ -11,6 +11,9 @@ scenario_first_boot() {
 	new_boot
 	boot_vm
 	expect_booted
+	local left
+	left=$(cd "$BOOT/run/chutes" && ls -A | grep -v -x -e vm-name -e hotkey || true)
+	[ -z "$left" ] || fail "left in /run/chutes: $left"
 	local made
 	made=$(requests_made)
 	[ "$made" = "GET $BROKER_URL/servers/nonce

@@ -102,7 +102,7 @@ async function main(): Promise<void> {
   const server = https.createServer({ cert: certPem, key: keyPem }, (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
+    const answer = () => {
       const url = new URL(req.url ?? '/', 'https://agent');
       const now = Math.floor(Date.now() / 1000);
       const config = JSON.parse(fs.readFileSync(configFile, 'utf8')) as AgentConfig;
@@ -123,7 +123,8 @@ async function main(): Promise<void> {
       if (verdict.status !== 200) return reply(verdict.status, { detail: verdict.detail });
       if (url.pathname !== '/server/attest') return reply(404, { detail: 'Not Found' });
       if (!/^[0-9a-f]{64}$/.test(nonce)) return reply(400, { detail: 'nonce must be 64 hex characters' });
-      const registers = config.registers!;
+      const registers = config.registers;
+      if (!registers) throw new Error('config.json has no registers');
       const reg = (name: keyof typeof registers) => Buffer.from(registers[name], 'hex');
       const quote = forgeQuote(state.pki, {
         reportData: Buffer.concat([Buffer.from(nonce, 'hex'), spkiSha256]),
@@ -146,6 +147,14 @@ async function main(): Promise<void> {
         proof['x-chutes-signature'] = Buffer.from(miner.sign(`${miner.address}:${ts}:tee`)).toString('hex');
       }
       reply(200, { tdx_quote: quote.toString('base64'), nvtrust_evidence: JSON.stringify(evidence) }, proof);
+    };
+    req.on('end', () => {
+      try {
+        answer();
+      } catch (error) {
+        process.stderr.write(`fake-vm-agent: ${error instanceof Error ? error.stack : String(error)}\n`);
+        res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ detail: 'agent error' }));
+      }
     });
   });
   server.listen(Number(values.port), '127.0.0.1', () => process.stdout.write(`listening on ${values.port}\n`));

@@ -157,6 +157,8 @@ async function main(): Promise<void> {
         assert.equal(reply.status, 200, show(reply));
         const listed = (reply.json as { servers: Record<string, unknown>[] }).servers;
         assert.ok(Array.isArray(listed), 'no servers array');
+        assert.ok(servers.length >= 2, 'needs the servers registered above');
+        assert.deepEqual(listed.map((s) => s.server_id).sort(), servers.map((s) => s.id).sort(), 'the listed servers are not the registered ones');
         for (const server of servers) {
           const entry = listed.find((s) => s.server_id === server.id);
           assert.ok(entry, `${server.id} is not listed`);
