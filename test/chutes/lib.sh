@@ -209,6 +209,16 @@ new_boot() {
 # busybox sh, clean environment, stand-ins first on PATH. Output in $BOOT/SCRIPT.log; STAGE_STATUS.
 run_stage() {
 	STAGE_STATUS=0
+	# The client wipes and formats the devices it is configured with: only ever image files here.
+	grep -q '^LUKS_DEVICE=' "$BOOT/etc/tdx-luks.conf" && grep -q '^DISK_CANDIDATES="' "$BOOT/etc/tdx-luks.conf" ||
+		fail "the VM's tdx-luks.conf names no devices (the client would fall back to /dev)"
+	local dev
+	for dev in $(sed -n 's/^LUKS_DEVICE=//p; s/^DISK_CANDIDATES="\(.*\)"$/\1/p' "$BOOT/etc/tdx-luks.conf"); do
+		case $dev in
+		"$H"/*) ;;
+		*) fail "refusing to run the VM client on $dev (outside the test home)" ;;
+		esac
+	done
 	env -i PATH="$VM_PATH" CHUTES_VM_ROOT="$BOOT" BOOTKEY_ROOT="$BOOT" BOOTKEY_TEST_HOME="$H" \
 		BOOTKEY_TEST_FORGE="$FORGE" timeout 150 busybox sh "$HERE/vm/$1" >"$BOOT/$1.log" 2>&1 || STAGE_STATUS=$?
 	if [ -s "$BOOT/run/chutes/boot-token" ]; then
