@@ -109,21 +109,19 @@ scenario_delete_then_reboot() {
 	new_boot
 	boot_vm
 	expect_booted
-	broker_keys
-	local storage cache out
-	storage=$(key_digest storage)
-	cache=$(key_digest tdx-cache)
+	local out formats
 	agent_serves "GPU-$VM_NAME-0" "GPU-$VM_NAME-1"
 	out=$(miner register --host 127.0.0.1 --id "$VM_NAME-node" --name "$VM_NAME" --gpus "GPU-$VM_NAME-0,GPU-$VM_NAME-1") ||
 		fail "registration failed: $out"
 	out=$(miner delete-remote "$VM_NAME") || fail "delete-remote failed: $out"
-	local formats
 	formats=$(grep -c luksFormat "$VM/cryptsetup.log" || true)
 	new_boot
 	boot_vm
+	# Opened (the shim's open really checks the passphrase) with the keys the broker serves now,
+	# and nothing formatted again: the keys survived the deletion.
 	expect_booted
 	[ "$(grep -c luksFormat "$VM/cryptsetup.log" || true)" -eq "$formats" ] || fail "a volume was formatted again"
-	broker_keys
-	[ "$(key_digest storage)" = "$storage" ] && [ "$(key_digest tdx-cache)" = "$cache" ] || fail "the volume keys changed"
+	grep -q 'opened storage' "$BOOT/setup_storage.log" && grep -q 'opened tdx-cache' "$BOOT/setup_storage.log" ||
+		fail "the volumes were not opened"
 	secrets_of_vm | expect_no_leak
 }
