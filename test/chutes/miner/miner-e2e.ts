@@ -191,6 +191,7 @@ async function main(): Promise<void> {
     },
     {
       name: 'name sync: one header set renames two servers (two PATCHes); it is refused for a DELETE and for the same PATCH again',
+      waitsOn: 'chutes-srv (the registrations above; the reuse rule itself is on main)',
       run: async () => {
         assert.ok(servers.length >= 2, 'needs two registered servers');
         const { headers } = signRequest(miner, undefined, 'tee');
