@@ -19,7 +19,7 @@ export class MeasurementSetIdentity1763801000000 implements MigrationInterface {
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
-    const shared: { version: string }[] = await queryRunner.query(`SELECT version FROM measurement_sets GROUP BY version HAVING count(*) > 1 LIMIT 1`);
+    const shared = (await queryRunner.query(`SELECT version FROM measurement_sets GROUP BY version HAVING count(*) > 1 LIMIT 1`)) as { version: string }[];
     if (shared.length > 0) throw new Error(`cannot revert MeasurementSetIdentity: several measurement sets share version ${shared[0].version}`);
     await queryRunner.query(`ALTER TABLE measurement_sets DROP COLUMN authorized_hotkeys`);
     await queryRunner.query(`ALTER TABLE measurement_sets DROP COLUMN rc`);

@@ -16,8 +16,8 @@ import {
   parseHardwareItem,
   parseMeasurementSetInput,
   parseRelease,
-} from '../measurements/measurement-set.input';
-import { decodeRootPassphraseFile, rootPassphraseProblem } from '../measurements/root-passphrase';
+} from '../common/validation/measurement-set.input';
+import { decodeRootPassphraseFile, rootPassphraseProblem } from '../common/validation/root-passphrase';
 import { UsageError } from './errors';
 
 /** The body of POST /admin/measurements. */
@@ -106,7 +106,7 @@ export function readMeasurementSets(file: string): MeasurementSetBody[] {
   const baseDir = path.dirname(path.resolve(file));
   const bodies: MeasurementSetBody[] = [];
   const seen = new Set<string>();
-  entries.forEach((raw, index) => {
+  entries.forEach((raw: unknown, index) => {
     const where = list === undefined ? file : `${file} entry ${index + 1}`;
     const sets: [MeasurementSetInput, unknown, string][] = [];
     if (isRelease(raw)) {

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Database } from '../database/executor';
 import type { SealedSecret } from '../keys/envelope';
-import type { MeasurementSetInput } from './measurement-set.input';
+import type { MeasurementSetInput } from '../common/validation/measurement-set.input';
 import { MeasurementSet, RtmrSet, SealedRootPassphrase } from './measurement-set.types';
 
 interface MeasurementSetRow {

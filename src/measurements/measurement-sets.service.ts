@@ -15,7 +15,7 @@ import type { MeasurementSetPolicy } from '../attestation/core/policy/measuremen
 import { KeyCustodyService, RewrapOutcome } from '../keys/key-custody.service';
 import { MetricsService } from '../ops/metrics.service';
 import { ReadinessFacts } from '../ops/readiness-facts';
-import { MeasurementSetInput, differingFields } from './measurement-set.input';
+import { MeasurementSetInput, differingFields } from '../common/validation/measurement-set.input';
 import { MeasurementSet } from './measurement-set.types';
 import { MeasurementSetsRepository } from './measurement-sets.repository';
 import { parseMeasurementsText, readMeasurementsText, readPassphraseFile, SkippedEntry } from './measurements-file';

@@ -19,8 +19,8 @@ import {
   parseMeasurementSetInput,
   parseRelease,
   ReleaseFields,
-} from './measurement-set.input';
-import { decodeRootPassphraseFile } from './root-passphrase';
+} from '../common/validation/measurement-set.input';
+import { decodeRootPassphraseFile } from '../common/validation/root-passphrase';
 
 export interface MeasurementFileEntry {
   input: MeasurementSetInput;
@@ -103,7 +103,7 @@ export function parseMeasurementsText(text: string, file: string): MeasurementsF
       if (seen.has(identity)) throw new MeasurementSetInputError(`name ${input.name} with version ${input.version} appears earlier in the file`);
       if (passphraseFile !== undefined && (typeof passphraseFile !== 'string' || passphraseFile.length === 0)) throw new MeasurementSetInputError('root_passphrase_file must be a path');
       seen.add(identity);
-      entries.push({ input, label, rootPassphraseFile: passphraseFile ? path.resolve(path.dirname(file), passphraseFile as string) : undefined });
+      entries.push({ input, label, rootPassphraseFile: passphraseFile ? path.resolve(path.dirname(file), passphraseFile) : undefined });
     } catch (error) {
       if (!(error instanceof MeasurementSetInputError)) throw error;
       skipped.push({ entry: label, problem: error.message });

@@ -5,7 +5,7 @@
  * parseMeasurementSetInput as the YAML loader, so both accept exactly the same sets.
  */
 import { Transform, Type } from 'class-transformer';
-import { IsRootPassphrase } from '../../measurements/root-passphrase';
+import { IsRootPassphrase } from '../../common/validation/root-passphrase';
 import { HasOnlyKeys } from '../../common/validation/only-keys';
 import { ArrayMaxSize, IsArray, IsBoolean, IsInt, IsObject, IsOptional, IsString, Length, Matches, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
 import { IsSs58 } from '../../common/validation/ss58';

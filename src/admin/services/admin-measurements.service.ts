@@ -5,7 +5,7 @@
  */
 import { Injectable, Logger } from '@nestjs/common';
 import { DomainError, ErrorCode } from '../../common/errors';
-import { MeasurementSetInput, MeasurementSetInputError, parseMeasurementSetInput } from '../../measurements/measurement-set.input';
+import { MeasurementSetInput, MeasurementSetInputError, parseMeasurementSetInput } from '../../common/validation/measurement-set.input';
 import { MeasurementSetsService } from '../../measurements/measurement-sets.service';
 import type { MeasurementSet } from '../../measurements/measurement-set.types';
 import { CreateMeasurementSetRequest } from '../dto/measurement-set.request';

@@ -81,7 +81,7 @@ describe('validator show', () => {
       short: file('short', SEED.slice(2)),
       mismatch: file('mismatch', JSON.stringify({ secretSeed: SEED, ss58Address: '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY' })),
     };
-    const resolved = Object.fromEntries(Object.entries(env).map(([key, value]) => [key, files[value as string] ?? value]));
+    const resolved = Object.fromEntries(Object.entries(env).map(([key, value]) => [key, files[value] ?? value]));
     const result = await run(['validator', 'show', ...args], resolved);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(message);

@@ -173,7 +173,7 @@ async function main(): Promise<void> {
             assert.match(String(gpu.uuid), /^GPU-/);
             assert.equal(gpu.gpu_identifier, 'h200');
             assert.equal(typeof gpu.device_index, 'number');
-            assert.ok(gpu.verified_at === null || !Number.isNaN(Date.parse(String(gpu.verified_at))), 'verified_at');
+            assert.ok(gpu.verified_at === null || !Number.isNaN(Date.parse(typeof gpu.verified_at === 'string' ? gpu.verified_at : '')), 'verified_at');
             assert.ok('verification_error' in gpu, 'verification_error');
           }
         }

@@ -4,9 +4,9 @@
  * - flat (gen B): one entry per hardware variant, `boot_rtmrs`/`runtime_rtmrs` maps;
  * - per release (gen C): `version, mrtd, rtmr1, rtmr2, runtime_rtmr3, rc?, authorized_hotkeys?,
  *   hardware: [{name, rtmr0, expected_gpus, gpu_count, fingerprint?}]`, one set per hardware item.
- * Shared by the MEASUREMENTS_FILE loader and the admin API (flat shape only there).
+ * Shared by the MEASUREMENTS_FILE loader, the admin API and the CLI (hence common/, not measurements/).(flat shape only there).
  */
-import { isSs58Address } from '../common/validation/ss58';
+import { isSs58Address } from './ss58';
 
 export interface MeasurementSetInput {
   name: string;
@@ -81,7 +81,7 @@ function gpuCountOf(value: unknown, required: boolean): number | null {
   if (gpuCount !== null && (typeof gpuCount !== 'number' || !Number.isInteger(gpuCount) || gpuCount < 0 || gpuCount > 64)) {
     throw new MeasurementSetInputError('gpu_count must be a whole number 0..64');
   }
-  return gpuCount as number | null;
+  return gpuCount;
 }
 
 /** `rc` as a boolean; YAML text `true`/`false` too (never "any non-empty string is true", Chutes' trap). */
@@ -98,10 +98,10 @@ function authorizedHotkeysOf(value: unknown, rc: boolean): string[] {
     return [];
   }
   if (!Array.isArray(value)) throw new MeasurementSetInputError('authorized_hotkeys must be a list of ss58 addresses');
-  const hotkeys = value.map((hotkey) => (typeof hotkey === 'string' ? hotkey.trim() : hotkey)).filter((hotkey) => hotkey !== '');
+  const hotkeys = (value as unknown[]).map((hotkey) => (typeof hotkey === 'string' ? hotkey.trim() : hotkey)).filter((hotkey) => hotkey !== '');
   if (!hotkeys.every(isSs58Address)) throw new MeasurementSetInputError('authorized_hotkeys must be a list of ss58 addresses');
   if (rc && hotkeys.length === 0) throw new MeasurementSetInputError('rc is true but authorized_hotkeys is empty: a release candidate no hotkey may use is skipped');
-  return hotkeys as string[];
+  return hotkeys;
 }
 
 /** Validates one flat (gen B) entry; throws MeasurementSetInputError naming the field. */
