@@ -35,7 +35,7 @@ setup_home() {
 	# Under busybox, the scripts get busybox's applets (as in a real initramfs) for everything
 	# that is not a shim or one of the tools the hook copies.
 	local applet
-	for applet in sh cat cp chmod cut date env find head ln ls mkfifo mktemp mv od rm sed sleep sort tail tee timeout tr truncate wc; do
+	for applet in sh cat cmp cp chmod cut date env find grep head ln ls mkfifo mktemp mv od readlink rm sed sleep sort tail tee timeout tr truncate wc; do
 		ln -s "$(command -v busybox)" "$H/bin-busybox/$applet"
 	done
 	FORGE=$REPO/test/support/forge/forge-quote.cjs
@@ -106,6 +106,7 @@ new_boot() {
 		echo "BOOTKEY_ROOT_DEVICE=\"$VM/root.img\""
 		echo "BOOTKEY_VOLUMES=\"storage,$VM/storage.img tdx-cache,$VM/cache.img,tdx-cache,cache\""
 		echo "BOOTKEY_LUKS_FORMAT_OPTIONS=\"--pbkdf pbkdf2 --pbkdf-force-iterations 1000\""
+		echo "BOOTKEY_LUKS_ADDKEY_OPTIONS=\"--pbkdf pbkdf2 --pbkdf-force-iterations 1000\""
 		echo "BOOTKEY_POWEROFF_CMD=\"$H/fakes/poweroff\""
 		echo "BOOTKEY_QUOTE_SOURCE=tsm"
 		echo "BOOTKEY_ATTEMPTS=3"
