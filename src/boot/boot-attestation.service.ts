@@ -1,12 +1,16 @@
 /**
  * Boot attestation: a VM's initramfs proves itself and gets its root-disk passphrase. Checks
  * run cheapest first and nothing is released unless all pass (DESIGN.md "Boot attestation"):
- *   1 nonce (consumed whatever happens next) — then miner admission
+ *   1 nonce (consumed whatever happens next) — then miner admission and boot identity pinning
+ *     (a VM name registered as a server boots only from that server's host address)
  *   2 quote structure  3 REPORTDATA binding  4 measurements  5 DCAP + TCB policy  6 DEBUG
  * and the matched set must hold a root key. Every attempt, an unexpected failure included,
  * writes one boot_attestations row (the audited-attempt pipeline); the VM only ever sees status + code.
  */
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { normalizeIp } from '../common/client/client-identity';
 import { DomainError, ErrorCode } from '../common/errors';
 import { canonicalSs58 } from '../common/validation/ss58';
 import { sha256Hex } from '../common/crypto/hashing';
@@ -17,6 +21,8 @@ import { decodeQuoteBase64 } from '../attestation/dto/quote.request';
 import { AppraisalRecord, QuoteAppraisalService } from '../attestation/quote-appraisal.service';
 import { AttemptInProgress, AuditedAttempts } from '../audit/audited-attempts.service';
 import { KeyReleaseEventsRepository } from '../audit/key-release-events.repository';
+import { resolveHost } from '../servers/host-policy';
+import { ServersRepository } from '../servers/servers.repository';
 import { BootTokensService } from './boot-tokens.service';
 import { BootAttestationRequest } from './dto/boot-attestation.request';
 import { BootAttestationResponse } from './dto/boot-attestation.response';
@@ -41,6 +47,8 @@ export class BootAttestationService {
     private readonly attempts: AuditedAttempts,
     private readonly keyReleases: KeyReleaseEventsRepository,
     private readonly miners: MinersService,
+    private readonly servers: ServersRepository,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async attest(received: BootAttestationRequest, caller: BootCaller): Promise<BootAttestationResponse> {
@@ -51,6 +59,7 @@ export class BootAttestationService {
       const { record } = attempt;
       const nonce = typeof caller.nonceHeader === 'string' ? caller.nonceHeader.trim().toLowerCase() : '';
       await this.checkNonceAndMiner(nonce, request.miner_hotkey, caller.clientIp, record);
+      await this.checkIdentityPinning(request.miner_hotkey, request.vm_name, caller.clientIp, record);
       const raw = this.decode(request.quote, record);
       attempt.quoteSha256 = sha256Hex(raw);
       const quote = this.appraisal.parse(raw, record);
@@ -75,6 +84,35 @@ export class BootAttestationService {
     record.verdict.miner = admission;
     if (admission === 'blocked') throw new DomainError(ErrorCode.MINER_BLOCKED, 'this miner is blocked');
     if (admission === 'not_allowed') throw new DomainError(ErrorCode.MINER_NOT_ALLOWED, 'this miner is not on the allowlist');
+  }
+
+  /**
+   * Boot identity pinning (BOOT_IDENTITY_PINNING=registered-host): `miner_hotkey` and `vm_name`
+   * are only claims, so a boot naming a VM the miner registered as a server must come from that
+   * server's host address — else any genuine TD could claim another VM's name and have its
+   * volumes rekeyed. A VM name not registered is not pinned.
+   */
+  private async checkIdentityPinning(hotkey: string, vmName: string, clientIp: string, record: AppraisalRecord): Promise<void> {
+    if (this.config.bootIdentityPinning === 'off') {
+      record.verdict.identity = 'not_pinned';
+      return;
+    }
+    const registered = await this.servers.registeredForVm(hotkey, vmName);
+    if (registered.length === 0) {
+      record.verdict.identity = 'unregistered';
+      return;
+    }
+    const hosts: { server_id: string; host: string; addresses: string[] }[] = [];
+    for (const server of registered) {
+      const addresses = (await resolveHost(server.host).catch(() => [] as string[])).map(normalizeIp);
+      if (addresses.includes(clientIp)) {
+        record.verdict.identity = { result: 'registered_host', server_id: server.id };
+        return;
+      }
+      hosts.push({ server_id: server.id, host: server.host, addresses });
+    }
+    record.verdict.identity = { result: 'host_mismatch', client_ip: clientIp, registered: hosts };
+    throw new DomainError(ErrorCode.IDENTITY_HOST_MISMATCH, "this VM name is registered to a server at another address; boots must come from the server's host");
   }
 
   private decode(quote: string, record: AppraisalRecord): Buffer {

@@ -21,6 +21,11 @@ export interface BootTokenBinding {
   vmName: string;
 }
 
+/** How a presented token is stored and looked up (SHA-256 hex), or null when it cannot be a token. */
+export function bootTokenHash(token: unknown): string | null {
+  return isHex32(token) ? sha256Hex(token) : null;
+}
+
 export const invalidBootToken = () => new DomainError(ErrorCode.BOOT_TOKEN_INVALID, 'boot token is missing, invalid, expired or already used');
 
 @Injectable()
@@ -55,10 +60,20 @@ export class BootTokensService implements OnModuleInit, OnModuleDestroy {
 
   /** Consumes a token atomically inside `tx`; throws unless it was valid. */
   async consume(token: unknown, binding: BootTokenBinding, tx: Executor): Promise<{ attestationId: string }> {
-    if (!isHex32(token)) throw invalidBootToken();
-    const consumed = await this.tokens.consume(sha256Hex(token), binding, this.clock.now(), tx);
+    const consumed = await this.tryConsume(token, binding, tx);
     if (!consumed) throw invalidBootToken();
     return { attestationId: consumed.attestationId };
+  }
+
+  /**
+   * Like `consume`, but answers null instead of throwing when the token cannot be consumed now
+   * (so a caller may still honour an identical retry of the call that spent it).
+   */
+  async tryConsume(token: unknown, binding: BootTokenBinding, tx: Executor): Promise<{ attestationId: string; tokenHash: string } | null> {
+    const tokenHash = bootTokenHash(token);
+    if (!tokenHash) return null;
+    const consumed = await this.tokens.consume(tokenHash, binding, this.clock.now(), tx);
+    return consumed ? { attestationId: consumed.attestationId, tokenHash } : null;
   }
 
   /** Expired tokens are useless; the attestation rows they point to stay for the audit. */

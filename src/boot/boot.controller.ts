@@ -38,6 +38,7 @@ export class BootController {
       ErrorCode.DEBUG_TD,
       ErrorCode.NO_ROOT_KEY,
       ErrorCode.MINER_BLOCKED,
+      ErrorCode.IDENTITY_HOST_MISMATCH,
       ErrorCode.RATE_LIMITED,
       ErrorCode.COLLATERAL_UNAVAILABLE,
       ErrorCode.DATABASE_UNAVAILABLE,

@@ -47,6 +47,8 @@ export const ADVICE: Readonly<Record<ErrorCode, string>> = {
   [ErrorCode.MINER_BLOCKED]: 'Your hotkey is blocked on this broker; contact its operator.',
   [ErrorCode.MINER_NOT_ALLOWED]:
     'This broker only serves allow-listed miners; ask an admin to run `bootkey miners allow <your ss58>` (see `bootkey hotkey show`).',
+  [ErrorCode.IDENTITY_HOST_MISMATCH]:
+    'A server registered with this hotkey has this VM name, and boots under that name must come from its registered host address; boot the VM on that host, or fix the registration (`bootkey servers list`). `bootkey audit --vm-name NAME` shows both addresses.',
   [ErrorCode.SERVER_NOT_FOUND]: 'Your hotkey has no server by that id or name; `bootkey servers list` shows the ones it has (servers are visible only to the hotkey that registered them).',
   [ErrorCode.SERVER_EXISTS]: 'A server with this id is already registered; choose another --id, or remove the old one first (`bootkey servers remove ID`).',
   [ErrorCode.SERVER_NAME_TAKEN]: 'Another of your servers already has this name; choose another name, or rename or remove that server (`bootkey servers list`).',
@@ -63,6 +65,10 @@ export const ADVICE: Readonly<Record<ErrorCode, string>> = {
     "The broker could not reach the VM's attestation service at https://HOST:ATTESTATION_PORT (30443 by default); check the VM is up, the service runs, and the port is open to the broker.",
   [ErrorCode.ATTESTATION_SERVICE_INVALID]:
     "The VM's attestation service answered, but not with usable evidence; check the service's version and logs on the VM, then try again.",
+  [ErrorCode.SERVER_NAME_AMBIGUOUS]:
+    'That name is one server\'s id and another server\'s name; say which you mean with --id or --name (`bootkey servers list` shows both).',
+  [ErrorCode.KEY_GENERATION_NOT_FOUND]:
+    'That VM has no such volume key generation (it never existed, or it was shredded); `bootkey keys list VM` shows the generations that are kept.',
   [ErrorCode.MEASUREMENT_SET_EXISTS]:
     'A measurement set with this version already exists, and sets are immutable; give the new set a new version (or pass --skip-existing to skip the ones already there).',
   [ErrorCode.COLLATERAL_UNAVAILABLE]: 'The broker has no current DCAP collateral for this platform right now; this is not a rejection — try again in a few minutes.',

@@ -22,6 +22,8 @@ describe('loadConfig', () => {
       logLevel: 'info',
       requestTimeoutSeconds: 30,
       maxConnectionsPerIp: 64,
+      keyRetentionDays: 30,
+      bootIdentityPinning: 'registered-host',
     });
     expect(config.dataDir.endsWith('/data')).toBe(true);
   });
@@ -37,6 +39,8 @@ describe('loadConfig', () => {
       RATE_LIMIT_ANON_PER_MIN: '0',
       REQUEST_TIMEOUT_S: '5',
       MAX_CONNECTIONS_PER_IP: '0',
+      KEY_RETENTION_DAYS: '90',
+      BOOT_IDENTITY_PINNING: 'off',
     });
     expect(config.requestTimeoutSeconds).toBe(5);
     expect(config.maxConnectionsPerIp).toBe(0);
@@ -47,6 +51,7 @@ describe('loadConfig', () => {
     expect(config.luksVolumes).toEqual(['storage', 'cache']);
     expect(config.allowPrivateHosts).toBe(true);
     expect(config.rateLimitAnonPerMin).toBe(0);
+    expect([config.keyRetentionDays, config.bootIdentityPinning]).toEqual([90, 'off']);
   });
 
   const bad: [string, Record<string, string>, RegExp][] = [
@@ -68,6 +73,10 @@ describe('loadConfig', () => {
     ['request timeout not a number', { REQUEST_TIMEOUT_S: '30s' }, /^invalid configuration: REQUEST_TIMEOUT_S must be a whole number of seconds 1\.\.3600 \(got "30s"\)$/],
     ['connection cap not a number', { MAX_CONNECTIONS_PER_IP: 'many' }, /^invalid configuration: MAX_CONNECTIONS_PER_IP must be a whole number 0\.\.65535 \(0 turns the cap off\) \(got "many"\)$/],
     ['connection cap too large', { MAX_CONNECTIONS_PER_IP: '1000000' }, /^invalid configuration: MAX_CONNECTIONS_PER_IP must be a whole number 0\.\.65535/],
+    ['retention of zero days', { KEY_RETENTION_DAYS: '0' }, /^invalid configuration: KEY_RETENTION_DAYS must be a whole number of days, 1\.\.3650 \(got "0"\)$/],
+    ['retention not a number', { KEY_RETENTION_DAYS: '30d' }, /^invalid configuration: KEY_RETENTION_DAYS must be a whole number of days, 1\.\.3650 \(got "30d"\)$/],
+    ['retention too long', { KEY_RETENTION_DAYS: '9999' }, /^invalid configuration: KEY_RETENTION_DAYS must be a whole number of days/],
+    ['unknown pinning mode', { BOOT_IDENTITY_PINNING: 'strict' }, /^invalid configuration: BOOT_IDENTITY_PINNING must be registered-host or off \(got "strict"\)$/],
     ['admin hotkey not ss58', { ADMIN_HOTKEYS: '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY,admin' }, /ADMIN_HOTKEYS must be a comma-separated list of ss58 addresses \(got "admin"\)/],
     ['signature audience with a path', { SIGNATURE_AUDIENCE: 'https://keys.example.com/broker' }, /SIGNATURE_AUDIENCE must be the broker's public origin/],
     ['signature audience not http(s)', { SIGNATURE_AUDIENCE: 'keys.example.com' }, /SIGNATURE_AUDIENCE must be the broker's public origin/],

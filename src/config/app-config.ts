@@ -48,6 +48,10 @@ export interface AppConfig {
   requestTimeoutSeconds: number;
   /** Concurrent connections per client IP (TRUST_PROXY peers exempt); 0 = no cap. */
   maxConnectionsPerIp: number;
+  /** How long superseded and retired volume key generations are kept before the purge shreds them. */
+  keyRetentionDays: number;
+  /** `registered-host`: a boot claiming a registered server's vm_name must come from that server's host. */
+  bootIdentityPinning: 'registered-host' | 'off';
 }
 
 /** A configuration problem; its message is the one line printed before the process exits. */
@@ -155,6 +159,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (raw.DCAP_ROOT_CA_FILE && raw.NODE_ENV === 'production') {
     fail('DCAP_ROOT_CA_FILE', 'replaces the pinned Intel SGX Root CA (tests only) and is refused when NODE_ENV=production', raw.DCAP_ROOT_CA_FILE);
   }
+  const keyRetentionDays = uint(raw.KEY_RETENTION_DAYS, 30);
+  if (keyRetentionDays < 1 || keyRetentionDays > 3650) fail('KEY_RETENTION_DAYS', 'must be a whole number of days, 1..3650', raw.KEY_RETENTION_DAYS);
 
   return {
     port: port('PORT', raw.PORT, 8080),
@@ -189,6 +195,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     brokerActiveKek: raw.BROKER_ACTIVE_KEK,
     requestTimeoutSeconds,
     maxConnectionsPerIp,
+    keyRetentionDays,
+    bootIdentityPinning: (raw.BOOT_IDENTITY_PINNING ?? 'registered-host') as AppConfig['bootIdentityPinning'],
   };
 }
 

@@ -110,6 +110,11 @@ export class EnvSchema {
   /** Read only to refuse test-only settings (DCAP_ROOT_CA_FILE) in production. */
   @IsOptional()
   NODE_ENV?: string;
+  @IsOptional() @Matches(/^\d{1,4}$/, { message: 'must be a whole number of days, 1..3650' })
+  KEY_RETENTION_DAYS?: string;
+
+  @IsOptional() @IsIn(['registered-host', 'off'], { message: 'must be registered-host or off' })
+  BOOT_IDENTITY_PINNING?: string;
 }
 
 /** Variables whose values may hold credentials or keys: never echoed in a config error. */

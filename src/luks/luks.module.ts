@@ -1,15 +1,22 @@
-/** Owns per-VM volume passphrases (luks_vms, luks_volumes): sync, legacy read, destruction. */
+/**
+ * Owns per-VM volume key generations (luks_vms, luks_volumes) and sync receipts: the boot-token
+ * sync, the legacy read, miner key management (list, restore, shred), and the retention purge.
+ */
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
 import { BootModule } from '../boot/boot.module';
+import { KeyRetentionService } from './key-retention.service';
 import { LuksController } from './luks.controller';
 import { LuksService } from './luks.service';
+import { SyncReceiptsRepository } from './sync-receipts.repository';
+import { VmKeysController } from './vm-keys.controller';
+import { VmKeysService } from './vm-keys.service';
 import { VolumeKeysRepository } from './volume-keys.repository';
 
 @Module({
   imports: [AuditModule, BootModule],
-  controllers: [LuksController],
-  providers: [LuksService, VolumeKeysRepository],
+  controllers: [LuksController, VmKeysController],
+  providers: [LuksService, VmKeysService, KeyRetentionService, VolumeKeysRepository, SyncReceiptsRepository],
   exports: [LuksService],
 })
 export class LuksModule {}

@@ -1,6 +1,8 @@
 /**
- * luks_vms (one row per VM, the lock a sync holds) and luks_volumes (each volume's passphrase,
- * sealed: kek_id, wrapped_key, ciphertext). Only sealed bytes pass through here.
+ * luks_vms (one row per VM, the lock every change of its keys holds) and luks_volumes (one row
+ * per generation of a volume's key: sealed bytes, state, and what caused it). Only sealed bytes
+ * pass through here. Rows are never deleted: shredding clears the sealed columns and keeps the
+ * row, so a generation number is never used twice.
  */
 import { Injectable } from '@nestjs/common';
 import { Database, Executor } from '../database/executor';
@@ -11,86 +13,213 @@ export interface VmRef {
   vmName: string;
 }
 
-export interface StoredVolumeKey extends VmRef {
+export type GenerationState = 'current' | 'superseded' | 'retired' | 'shredded';
+
+/** One generation of a volume key as stored; `sealed` is null once shredded. */
+export interface VolumeKeyGeneration extends VmRef {
   volume: string;
-  sealed: SealedSecret;
+  generation: number;
+  state: GenerationState;
+  sealed: SealedSecret | null;
+  createdAt: Date;
+  /** The boot attestation whose sync created it (null for keys older than generations). */
+  attestationId: string | null;
+  clientIp: string | null;
+  /** When it stopped being current (the retention clock); null while current. */
+  noncurrentSince: Date | null;
+}
+
+/** A generation that holds sealed bytes (not shredded). */
+export type StoredVolumeKey = VolumeKeyGeneration & { sealed: SealedSecret };
+
+export interface GenerationRef {
+  volume: string;
+  generation: number;
 }
 
 interface VolumeRow {
   miner_hotkey: string;
   vm_name: string;
   volume: string;
-  kek_id: string;
-  wrapped_key: Buffer;
-  ciphertext: Buffer;
+  generation: number;
+  state: GenerationState;
+  kek_id: string | null;
+  wrapped_key: Buffer | null;
+  ciphertext: Buffer | null;
+  created_at: Date;
+  attestation_id: string | null;
+  client_ip: string | null;
+  noncurrent_since: Date | null;
 }
 
-function toStoredVolumeKey(row: VolumeRow): StoredVolumeKey {
+function toGeneration(row: VolumeRow): VolumeKeyGeneration {
+  const sealed =
+    row.kek_id !== null && row.wrapped_key !== null && row.ciphertext !== null
+      ? { kekId: row.kek_id, wrappedKey: new Uint8Array(row.wrapped_key), ciphertext: new Uint8Array(row.ciphertext) }
+      : null;
   return {
     minerHotkey: row.miner_hotkey,
     vmName: row.vm_name,
     volume: row.volume,
-    sealed: { kekId: row.kek_id, wrappedKey: new Uint8Array(row.wrapped_key), ciphertext: new Uint8Array(row.ciphertext) },
+    generation: row.generation,
+    state: row.state,
+    sealed,
+    createdAt: row.created_at,
+    attestationId: row.attestation_id,
+    clientIp: row.client_ip,
+    noncurrentSince: row.noncurrent_since,
   };
 }
 
-const VOLUME_COLUMNS = 'miner_hotkey, vm_name, volume, kek_id, wrapped_key, ciphertext';
+export function isStored(key: VolumeKeyGeneration): key is StoredVolumeKey {
+  return key.sealed !== null;
+}
+
+const COLUMNS = 'miner_hotkey, vm_name, volume, generation, state, kek_id, wrapped_key, ciphertext, created_at, attestation_id, client_ip, noncurrent_since';
 
 @Injectable()
 export class VolumeKeysRepository {
   constructor(private readonly db: Database) {}
 
-  /** Serialises syncs of one VM: the row exists once, and FOR UPDATE holds it until `tx` ends. */
+  /** Serialises changes to one VM's keys: the row exists once, and FOR UPDATE holds it until `tx` ends. */
   async lockVm(vm: VmRef, now: Date, tx: Executor): Promise<void> {
     await tx.rows(`INSERT INTO luks_vms (miner_hotkey, vm_name, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [vm.minerHotkey, vm.vmName, now]);
     await tx.rows(`SELECT 1 FROM luks_vms WHERE miner_hotkey = $1 AND vm_name = $2 FOR UPDATE`, [vm.minerHotkey, vm.vmName]);
   }
 
-  async volumesOf(vm: VmRef, executor: Executor = this.db): Promise<StoredVolumeKey[]> {
-    const rows = await executor.rows<VolumeRow>(`SELECT ${VOLUME_COLUMNS} FROM luks_volumes WHERE miner_hotkey = $1 AND vm_name = $2`, [vm.minerHotkey, vm.vmName]);
-    return rows.map(toStoredVolumeKey);
+  /** Locks the VM's row like `lockVm` without creating it; false when the VM never had keys. */
+  async lockExistingVm(vm: VmRef, tx: Executor): Promise<boolean> {
+    const rows = await tx.rows(`SELECT 1 FROM luks_vms WHERE miner_hotkey = $1 AND vm_name = $2 FOR UPDATE`, [vm.minerHotkey, vm.vmName]);
+    return rows.length === 1;
   }
 
-  /** Stores a volume's sealed passphrase, replacing the one it had (rekey). The VM row must exist. */
-  async upsert(vm: VmRef, volume: string, sealed: SealedSecret, now: Date, tx: Executor): Promise<void> {
+  async vmExists(vm: VmRef): Promise<boolean> {
+    const rows = await this.db.rows(`SELECT 1 FROM luks_vms WHERE miner_hotkey = $1 AND vm_name = $2`, [vm.minerHotkey, vm.vmName]);
+    return rows.length === 1;
+  }
+
+  /** Every generation of every volume of a VM, shredded ones included; by volume, newest first. */
+  async generationsOf(vm: VmRef, executor: Executor = this.db): Promise<VolumeKeyGeneration[]> {
+    const rows = await executor.rows<VolumeRow>(`SELECT ${COLUMNS} FROM luks_volumes WHERE miner_hotkey = $1 AND vm_name = $2 ORDER BY volume, generation DESC`, [
+      vm.minerHotkey,
+      vm.vmName,
+    ]);
+    return rows.map(toGeneration);
+  }
+
+  /** Stores a new generation, `current`. The VM row must be locked; the previous current demoted first. */
+  async insertGeneration(
+    vm: VmRef,
+    key: GenerationRef & { sealed: SealedSecret; attestationId: string | null; clientIp: string | null },
+    now: Date,
+    tx: Executor,
+  ): Promise<void> {
     await tx.rows(
-      `INSERT INTO luks_volumes (miner_hotkey, vm_name, volume, kek_id, wrapped_key, ciphertext, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
-       ON CONFLICT (miner_hotkey, vm_name, volume) DO UPDATE
-         SET kek_id = EXCLUDED.kek_id, wrapped_key = EXCLUDED.wrapped_key, ciphertext = EXCLUDED.ciphertext, updated_at = EXCLUDED.updated_at`,
-      [vm.minerHotkey, vm.vmName, volume, sealed.kekId, Buffer.from(sealed.wrappedKey), Buffer.from(sealed.ciphertext), now],
+      `INSERT INTO luks_volumes (miner_hotkey, vm_name, volume, generation, state, kek_id, wrapped_key, ciphertext, attestation_id, client_ip, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, 'current', $5, $6, $7, $8, $9, $10, $10)`,
+      [
+        vm.minerHotkey,
+        vm.vmName,
+        key.volume,
+        key.generation,
+        key.sealed.kekId,
+        Buffer.from(key.sealed.wrappedKey),
+        Buffer.from(key.sealed.ciphertext),
+        key.attestationId,
+        key.clientIp,
+        now,
+      ],
     );
   }
 
-  async deleteVolumes(vm: VmRef, volumes: string[], tx: Executor): Promise<void> {
-    await tx.rows(`DELETE FROM luks_volumes WHERE miner_hotkey = $1 AND vm_name = $2 AND volume = ANY($3::text[])`, [vm.minerHotkey, vm.vmName, volumes]);
+  /**
+   * Moves a generation from one of `from` to `to` (never to or from `shredded`); false when it
+   * is not in one of `from` any more. Leaving `current` starts the retention clock; a retired
+   * generation that becomes superseded keeps the time it was retired.
+   */
+  async changeState(vm: VmRef, ref: GenerationRef, from: Exclude<GenerationState, 'shredded'>[], to: Exclude<GenerationState, 'shredded'>, now: Date, tx: Executor): Promise<boolean> {
+    const rows = await tx.rows(
+      `UPDATE luks_volumes
+          SET state = $5::text,
+              noncurrent_since = CASE WHEN $5::text = 'current' THEN NULL ELSE COALESCE(noncurrent_since, $6) END,
+              updated_at = $6
+        WHERE miner_hotkey = $1 AND vm_name = $2 AND volume = $3 AND generation = $4 AND state = ANY($7::text[])
+        RETURNING generation`,
+      [vm.minerHotkey, vm.vmName, ref.volume, ref.generation, to, now, from],
+    );
+    return rows.length === 1;
   }
 
-  /** Deletes every volume key of a VM and the VM row; returns the volumes deleted, sorted. */
-  async deleteVm(vm: VmRef, tx: Executor): Promise<string[]> {
-    const rows = await tx.rows<{ volume: string }>(`DELETE FROM luks_volumes WHERE miner_hotkey = $1 AND vm_name = $2 RETURNING volume`, [vm.minerHotkey, vm.vmName]);
-    await tx.rows(`DELETE FROM luks_vms WHERE miner_hotkey = $1 AND vm_name = $2`, [vm.minerHotkey, vm.vmName]);
-    return rows.map((row) => row.volume).sort();
+  /** Shreds every generation of a VM still holding sealed bytes; returns what was shredded. */
+  async shredVm(vm: VmRef, now: Date, tx: Executor): Promise<GenerationRef[]> {
+    return this.shredWhere(vm, `state <> 'shredded'`, [], now, tx);
   }
 
-  /** Volume keys still wrapped by a KEK other than `activeKekId` (KEK rotation). */
+  /** Shreds a VM's superseded and retired generations that stopped being current before `cutoff`. */
+  async shredNoncurrentBefore(vm: VmRef, cutoff: Date, now: Date, tx: Executor): Promise<GenerationRef[]> {
+    return this.shredWhere(vm, `state IN ('superseded', 'retired') AND noncurrent_since < $4`, [cutoff], now, tx);
+  }
+
+  /** VMs that have generations the retention purge would shred at `cutoff` (at most `limit`). */
+  async vmsWithNoncurrentBefore(cutoff: Date, limit: number): Promise<VmRef[]> {
+    const rows = await this.db.rows<{ miner_hotkey: string; vm_name: string }>(
+      `SELECT DISTINCT miner_hotkey, vm_name FROM (
+         SELECT miner_hotkey, vm_name FROM luks_volumes
+          WHERE state IN ('superseded', 'retired') AND noncurrent_since < $1
+          ORDER BY noncurrent_since LIMIT $2) AS due`,
+      [cutoff, limit],
+    );
+    return rows.map((row) => ({ minerHotkey: row.miner_hotkey, vmName: row.vm_name }));
+  }
+
+  /** Generations not shredded and wrapped by a KEK other than `activeKekId` (KEK rotation). */
   async wrappedByOtherKek(activeKekId: string): Promise<StoredVolumeKey[]> {
-    const rows = await this.db.rows<VolumeRow>(`SELECT ${VOLUME_COLUMNS} FROM luks_volumes WHERE kek_id <> $1`, [activeKekId]);
-    return rows.map(toStoredVolumeKey);
+    const rows = await this.db.rows<VolumeRow>(`SELECT ${COLUMNS} FROM luks_volumes WHERE kek_id <> $1 AND state <> 'shredded' ORDER BY miner_hotkey, vm_name, volume, generation`, [
+      activeKekId,
+    ]);
+    return rows.map(toGeneration).filter(isStored);
   }
 
   /**
-   * Replaces a key's wrapping (the ciphertext stays) — only if it is still wrapped as read, so a
-   * concurrent rekey is never overwritten with the old passphrase's data key.
+   * Replaces a generation's wrapping (its ciphertext stays) by compare-and-swap on the exact
+   * stored bytes: only if the row still holds the KEK id, wrapped key and ciphertext that were
+   * re-wrapped. False when anything changed in between (the caller counts it as not re-wrapped).
    */
-  async saveRewrapped(key: StoredVolumeKey, rewrapped: SealedSecret): Promise<void> {
-    await this.db.rows(`UPDATE luks_volumes SET kek_id = $4, wrapped_key = $5 WHERE miner_hotkey = $1 AND vm_name = $2 AND volume = $3 AND kek_id = $6`, [
-      key.minerHotkey,
-      key.vmName,
-      key.volume,
-      rewrapped.kekId,
-      Buffer.from(rewrapped.wrappedKey),
-      key.sealed.kekId,
-    ]);
+  async saveRewrapped(key: StoredVolumeKey, rewrapped: SealedSecret): Promise<boolean> {
+    const rows = await this.db.rows(
+      `UPDATE luks_volumes SET kek_id = $5, wrapped_key = $6
+        WHERE miner_hotkey = $1 AND vm_name = $2 AND volume = $3 AND generation = $4
+          AND kek_id = $7 AND wrapped_key = $8 AND ciphertext = $9
+        RETURNING generation`,
+      [
+        key.minerHotkey,
+        key.vmName,
+        key.volume,
+        key.generation,
+        rewrapped.kekId,
+        Buffer.from(rewrapped.wrappedKey),
+        key.sealed.kekId,
+        Buffer.from(key.sealed.wrappedKey),
+        Buffer.from(key.sealed.ciphertext),
+      ],
+    );
+    return rows.length === 1;
+  }
+
+  /** How many stored (not shredded) generations each KEK id wraps. */
+  async countByKek(): Promise<Map<string, number>> {
+    const rows = await this.db.rows<{ kek_id: string; n: number }>(`SELECT kek_id, count(*)::int AS n FROM luks_volumes WHERE kek_id IS NOT NULL GROUP BY kek_id`);
+    return new Map(rows.map((row) => [row.kek_id, row.n]));
+  }
+
+  private async shredWhere(vm: VmRef, condition: string, extra: unknown[], now: Date, tx: Executor): Promise<GenerationRef[]> {
+    const rows = await tx.rows<{ volume: string; generation: number }>(
+      `UPDATE luks_volumes
+          SET state = 'shredded', kek_id = NULL, wrapped_key = NULL, ciphertext = NULL, shredded_at = $3, updated_at = $3
+        WHERE miner_hotkey = $1 AND vm_name = $2 AND ${condition}
+        RETURNING volume, generation`,
+      [vm.minerHotkey, vm.vmName, now, ...extra],
+    );
+    return rows.map((row) => ({ volume: row.volume, generation: row.generation })).sort((a, b) => a.volume.localeCompare(b.volume) || a.generation - b.generation);
   }
 }

@@ -113,15 +113,23 @@ export class MeasurementSetsRepository {
   }
 
   /**
-   * Stores a re-wrapped data key, only if the row is still under `previousKekId` (a concurrent
-   * rotation that got there first wins; the ciphertext itself never changes).
+   * Stores a re-wrapped data key by compare-and-swap on the exact stored bytes (KEK id, wrapped
+   * key, ciphertext as read); false when the row changed in between (the ciphertext never does).
    */
-  async replaceRootWrap(setId: string, previousKekId: string, rewrapped: SealedSecret): Promise<void> {
-    await this.db.rows(`UPDATE measurement_sets SET root_kek_id = $2, root_wrapped_key = $3 WHERE id = $1 AND root_kek_id = $4`, [
-      setId,
-      rewrapped.kekId,
-      Buffer.from(rewrapped.wrappedKey),
-      previousKekId,
-    ]);
+  async replaceRootWrap(root: SealedRootPassphrase, rewrapped: SealedSecret): Promise<boolean> {
+    const rows = await this.db.rows(
+      `UPDATE measurement_sets SET root_kek_id = $2, root_wrapped_key = $3
+        WHERE id = $1 AND root_kek_id = $4 AND root_wrapped_key = $5 AND root_ciphertext = $6 RETURNING id`,
+      [root.setId, rewrapped.kekId, Buffer.from(rewrapped.wrappedKey), root.sealed.kekId, Buffer.from(root.sealed.wrappedKey), Buffer.from(root.sealed.ciphertext)],
+    );
+    return rows.length === 1;
+  }
+
+  /** How many sealed root passphrases each KEK id wraps. */
+  async countRootByKek(): Promise<Map<string, number>> {
+    const rows = await this.db.rows<{ kek_id: string; n: number }>(
+      `SELECT root_kek_id AS kek_id, count(*)::int AS n FROM measurement_sets WHERE root_kek_id IS NOT NULL GROUP BY root_kek_id`,
+    );
+    return new Map(rows.map((row) => [row.kek_id, row.n]));
   }
 }

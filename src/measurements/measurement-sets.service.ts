@@ -8,7 +8,7 @@ import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { Clock } from '../common/clock/clock';
 import type { MeasurementSetPolicy } from '../attestation/core/policy/measurement-policy';
-import { KeyCustodyService } from '../keys/key-custody.service';
+import { KeyCustodyService, RewrapOutcome } from '../keys/key-custody.service';
 import { MeasurementSetInput, differingFields } from './measurement-set.input';
 import { MeasurementSet } from './measurement-set.types';
 import { MeasurementSetsRepository } from './measurement-sets.repository';
@@ -44,7 +44,7 @@ export class MeasurementSetsService implements OnModuleInit {
   ) {}
 
   async onModuleInit(): Promise<void> {
-    this.custody.registerRewrapTask('measurement_sets', () => this.rewrapRootPassphrases());
+    this.custody.registerSealedTable('measurement_sets', { rewrap: () => this.rewrapRootPassphrases(), countByKek: () => this.sets.countRootByKek() });
     if (this.config.measurementsFile) await this.loadFile(this.config.measurementsFile);
     const keyless = (await this.active()).filter((set) => !set.sealedRootPassphrase).map((set) => `${set.name} ${set.version}`);
     if (keyless.length > 0) {
@@ -105,12 +105,12 @@ export class MeasurementSetsService implements OnModuleInit {
     this.logger.log(`MEASUREMENTS_FILE: ${entries.length} sets read, ${inserted} new versions registered`);
   }
 
-  private async rewrapRootPassphrases(): Promise<number> {
+  private async rewrapRootPassphrases(): Promise<RewrapOutcome> {
     const stale = await this.sets.rootPassphrasesNotUnder(this.custody.activeKekId);
     return this.custody.rewrapAll(
       stale,
       (root) => ({ sealed: root.sealed, aad: rootPassphraseAad(root.version) }),
-      (root, rewrapped) => this.sets.replaceRootWrap(root.setId, root.sealed.kekId, rewrapped),
+      (root, rewrapped) => this.sets.replaceRootWrap(root, rewrapped),
     );
   }
 }

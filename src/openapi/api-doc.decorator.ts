@@ -24,8 +24,8 @@ export interface ApiDocOptions {
   query?: Type;
   /** The success body: a DTO class, or a free-form description for non-JSON answers. */
   response?: Type | { contentType: string; description: string };
-  /** Map-shaped success bodies (`{<volume>: <passphrase>}`) document their values' type. */
-  responseMapOf?: 'string';
+  /** Map-shaped success bodies (`{<volume>: <passphrase>}`) document their values' type (or their JSON schema). */
+  responseMapOf?: 'string' | Record<string, unknown>;
   status?: number;
   headers?: HeaderDoc[];
   errors?: ErrorCode[];

@@ -55,7 +55,9 @@ function responses(doc: ApiDocOptions): ResponsesObject {
   } else if (doc.responseMapOf) {
     result[status] = {
       description: 'success',
-      content: { 'application/json': { schema: { type: 'object', additionalProperties: { type: doc.responseMapOf } } } },
+      content: {
+        'application/json': { schema: { type: 'object', additionalProperties: typeof doc.responseMapOf === 'string' ? { type: doc.responseMapOf } : doc.responseMapOf } },
+      },
     };
   } else {
     result[status] = { description: 'success' };

@@ -47,6 +47,20 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly keyReplacements = new Counter({
+    name: 'bootkey_key_replacements_total',
+    help: 'Replacements of a volume key in use by another generation, by cause (rekey: a sync asked for a fresh key; restore: a miner or admin restored an older one)',
+    labelNames: ['cause'] as const,
+    registers: [this.registry],
+  });
+
+  readonly keyGenerationsShredded = new Counter({
+    name: 'bootkey_key_generations_shredded_total',
+    help: 'Volume key generations shredded, by reason (purge: past KEY_RETENTION_DAYS; shred: asked for by a miner, an admin or a server deletion)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'bootkey_' });
   }

@@ -6,6 +6,7 @@ import { ErrorCode } from '../common/errors';
 import { ApiDoc } from '../openapi/api-doc.decorator';
 import {
   AttestationStatusResponse,
+  DeleteServerQuery,
   DeleteServerResponse,
   MessageResponse,
   RegisterServerRequest,
@@ -83,7 +84,7 @@ export class ServersController {
 
   @Patch(':server_id')
   @ApiDoc({
-    summary: 'Rename a server (its volume keys stay under the VM name it registered with)',
+    summary: "Rename a server (its volume keys stay under the VM name it registered with); the name may not be another of the caller's servers' id, name or VM name",
     tag: 'servers',
     auth: 'hotkey',
     query: RenameServerQuery,
@@ -96,15 +97,29 @@ export class ServersController {
 
   @Delete(':server_name_or_id')
   @ApiDoc({
-    summary: "Remove a server; its VM's volume keys are destroyed in the same transaction",
+    summary:
+      "Remove a server. Its VM's volume keys are kept (re-adding the server finds them again); with destroy_keys=true the keys of its own vm_name are shredded in the same transaction. `by=id|name` when the path is one server's id and another's name",
     tag: 'servers',
     auth: 'hotkey',
+    query: DeleteServerQuery,
     response: DeleteServerResponse,
-    errors: [...HOTKEY_AUTH_ERRORS, ErrorCode.SERVER_NOT_FOUND],
+    errors: [...HOTKEY_AUTH_ERRORS, ErrorCode.SERVER_NOT_FOUND, ErrorCode.SERVER_NAME_AMBIGUOUS],
   })
-  async remove(@CallerHotkey() hotkey: string, @Param() params: ServerNameOrIdParams, @Req() request: FastifyRequest): Promise<DeleteServerResponse> {
-    const removed = await this.servers.remove(hotkey, params.server_name_or_id, this.identity.ip(request));
-    return { message: `server ${removed.serverId} removed`, server_id: removed.serverId, destroyed_volumes: removed.destroyed };
+  async remove(
+    @CallerHotkey() hotkey: string,
+    @Param() params: ServerNameOrIdParams,
+    @Query() query: DeleteServerQuery,
+    @Req() request: FastifyRequest,
+  ): Promise<DeleteServerResponse> {
+    const destroyKeys = query.destroy_keys === 'true';
+    const removed = await this.servers.remove(hotkey, params.server_name_or_id, { by: query.by, destroyKeys }, this.identity.ip(request));
+    return {
+      message: `server ${removed.serverId} removed; volume keys of ${removed.vmName} ${destroyKeys ? 'shredded' : 'kept'}`,
+      server_id: removed.serverId,
+      vm_name: removed.vmName,
+      keys_kept: !destroyKeys,
+      destroyed_volumes: [...new Set(removed.shredded.map((ref) => ref.volume))].sort(),
+    };
   }
 
   @Get(':server_id/nonce')

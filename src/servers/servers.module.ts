@@ -6,14 +6,14 @@ import { LuksModule } from '../luks/luks.module';
 import { NonceModule } from '../nonces/nonce.module';
 import { GpuEvidenceVerifier } from './gpu-evidence.verifier';
 import { RuntimeAttestationService } from './runtime-attestation.service';
+import { ServerRegistryModule } from './server-registry.module';
 import { ServersController } from './servers.controller';
-import { ServersRepository } from './servers.repository';
 import { ServersService } from './servers.service';
 
 @Module({
-  imports: [AttestationModule, AuditModule, LuksModule, NonceModule],
+  imports: [AttestationModule, AuditModule, LuksModule, NonceModule, ServerRegistryModule],
   controllers: [ServersController],
-  providers: [ServersService, ServersRepository, RuntimeAttestationService, GpuEvidenceVerifier],
+  providers: [ServersService, RuntimeAttestationService, GpuEvidenceVerifier],
   exports: [ServersService],
 })
 export class ServersModule {}

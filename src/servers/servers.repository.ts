@@ -125,9 +125,33 @@ export class ServersRepository {
     return rows[0] ? toServer(rows[0]) : null;
   }
 
-  /** Servers that already use this id (anyone's) or this name (this miner's). */
-  async findConflicting(id: string, minerHotkey: string, name: string): Promise<Server[]> {
-    const rows = await this.db.rows<ServerRow>(`SELECT * FROM servers WHERE id = $1 OR (miner_hotkey = $2 AND name = $3)`, [id, minerHotkey, name]);
+  /**
+   * Servers whose identity collides with `names` (the id, name or vm_name a server would take):
+   * any server using one as its id (ids are global), and this miner's servers using one as
+   * name or vm_name. `exceptId` leaves out the server being renamed.
+   */
+  async findConflicting(minerHotkey: string, names: string[], exceptId?: string, executor: Executor = this.db): Promise<Server[]> {
+    const rows = await executor.rows<ServerRow>(
+      `SELECT * FROM servers
+        WHERE (id = ANY($2::text[]) OR (miner_hotkey = $1 AND (name = ANY($2::text[]) OR vm_name = ANY($2::text[]))))
+          AND ($3::text IS NULL OR id <> $3::text)
+        ORDER BY created_at, id`,
+      [minerHotkey, names, exceptId ?? null],
+    );
+    return rows.map(toServer);
+  }
+
+  /**
+   * Serialises changes to one miner's registry until `tx` ends, so the cross-column rule (no
+   * server's id or name may equal another's id, name or vm_name) holds under concurrency.
+   */
+  async lockMinerRegistry(minerHotkey: string, tx: Executor): Promise<void> {
+    await tx.rows(`SELECT pg_advisory_xact_lock(hashtext('bootkey:servers:' || $1)::bigint) IS NULL AS locked`, [minerHotkey]);
+  }
+
+  /** This miner's servers registered for `vmName` (normally one): the hosts its boots must come from. */
+  async registeredForVm(minerHotkey: string, vmName: string): Promise<Server[]> {
+    const rows = await this.db.rows<ServerRow>(`SELECT * FROM servers WHERE miner_hotkey = $1 AND vm_name = $2 ORDER BY created_at, id`, [minerHotkey, vmName]);
     return rows.map(toServer);
   }
 
@@ -152,10 +176,10 @@ export class ServersRepository {
     }
   }
 
-  /** Renames the miner's server; 'name_taken' when the miner has a server of that name already. */
-  async rename(minerHotkey: string, serverId: string, name: string, now: Date): Promise<'renamed' | 'name_taken'> {
+  /** Renames the miner's server in `tx`; 'name_taken' when the miner has a server of that name already. */
+  async rename(minerHotkey: string, serverId: string, name: string, now: Date, tx: Executor): Promise<'renamed' | 'name_taken'> {
     try {
-      await this.db.rows(`UPDATE servers SET name = $3, updated_at = $4 WHERE id = $1 AND miner_hotkey = $2`, [serverId, minerHotkey, name, now]);
+      await tx.rows(`UPDATE servers SET name = $3, updated_at = $4 WHERE id = $1 AND miner_hotkey = $2`, [serverId, minerHotkey, name, now]);
       return 'renamed';
     } catch (error) {
       if (isUniqueViolation(error)) return 'name_taken';
@@ -163,10 +187,14 @@ export class ServersRepository {
     }
   }
 
-  /** The miner's server by id, else by name (id wins), locked until `tx` ends; null when none. */
-  async lockOwnedByIdOrName(minerHotkey: string, nameOrId: string, tx: Executor): Promise<Server | null> {
-    const rows = await tx.rows<ServerRow>(`SELECT * FROM servers WHERE miner_hotkey = $1 AND (id = $2 OR name = $2) ORDER BY (id = $2) DESC LIMIT 1 FOR UPDATE`, [minerHotkey, nameOrId]);
-    return rows[0] ? toServer(rows[0]) : null;
+  /**
+   * The miner's servers whose id (by 'id'), name (by 'name') or either (by undefined) is `nameOrId`,
+   * locked until `tx` ends. More than one means the name is ambiguous.
+   */
+  async lockOwnedMatching(minerHotkey: string, nameOrId: string, by: 'id' | 'name' | undefined, tx: Executor): Promise<Server[]> {
+    const condition = by === 'id' ? 'id = $2' : by === 'name' ? 'name = $2' : '(id = $2 OR name = $2)';
+    const rows = await tx.rows<ServerRow>(`SELECT * FROM servers WHERE miner_hotkey = $1 AND ${condition} ORDER BY id FOR UPDATE`, [minerHotkey, nameOrId]);
+    return rows.map(toServer);
   }
 
   /** Deletes a server; its GPUs go with it (ON DELETE CASCADE). */

@@ -2,17 +2,21 @@
  * The miners' server registry. Registration fetches fresh evidence from the server's own
  * attestation service, binds it to that service's TLS key and to our nonce, appraises it
  * against the runtime measurements, checks the GPUs, and stores server + GPUs + the
- * attestation row in one transaction. Deleting a server crypto-shreds its VM's volume keys.
+ * attestation row in one transaction. A server's id and name never equal another server's id,
+ * name or vm_name of the same miner (else a second server could take over the first one's VM
+ * name and keys). Deleting a server keeps its VM's volume keys (miners delete and re-add servers
+ * routinely); `destroy_keys` shreds those of its own vm_name in the same transaction.
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { Clock } from '../common/clock/clock';
 import { DomainError, ErrorCode } from '../common/errors';
-import { Database } from '../database/executor';
+import { Database, Executor } from '../database/executor';
 import { sha256Hex } from '../common/crypto/hashing';
 import { randomHex } from '../common/crypto/random';
 import { LuksService } from '../luks/luks.service';
+import type { GenerationRef } from '../luks/volume-keys.repository';
 import { QuoteAppraisalService } from '../attestation/quote-appraisal.service';
 import { AuditedAttempts } from '../audit/audited-attempts.service';
 import { fetchServerEvidence } from './attestation-service.client';
@@ -104,6 +108,8 @@ export class ServersService {
       const now = this.clock.now();
       const server: Server = { id: request.id, minerHotkey, name: vmName, vmName, host: request.host, measurementName: set.name, measurementVersion: set.version, createdAt: now, updatedAt: now };
       await attempt.succeed(async (tx) => {
+        await this.servers.lockMinerRegistry(minerHotkey, tx);
+        await this.refuseNameClash(minerHotkey, [request.id, vmName], undefined, tx);
         const inserted = await this.servers.insert(server, request.gpus.map(toServerGpu), tx);
         // Lost a race with a concurrent registration of the same id, name or GPU.
         if (inserted === 'conflict') throw new DomainError(ErrorCode.GPU_ALREADY_REGISTERED, 'the server, its name or one of its GPUs was registered concurrently');
@@ -133,32 +139,60 @@ export class ServersService {
 
   async rename(minerHotkey: string, serverId: string, name: string): Promise<ServerView> {
     await this.ownServer(minerHotkey, serverId);
-    const renamed = await this.servers.rename(minerHotkey, serverId, name, this.clock.now());
-    if (renamed === 'name_taken') throw new DomainError(ErrorCode.SERVER_NAME_TAKEN, `you already have a server named ${name}`);
+    await this.db.transaction(async (tx) => {
+      await this.servers.lockMinerRegistry(minerHotkey, tx);
+      await this.refuseNameClash(minerHotkey, [name], serverId, tx);
+      const renamed = await this.servers.rename(minerHotkey, serverId, name, this.clock.now(), tx);
+      if (renamed === 'name_taken') throw nameTaken(name);
+    });
     return this.view(minerHotkey, serverId);
   }
 
-  /** Removes the server (by id, else by name) and destroys its VM's volume keys, atomically. */
-  async remove(minerHotkey: string, nameOrId: string, clientIp: string): Promise<{ serverId: string; destroyed: string[] }> {
+  /**
+   * Removes the server (by id or name; `by` says which when both would match different servers)
+   * and keeps its VM's volume keys, unless `destroyKeys`: then the keys of its own vm_name are
+   * shredded in the same transaction.
+   */
+  async remove(
+    minerHotkey: string,
+    nameOrId: string,
+    options: { by?: 'id' | 'name'; destroyKeys: boolean },
+    clientIp: string,
+  ): Promise<{ serverId: string; vmName: string; shredded: GenerationRef[] }> {
     return this.db.transaction(async (tx) => {
-      const server = await this.servers.lockOwnedByIdOrName(minerHotkey, nameOrId, tx);
-      if (!server) throw new DomainError(ErrorCode.SERVER_NOT_FOUND, 'no such server for this hotkey');
+      const matches = await this.servers.lockOwnedMatching(minerHotkey, nameOrId, options.by, tx);
+      if (matches.length === 0) throw new DomainError(ErrorCode.SERVER_NOT_FOUND, 'no such server for this hotkey');
+      if (matches.length > 1) throw new DomainError(ErrorCode.SERVER_NAME_AMBIGUOUS, `${nameOrId} is one server's id and another server's name; say which (by=id or by=name)`);
+      const [server] = matches;
       await this.servers.delete(server.id, tx);
-      const destroyed = new Set(await this.luks.destroyVolumes(tx, minerHotkey, server.vmName, clientIp));
-      // A renamed server's VM may also have booted under its new name.
-      if (server.name !== server.vmName) for (const v of await this.luks.destroyVolumes(tx, minerHotkey, server.name, clientIp)) destroyed.add(v);
-      this.logger.log({ serverId: server.id, minerHotkey, destroyedVolumes: [...destroyed] }, 'server removed; volume keys destroyed');
-      return { serverId: server.id, destroyed: [...destroyed].sort() };
+      const shredded = options.destroyKeys ? await this.luks.shredVm(tx, { minerHotkey, vmName: server.vmName }, { hotkey: minerHotkey, role: 'miner', clientIp, reason: 'server_deleted' }) : [];
+      this.logger.log({ serverId: server.id, minerHotkey, vmName: server.vmName, keys: options.destroyKeys ? 'shredded' : 'kept', shreddedGenerations: shredded.length }, 'server removed');
+      return { serverId: server.id, vmName: server.vmName, shredded };
     });
   }
 
   private async refuseDuplicates(minerHotkey: string, request: RegisterServerRequest, vmName: string): Promise<void> {
-    const existing = await this.servers.findConflicting(request.id, minerHotkey, vmName);
-    if (existing.some((server) => server.id === request.id)) throw new DomainError(ErrorCode.SERVER_EXISTS, `server ${request.id} is already registered`);
-    if (existing.length > 0) throw new DomainError(ErrorCode.SERVER_NAME_TAKEN, `you already have a server named ${vmName}`);
+    await this.refuseNameClash(minerHotkey, [request.id, vmName], undefined, this.db);
     const uuids = request.gpus.map((gpu) => gpu.uuid);
     if (new Set(uuids).size !== uuids.length) throw new DomainError(ErrorCode.VALIDATION_FAILED, 'gpus must not repeat a uuid');
     const taken = await this.servers.registeredGpuUuids(uuids);
     if (taken.length > 0) throw new DomainError(ErrorCode.GPU_ALREADY_REGISTERED, `GPU ${taken[0]} is already registered`);
   }
+
+  /**
+   * Refuses `names` (the id and name a server would have) when any equals another server's id
+   * (anyone's: ids are global) or this miner's servers' name or vm_name.
+   */
+  private async refuseNameClash(minerHotkey: string, names: string[], exceptId: string | undefined, executor: Executor): Promise<void> {
+    const clashes = await this.servers.findConflicting(minerHotkey, names, exceptId, executor);
+    if (clashes.length === 0) return;
+    const [first] = names;
+    if (exceptId === undefined && clashes.some((server) => server.id === first)) throw new DomainError(ErrorCode.SERVER_EXISTS, `server ${first} is already registered`);
+    const taken = names.find((name) => clashes.some((server) => server.id === name || server.name === name || server.vmName === name)) ?? first;
+    throw nameTaken(taken);
+  }
+}
+
+function nameTaken(name: string): DomainError {
+  return new DomainError(ErrorCode.SERVER_NAME_TAKEN, `${name} is already the id, name or VM name of one of your servers`);
 }

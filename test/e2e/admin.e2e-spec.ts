@@ -98,6 +98,8 @@ describe(`admin API on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
     ['PUT', '/admin/miners/HOTKEY', { status: 'blocked', reason: 'not yours to block' }],
     ['DELETE', '/admin/miners/HOTKEY', undefined],
     ['POST', '/admin/keys/rotate', undefined],
+    ['GET', '/admin/keys/status', undefined],
+    ['GET', '/admin/key-events', undefined],
   ];
 
   describe('authorisation', () => {
@@ -129,6 +131,8 @@ describe(`admin API on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
         ['/admin/miners/{hotkey}', 'put'],
         ['/admin/miners/{hotkey}', 'delete'],
         ['/admin/keys/rotate', 'post'],
+        ['/admin/keys/status', 'get'],
+        ['/admin/key-events', 'get'],
       ];
       for (const [route, method] of expected) {
         const op = doc.json.paths[route]?.[method];
@@ -518,9 +522,10 @@ describe(`admin API on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
       expect(rotated.json.kek_id).toBe('k2');
       // 1.0.0 (file), 3.0.0 (retired, still sealed), 4.0.0 (admin), storage, tdx-cache.
       expect(rotated.json.rewrapped).toBeGreaterThanOrEqual(5);
-      expect(Object.keys(rotated.json).sort()).toEqual(['kek_id', 'rewrapped']);
+      expect(rotated.json).toMatchObject({ skipped: 0, remaining: 0 });
+      expect(Object.keys(rotated.json).sort()).toEqual(['kek_id', 'remaining', 'rewrapped', 'skipped']);
       const again = await call('POST', '/admin/keys/rotate');
-      expect(again.json).toEqual({ kek_id: 'k2', rewrapped: 0 });
+      expect(again.json).toEqual({ kek_id: 'k2', rewrapped: 0, skipped: 0, remaining: 0 });
       const keks = await dataSource().query<{ kek: string }[]>(
         `SELECT root_kek_id AS kek FROM measurement_sets WHERE root_kek_id IS NOT NULL UNION ALL SELECT kek_id FROM luks_volumes`,
       );

@@ -98,27 +98,27 @@ describe('boot attestation and volume keys', () => {
     expect((await vm.sync(again.json.boot_token, ['storage', 'tdx-cache'])).json).toEqual(firstKeys);
   });
 
-  it('rekeys only the volume asked for, prunes unlisted volumes, recreates them on demand', async () => {
+  it('rekeys only the volume asked for (a new generation), retires unlisted volumes and gives their key back when listed again', async () => {
     tick();
     const rekey = await vm.sync((await vm.boot()).json.boot_token, ['storage', 'tdx-cache'], ['tdx-cache']);
     expect(rekey.json.storage).toBe(firstKeys.storage);
     expect(rekey.json['tdx-cache']).not.toBe(firstKeys['tdx-cache']);
-    const pruned = await vm.sync((await vm.boot()).json.boot_token, ['storage']);
-    expect(pruned.json).toEqual({ storage: firstKeys.storage });
-    const recreated = await vm.sync((await vm.boot()).json.boot_token, ['storage', 'tdx-cache']);
-    expect(recreated.json['tdx-cache']).toMatch(/^[0-9a-f]{128}$/);
-    expect(recreated.json['tdx-cache']).not.toBe(rekey.json['tdx-cache']);
-    const events: { kind: string; created: string[]; rekeyed: string[]; pruned: string[] }[] = await app.app
+    tick();
+    const retired = await vm.sync((await vm.boot()).json.boot_token, ['storage']);
+    expect(retired.json).toEqual({ storage: firstKeys.storage });
+    // Never deleted by a boot token: listing it again returns the retired key, not a new one.
+    tick();
+    const relisted = await vm.sync((await vm.boot()).json.boot_token, ['storage', 'tdx-cache']);
+    expect(relisted.json).toEqual({ storage: firstKeys.storage, 'tdx-cache': rekey.json['tdx-cache'] });
+    const events: { kind: string; created: string[]; rekeyed: string[]; pruned: string[]; detail: Record<string, unknown> }[] = await app.app
       .get(DataSource)
-      .query(`SELECT kind, created, rekeyed, pruned FROM key_release_events WHERE kind = 'sync' ORDER BY created_at`);
-    expect(events.map((e) => [e.created, e.rekeyed, e.pruned])).toEqual(
-      expect.arrayContaining([
-        [[], ['tdx-cache'], []],
-        [[], [], ['tdx-cache']],
-        [['tdx-cache'], [], []],
-      ]),
-    );
-    firstKeys = recreated.json;
+      .query(`SELECT kind, created, rekeyed, pruned, detail FROM key_release_events WHERE kind = 'sync' ORDER BY created_at DESC LIMIT 3`);
+    expect(events.reverse().map((e) => [e.created, e.rekeyed, e.pruned, e.detail.generations, e.detail.reactivated])).toEqual([
+      [[], ['tdx-cache'], [], { storage: 1, 'tdx-cache': 2 }, []],
+      [[], [], ['tdx-cache'], { storage: 1 }, []],
+      [[], [], [], { storage: 1, 'tdx-cache': 2 }, ['tdx-cache']],
+    ]);
+    firstKeys = relisted.json;
   });
 
   it('refuses bad volume requests with 422 and does not consume the token', async () => {

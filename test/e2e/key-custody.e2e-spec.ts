@@ -111,14 +111,20 @@ describe(`key custody on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
       { aad: AAD, sealed: sealedBeforeRestart },
       { aad: 'root|1.0.0', sealed: custody.seal(utf8('root-under-k2'), 'root|1.0.0') },
     ];
-    custody.registerRewrapTask('in-memory', () =>
-      custody.rewrapAll(table, (row) => row, (row, rewrapped) => {
-        row.sealed = rewrapped;
-        return Promise.resolve();
-      }),
-    );
-    expect(await custody.rotate()).toEqual({ kekId: 'k2', rewrapped: 1 });
-    expect(await custody.rotate()).toEqual({ kekId: 'k2', rewrapped: 0 });
+    custody.registerSealedTable('in-memory', {
+      rewrap: () =>
+        custody.rewrapAll(table, (row) => row, async (row, rewrapped) => {
+          row.sealed = rewrapped;
+          return true;
+        }),
+      countByKek: async () => {
+        const counts = new Map<string, number>();
+        for (const { sealed } of table) counts.set(sealed.kekId, (counts.get(sealed.kekId) ?? 0) + 1);
+        return counts;
+      },
+    });
+    expect(await custody.rotate()).toEqual({ kekId: 'k2', rewrapped: 1, skipped: 0, remaining: 0 });
+    expect(await custody.rotate()).toEqual({ kekId: 'k2', rewrapped: 0, skipped: 0, remaining: 0 });
     const checks = await app!.app.get(Database).rows<{ kek_id: string }>(`SELECT kek_id FROM kek_checks ORDER BY kek_id`);
     expect(checks.map((row) => row.kek_id)).toEqual(['k2', 'local']);
 

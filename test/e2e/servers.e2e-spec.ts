@@ -201,20 +201,19 @@ describe('server registry and runtime attestation', () => {
     expect((await call(stranger, 'DELETE', '/servers/srv-1')).status).toBe(404);
   });
 
-  it('deletes a server by name and destroys its VM\'s volume keys in the same transaction', async () => {
+  it('deletes a server by name and keeps its VM\'s volume keys (DELETE never destroys them unless asked)', async () => {
     const vm = await TestVm.create(app.baseUrl, env.forge, miner.address, 'vm-001');
     const boot = await vm.boot();
-    expect((await vm.sync(boot.json.boot_token, ['storage', 'tdx-cache'], ['storage', 'tdx-cache'])).status).toBe(200);
+    const keys = await vm.sync(boot.json.boot_token, ['storage', 'tdx-cache'], ['storage', 'tdx-cache']);
+    expect(keys.status).toBe(200);
     const res = await call<{ destroyed_volumes: string[]; server_id: string }>(miner, 'DELETE', '/servers/vm-001');
     expect(res.status).toBe(200);
-    expect(res.json).toMatchObject({ server_id: 'srv-1', destroyed_volumes: ['storage', 'tdx-cache'] });
-    const left: unknown[] = await app.app.get(DataSource).query(`SELECT * FROM luks_volumes WHERE vm_name = 'vm-001'`);
-    expect(left).toEqual([]);
-    const destroyed: { pruned: string[] }[] = await app.app.get(DataSource).query(`SELECT pruned FROM key_release_events WHERE kind = 'destroy' AND vm_name = 'vm-001'`);
-    expect(destroyed).toEqual([{ pruned: ['storage', 'tdx-cache'] }]);
+    expect(res.json).toMatchObject({ server_id: 'srv-1', vm_name: 'vm-001', keys_kept: true, destroyed_volumes: [] });
+    const left: { state: string }[] = await app.app.get(DataSource).query(`SELECT state FROM luks_volumes WHERE vm_name = 'vm-001'`);
+    expect(left.map((row) => row.state)).toEqual(['current', 'current']);
+    expect(await app.app.get(DataSource).query(`SELECT kind FROM key_release_events WHERE kind IN ('shred', 'destroy') AND vm_name = 'vm-001'`)).toEqual([]);
     const again = await vm.boot();
-    const fresh = await vm.sync(again.json.boot_token, ['storage']);
-    expect(fresh.json.storage).toMatch(/^[0-9a-f]{128}$/);
+    expect((await vm.sync(again.json.boot_token, ['storage', 'tdx-cache'])).json).toEqual(keys.json);
     expect((await call(miner, 'GET', '/servers/srv-1')).status).toBe(404);
   });
 });

@@ -41,6 +41,8 @@ export enum ErrorCode {
   NO_ROOT_KEY = 'NO_ROOT_KEY',
   MINER_BLOCKED = 'MINER_BLOCKED',
   MINER_NOT_ALLOWED = 'MINER_NOT_ALLOWED',
+  // boot identity: a registered VM name boots only from its server's host address
+  IDENTITY_HOST_MISMATCH = 'IDENTITY_HOST_MISMATCH',
   // server registry
   SERVER_NOT_FOUND = 'SERVER_NOT_FOUND',
   SERVER_EXISTS = 'SERVER_EXISTS',
@@ -54,6 +56,9 @@ export enum ErrorCode {
   CALLER_NOT_SERVER = 'CALLER_NOT_SERVER',
   ATTESTATION_SERVICE_UNREACHABLE = 'ATTESTATION_SERVICE_UNREACHABLE',
   ATTESTATION_SERVICE_INVALID = 'ATTESTATION_SERVICE_INVALID',
+  SERVER_NAME_AMBIGUOUS = 'SERVER_NAME_AMBIGUOUS',
+  // volume key generations
+  KEY_GENERATION_NOT_FOUND = 'KEY_GENERATION_NOT_FOUND',
   // admin: measurement sets are immutable per version
   MEASUREMENT_SET_EXISTS = 'MEASUREMENT_SET_EXISTS',
   // availability

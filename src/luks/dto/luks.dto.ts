@@ -1,4 +1,4 @@
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { IsSs58 } from '../../common/validation/ss58';
 import { VM_NAME_PATTERN } from '../../common/validation/vm-name';
 
@@ -8,7 +8,7 @@ export class VmNameParams {
 }
 
 export class LuksSyncRequest {
-  /** Every volume the VM uses; must be names from LUKS_VOLUMES. Stored volumes not listed are deleted. */
+  /** Every volume the VM uses; must be names from LUKS_VOLUMES. Stored volumes not listed are retired (kept, not deleted). */
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(16)
@@ -16,13 +16,18 @@ export class LuksSyncRequest {
   @MaxLength(63, { each: true })
   volumes: string[];
 
-  /** Volumes to give fresh passphrases (a subset of `volumes`): those not yet LUKS-formatted. */
+  /** Volumes to give fresh passphrases as a new generation (a subset of `volumes`): those whose device is blank. */
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(16)
   @IsString({ each: true })
   @MaxLength(63, { each: true })
   rekey?: string[];
+
+  /** Answer `{<volume>: {current, previous: [newest first]}}` with the retained generations (bootkey's initramfs). */
+  @IsOptional()
+  @IsBoolean()
+  previous?: boolean;
 }
 
 export class LegacyLuksQuery {

@@ -74,6 +74,18 @@ export class ServerNameOrIdParams {
   server_name_or_id: string;
 }
 
+export class DeleteServerQuery {
+  /** `true`: also shred the volume keys of this server's own vm_name, in the same transaction. Default: keys are kept. */
+  @IsOptional()
+  @IsIn(['true', 'false'], { message: 'destroy_keys must be true or false' })
+  destroy_keys?: 'true' | 'false';
+
+  /** Which the path names, when it is one server's id and another server's name. */
+  @IsOptional()
+  @IsIn(['id', 'name'], { message: 'by must be id or name' })
+  by?: 'id' | 'name';
+}
+
 export class RenameServerQuery {
   @Matches(VM_NAME_PATTERN, { message: 'server_name must match ^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$' })
   server_name: string;
@@ -120,6 +132,11 @@ export class ServerListResponse {
 export class DeleteServerResponse {
   @IsString() message: string;
   @IsString() server_id: string;
+  /** The VM name its volume keys are stored under. */
+  @IsString() vm_name: string;
+  /** True unless destroy_keys=true: the next registration under this vm_name finds them again. */
+  @IsBoolean() keys_kept: boolean;
+  /** Volumes whose keys were shredded (destroy_keys=true), else empty. */
   @IsArray() @IsString({ each: true }) destroyed_volumes: string[];
 }
 
