@@ -216,7 +216,9 @@ export class KeyCustodyService implements OnApplicationBootstrap, OnModuleDestro
         usage.set(kekId, entry);
       }
     }
-    const keks = [...usage.values()].sort((a, b) => a.kekId.localeCompare(b.kekId));
+    const keks = [...usage.values()]
+      .sort((a, b) => a.kekId.localeCompare(b.kekId))
+      .map((entry) => ({ ...entry, tables: Object.fromEntries(Object.entries(entry.tables).sort(([a], [b]) => a.localeCompare(b))) }));
     return {
       activeKekId: ring.active.id,
       configuredKekIds: [...ring.keks.keys()],

@@ -126,17 +126,17 @@ export class ServersRepository {
   }
 
   /**
-   * Servers whose identity collides with `names` (the id, name or vm_name a server would take):
-   * any server using one as its id (ids are global), and this miner's servers using one as
-   * name or vm_name. `exceptId` leaves out the server being renamed.
+   * Servers whose identity collides with `names` (the id and name a server would take): this
+   * miner's servers using one as id, name or vm_name, and — ids being global — any server whose
+   * id is `newId`. `exceptId` leaves out the server being renamed.
    */
-  async findConflicting(minerHotkey: string, names: string[], exceptId?: string, executor: Executor = this.db): Promise<Server[]> {
+  async findConflicting(minerHotkey: string, names: string[], options: { newId?: string; exceptId?: string }, executor: Executor = this.db): Promise<Server[]> {
     const rows = await executor.rows<ServerRow>(
       `SELECT * FROM servers
-        WHERE (id = ANY($2::text[]) OR (miner_hotkey = $1 AND (name = ANY($2::text[]) OR vm_name = ANY($2::text[]))))
-          AND ($3::text IS NULL OR id <> $3::text)
+        WHERE (id = $3::text OR (miner_hotkey = $1 AND (id = ANY($2::text[]) OR name = ANY($2::text[]) OR vm_name = ANY($2::text[]))))
+          AND ($4::text IS NULL OR id <> $4::text)
         ORDER BY created_at, id`,
-      [minerHotkey, names, exceptId ?? null],
+      [minerHotkey, names, options.newId ?? null, options.exceptId ?? null],
     );
     return rows.map(toServer);
   }

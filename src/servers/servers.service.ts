@@ -109,7 +109,7 @@ export class ServersService {
       const server: Server = { id: request.id, minerHotkey, name: vmName, vmName, host: request.host, measurementName: set.name, measurementVersion: set.version, createdAt: now, updatedAt: now };
       await attempt.succeed(async (tx) => {
         await this.servers.lockMinerRegistry(minerHotkey, tx);
-        await this.refuseNameClash(minerHotkey, [request.id, vmName], undefined, tx);
+        await this.refuseNameClash(minerHotkey, [request.id, vmName], { newId: request.id }, tx);
         const inserted = await this.servers.insert(server, request.gpus.map(toServerGpu), tx);
         // Lost a race with a concurrent registration of the same id, name or GPU.
         if (inserted === 'conflict') throw new DomainError(ErrorCode.GPU_ALREADY_REGISTERED, 'the server, its name or one of its GPUs was registered concurrently');
@@ -141,7 +141,7 @@ export class ServersService {
     await this.ownServer(minerHotkey, serverId);
     await this.db.transaction(async (tx) => {
       await this.servers.lockMinerRegistry(minerHotkey, tx);
-      await this.refuseNameClash(minerHotkey, [name], serverId, tx);
+      await this.refuseNameClash(minerHotkey, [name], { exceptId: serverId }, tx);
       const renamed = await this.servers.rename(minerHotkey, serverId, name, this.clock.now(), tx);
       if (renamed === 'name_taken') throw nameTaken(name);
     });
@@ -172,7 +172,7 @@ export class ServersService {
   }
 
   private async refuseDuplicates(minerHotkey: string, request: RegisterServerRequest, vmName: string): Promise<void> {
-    await this.refuseNameClash(minerHotkey, [request.id, vmName], undefined, this.db);
+    await this.refuseNameClash(minerHotkey, [request.id, vmName], { newId: request.id }, this.db);
     const uuids = request.gpus.map((gpu) => gpu.uuid);
     if (new Set(uuids).size !== uuids.length) throw new DomainError(ErrorCode.VALIDATION_FAILED, 'gpus must not repeat a uuid');
     const taken = await this.servers.registeredGpuUuids(uuids);
@@ -180,15 +180,14 @@ export class ServersService {
   }
 
   /**
-   * Refuses `names` (the id and name a server would have) when any equals another server's id
-   * (anyone's: ids are global) or this miner's servers' name or vm_name.
+   * Refuses `names` (the id and name a server would have) when one equals an id, name or vm_name
+   * of another of this miner's servers; a new id already used by anyone is SERVER_EXISTS.
    */
-  private async refuseNameClash(minerHotkey: string, names: string[], exceptId: string | undefined, executor: Executor): Promise<void> {
-    const clashes = await this.servers.findConflicting(minerHotkey, names, exceptId, executor);
+  private async refuseNameClash(minerHotkey: string, names: string[], options: { newId?: string; exceptId?: string }, executor: Executor): Promise<void> {
+    const clashes = await this.servers.findConflicting(minerHotkey, names, options, executor);
     if (clashes.length === 0) return;
-    const [first] = names;
-    if (exceptId === undefined && clashes.some((server) => server.id === first)) throw new DomainError(ErrorCode.SERVER_EXISTS, `server ${first} is already registered`);
-    const taken = names.find((name) => clashes.some((server) => server.id === name || server.name === name || server.vmName === name)) ?? first;
+    if (options.newId !== undefined && clashes.some((server) => server.id === options.newId)) throw new DomainError(ErrorCode.SERVER_EXISTS, `server ${options.newId} is already registered`);
+    const taken = names.find((name) => clashes.some((server) => server.id === name || server.name === name || server.vmName === name)) ?? names[0];
     throw nameTaken(taken);
   }
 }

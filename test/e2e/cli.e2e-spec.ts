@@ -3,7 +3,9 @@
  * database) and a fake VM attestation service answering forged quotes bound to its TLS key.
  * An admin adds a measurement set from YAML; a miner registers a server (GPU list from a file,
  * then from a fake nvidia-smi), lists it, reads its attestation status before and after a
- * runtime attestation, renames and removes it; then the failure classes and their exit codes.
+ * runtime attestation, renames and removes it (keys kept); a VM's key generations are listed,
+ * restored and shredded, KEKs rotated and the key-release trail read; then the failure classes
+ * and their exit codes.
  *
  * Everything runs on the real clock: the CLI signs with the time of day, so the forge builds its
  * collateral around now instead of a fixed date.
@@ -15,6 +17,7 @@ import * as path from 'node:path';
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { startTestApp, TestApp } from '../support/app';
+import { TestVm } from '../support/boot-env';
 import { compileCli, removeCompiledCli, runBootkey, RunOptions } from '../support/cli-runner';
 import { testDatabase } from '../support/database';
 import { FakeAttestationService } from '../support/fake-attestation-service';
@@ -216,7 +219,7 @@ describe('bootkey CLI against a real broker', () => {
     expect(notAdmin.stderr).toMatch(/\(NOT_ADMIN, HTTP 403\)\n {2}what to do: Your hotkey is not one of the broker's ADMIN_HOTKEYS/);
   });
 
-  it('rename → remove (crypto-shredding, --yes) → list is empty', async () => {
+  it('rename → remove (keys kept; --id, --destroy-keys, --yes) → list is empty', async () => {
     const renamed = await bootkey(['--ca-file', caFile, 'servers', 'rename', 'srv-cli-1', 'vm-cli-renamed']);
     expect([renamed.code, renamed.stdout]).toEqual([0, 'renamed srv-cli-1 to vm-cli-renamed\n']);
     const taken = await bootkey(['--ca-file', caFile, 'servers', 'rename', 'srv-cli-2', 'vm-cli-renamed']);
@@ -224,14 +227,71 @@ describe('bootkey CLI against a real broker', () => {
 
     const unconfirmed = await bootkey(['--ca-file', caFile, 'servers', 'remove', 'vm-cli-renamed']);
     expect([unconfirmed.code, unconfirmed.stderr]).toEqual([2, expect.stringMatching(/pass --yes to confirm/)]);
-    for (const target of ['vm-cli-renamed', 'srv-cli-2']) {
-      const removed = await bootkey(['--ca-file', caFile, 'servers', 'remove', target, '--yes']);
-      expect([removed.code, removed.stdout]).toEqual([0, expect.stringMatching(new RegExp(`^removed ${target}; `))]);
-    }
+    const kept = await bootkey(['--ca-file', caFile, 'servers', 'remove', 'vm-cli-renamed', '--yes']);
+    expect([kept.code, kept.stdout]).toEqual([0, 'removed vm-cli-renamed; volume keys of vm-cli-1 kept (bootkey keys list vm-cli-1)\n']);
+    const twice = await bootkey(['--ca-file', caFile, 'servers', 'remove', 'srv-cli-2', '--id', 'srv-cli-2', '--yes']);
+    expect([twice.code, twice.stderr]).toEqual([2, expect.stringMatching(/name the server once/)]);
+    const shredded = await bootkey(['--ca-file', caFile, 'servers', 'remove', '--id', 'srv-cli-2', '--destroy-keys', '--yes']);
+    expect([shredded.code, shredded.stdout]).toEqual([0, 'removed srv-cli-2; no volume keys were stored for vm-cli-2\n']);
     const gone = await bootkey(['--ca-file', caFile, 'servers', 'status', 'srv-cli-1']);
     expect([gone.code, gone.stderr]).toEqual([1, expect.stringMatching(/SERVER_NOT_FOUND, HTTP 404\)\n {2}what to do: Your hotkey has no server by that id or name/)]);
     const list = await bootkey(['--ca-file', caFile, 'servers', 'list']);
     expect([list.code, list.stdout]).toEqual([0, 'no servers are registered with this hotkey\n']);
+  });
+
+  it('keys: a miner lists, restores and shreds its VM\'s key generations; an admin reads the key trail, KEK status and rotates', async () => {
+    const vm = await TestVm.create(app.baseUrl, forge, miner.address, 'vm-cli-keys');
+    const boot = async () => (await vm.boot()).json.boot_token;
+    const original = await vm.sync(await boot(), ['storage', 'tdx-cache'], ['storage', 'tdx-cache']);
+    expect(original.status).toBe(200);
+    expect((await vm.sync(await boot(), ['storage', 'tdx-cache'], ['storage'])).status).toBe(200);
+
+    const list = await bootkey(['--ca-file', caFile, 'keys', 'list', 'vm-cli-keys']);
+    expect(list.code).toBe(0);
+    const lines = list.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^VOLUME\s+GENERATION\s+STATE\s+CREATED\s+CLIENT_IP\s+ATTESTATION$/);
+    expect(lines.slice(1).map((line) => line.split(/\s+/).slice(0, 3))).toEqual([
+      ['storage', '2', 'current'],
+      ['storage', '1', 'superseded'],
+      ['tdx-cache', '1', 'current'],
+    ]);
+    expect(list.stderr).toBe('restore one as current: bootkey keys restore vm-cli-keys VOLUME GENERATION\n');
+    for (const secret of Object.values(original.json)) expect(list.stdout).not.toContain(secret);
+
+    const restored = await bootkey(['--ca-file', caFile, 'keys', 'restore', 'vm-cli-keys', 'storage', '1']);
+    expect([restored.code, restored.stdout]).toEqual([0, 'vm-cli-keys storage: generation 1 is current (generation 2 is kept, superseded)\n']);
+    expect((await vm.sync(await boot(), ['storage', 'tdx-cache'])).json).toEqual(original.json);
+    const json = JSON.parse((await bootkey(['--ca-file', caFile, '--json', 'keys', 'list', 'vm-cli-keys'])).stdout);
+    expect(json).toMatchObject({ vm_name: 'vm-cli-keys', miner_hotkey: miner.address, volumes: [{ volume: 'storage', generations: [{ generation: 2, state: 'superseded' }, { generation: 1, state: 'current' }] }, { volume: 'tdx-cache' }] });
+
+    const asAdmin = await bootkey(['--ca-file', caFile, '--json', 'keys', 'list', 'vm-cli-keys', '--miner', miner.address], { as: 'admin' });
+    expect([asAdmin.code, JSON.parse(asAdmin.stdout)]).toEqual([0, json]);
+    const notYours = await bootkey(['--ca-file', caFile, 'keys', 'list', 'vm-cli-keys', '--miner', admin.address]);
+    expect([notYours.code, notYours.stderr]).toEqual([1, expect.stringMatching(/\(NOT_ADMIN, HTTP 403\)/)]);
+
+    const trail = await bootkey(['--ca-file', caFile, 'audit', '--kind', 'keys', '--event', 'replaced', '--vm-name', 'vm-cli-keys'], { as: 'admin' });
+    expect(trail.code).toBe(0);
+    expect(trail.stdout.split('\n')[0]).toMatch(/^TIME\s+EVENT\s+HOTKEY\s+VM\s+IP\s+VOLUMES\s+DETAIL$/);
+    expect(trail.stdout).toMatch(/^\S+\s+replaced\s+\S+\s+vm-cli-keys\s+127\.0\.0\.1\s+storage\s+cause=restore generation=1 replaced=2 by=miner$/m);
+    expect(trail.stdout).toMatch(/^\S+\s+replaced\s+\S+\s+vm-cli-keys\s+127\.0\.0\.1\s+storage\s+cause=rekey generation=2 replaced=1$/m);
+    const badEvent = await bootkey(['--ca-file', caFile, 'audit', '--event', 'replaced'], { as: 'admin' });
+    expect([badEvent.code, badEvent.stderr]).toEqual([2, 'bootkey: --event needs --kind keys\n']);
+
+    const status = await bootkey(['--ca-file', caFile, 'keys', 'status'], { as: 'admin' });
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/^active KEK: local\nKEK\s+ACTIVE\s+IN_RING\s+ROWS\s+TABLES\nlocal\s+yes\s+yes\s+4\s+luks_volumes=3 measurement_sets=1\n$/);
+    const rotated = await bootkey(['--ca-file', caFile, 'keys', 'rotate'], { as: 'admin' });
+    expect([rotated.code, rotated.stdout]).toEqual([0, 'kek_id:    local\nrewrapped: 0\nskipped:   0\nremaining: 0\n']);
+    const notAdmin = await bootkey(['--ca-file', caFile, 'keys', 'status']);
+    expect([notAdmin.code, notAdmin.stderr]).toEqual([1, expect.stringMatching(/\(NOT_ADMIN, HTTP 403\)/)]);
+
+    const unconfirmed = await bootkey(['--ca-file', caFile, 'keys', 'shred', 'vm-cli-keys']);
+    expect([unconfirmed.code, unconfirmed.stderr]).toEqual([2, expect.stringMatching(/pass --yes to confirm/)]);
+    const shredded = await bootkey(['--ca-file', caFile, 'keys', 'shred', 'vm-cli-keys', '--yes']);
+    expect([shredded.code, shredded.stdout]).toEqual([0, 'vm-cli-keys: 3 key generations shredded\n']);
+    const gone = await bootkey(['--ca-file', caFile, 'keys', 'restore', 'vm-cli-keys', 'storage', '1']);
+    expect([gone.code, gone.stderr]).toEqual([1, expect.stringMatching(/\(KEY_GENERATION_NOT_FOUND, HTTP 404\)\n {2}what to do: That VM has no such volume key generation/)]);
+    expect((await bootkey(['--ca-file', caFile, 'keys', 'list', 'vm-cli-keys'])).stdout).toBe('no volume keys are kept for vm-cli-keys\n');
   });
 
   it('quote parse and verify through the public tools, from raw bytes and from base64 (no hotkey needed)', async () => {

@@ -25,6 +25,10 @@ export function httpRequest<T = unknown>(url: string, options: HttpOptions = {})
   if (payload !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
     headers['content-type'] = 'application/json';
   }
+  // Node sends a DELETE body unframed unless its length is given (no chunked default for DELETE).
+  if (payload !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-length')) {
+    headers['content-length'] = String(Buffer.byteLength(payload));
+  }
   const transport = target.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     const req = transport.request(

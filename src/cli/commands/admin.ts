@@ -1,6 +1,7 @@
 /**
  * Admin commands (hotkey in the broker's ADMIN_HOTKEYS): measurement sets, the miner allow/block
- * list, the attestation audit trail, and KEK rotation (DESIGN.md "Admin").
+ * list, the audit trails (attestations, key releases), and key custody (`keys.ts`: miners' key
+ * generations, KEK rotation and status) (DESIGN.md "Admin").
  */
 import { Command, Option } from 'commander';
 import { CliContext, CliIo } from '../context';
@@ -8,6 +9,7 @@ import { BrokerRefusedError, UsageError } from '../errors';
 import { readMeasurementSets } from '../measurement-sets';
 import { Column, flatten, inline, shortKey } from '../output';
 import { wholeNumber, withExamples } from './help';
+import { keysCommand } from './keys';
 
 type Json = Record<string, unknown>;
 
@@ -39,6 +41,38 @@ const AUDIT_COLUMNS: Column<Json>[] = [
   { header: 'MEASUREMENT', value: (a) => (a.measurement_name ? `${inline(a.measurement_name)} ${inline(a.measurement_version)}`.trim() : undefined) },
   { header: 'TCB', value: (a) => a.tcb_status },
 ];
+
+/** Key-release events (`--kind keys`): which keys left or changed, never the keys. */
+const KEY_EVENT_COLUMNS: Column<Json>[] = [
+  { header: 'TIME', value: (e) => e.created_at },
+  { header: 'EVENT', value: (e) => e.kind },
+  { header: 'HOTKEY', value: (e) => shortKey(e.miner_hotkey) },
+  { header: 'VM', value: (e) => e.vm_name },
+  { header: 'IP', value: (e) => e.client_ip },
+  { header: 'VOLUMES', value: (e) => keyEventVolumes(e) },
+  { header: 'DETAIL', value: (e) => keyEventDetail(e) },
+];
+
+function keyEventVolumes(event: Json): unknown {
+  const lists = ['returned', 'rekeyed', 'pruned'].map((field) => (Array.isArray(event[field]) ? (event[field] as string[]) : []));
+  return [...new Set(lists.flat())];
+}
+
+/** The detail that says what happened, briefly: generations, cause, who. */
+function keyEventDetail(event: Json): string | undefined {
+  const detail = (event.detail ?? {}) as Record<string, unknown>;
+  const parts: string[] = [];
+  if (typeof detail.cause === 'string') parts.push(`cause=${detail.cause}`);
+  if (typeof detail.generation === 'number') parts.push(`generation=${detail.generation}`);
+  if (typeof detail.replaced_generation === 'number') parts.push(`replaced=${detail.replaced_generation}`);
+  if (detail.generations && typeof detail.generations === 'object') {
+    parts.push(`generations=${Object.entries(detail.generations as Record<string, unknown>).map(([volume, g]) => `${volume}:${Array.isArray(g) ? g.join('+') : String(g)}`).join(',')}`);
+  }
+  if (typeof detail.replay === 'number') parts.push(`replay=${detail.replay}`);
+  if (typeof detail.actor_role === 'string') parts.push(`by=${detail.actor_role}`);
+  if (typeof detail.reason === 'string') parts.push(`reason=${detail.reason}`);
+  return parts.length > 0 ? parts.join(' ') : undefined;
+}
 
 const versionPath = (version: string) => `/admin/measurements/${encodeURIComponent(version)}`;
 
@@ -170,6 +204,7 @@ export function parseSince(text: string, now: Date = new Date()): string {
 
 interface AuditOptions {
   kind?: string;
+  event?: string;
   hotkey?: string;
   vmName?: string;
   since?: string;
@@ -183,8 +218,13 @@ const MAX_PAGES = 10_000;
 function auditCommand(io: CliIo): Command {
   return withExamples(
     new Command('audit')
-      .description('the attestation audit trail, newest first (admin): every boot and runtime attempt, passed or failed')
-      .addOption(new Option('--kind <kind>', 'boot or runtime').choices(['boot', 'runtime']))
+      .description(
+        'the audit trails, newest first (admin): every boot and runtime attestation attempt, passed or failed; with --kind keys, every key release and change (syncs, replays, replacements, restores, shredding, the purge)',
+      )
+      .addOption(new Option('--kind <kind>', 'boot, runtime, or keys (key-release events)').choices(['boot', 'runtime', 'keys']))
+      .addOption(
+        new Option('--event <event>', 'with --kind keys: one event kind').choices(['root', 'sync', 'sync_replay', 'legacy_get', 'replaced', 'restore', 'shred', 'purge', 'destroy']),
+      )
       .option('--hotkey <ss58>', 'only this miner')
       .option('--vm-name <name>', 'only this VM')
       .option('--since <time>', 'only after this ISO-8601 time, or a duration back from now (30m, 24h, 7d)')
@@ -194,11 +234,17 @@ function auditCommand(io: CliIo): Command {
       '$ bootkey audit --kind boot --since 24h',
       '$ bootkey audit --vm-name gpu-vm-01 --json | jq ".items[0].verdict"   # why was it refused?',
       '$ bootkey audit --hotkey 5F3sa2TJ… --all --json > audit.json',
+      '$ bootkey audit --kind keys --event replaced --since 7d          # every key in use that was replaced',
     ],
   ).action(async (options: AuditOptions, command: Command) => {
     const ctx = CliContext.of(command, io);
+    if (options.event !== undefined && options.kind !== 'keys') throw new UsageError('--event needs --kind keys');
+    const keys = options.kind === 'keys';
+    const route = keys ? '/admin/key-events' : '/admin/attestations';
+    const columns = keys ? KEY_EVENT_COLUMNS : AUDIT_COLUMNS;
+    const empty = keys ? 'no key events match' : 'no attestations match';
     const query = {
-      kind: options.kind,
+      kind: keys ? options.event : options.kind,
       hotkey: options.hotkey,
       vm_name: options.vmName,
       since: options.since === undefined ? undefined : parseSince(options.since),
@@ -206,35 +252,21 @@ function auditCommand(io: CliIo): Command {
     };
     const client = ctx.client();
     type Page = { items?: Json[]; next_cursor?: string | null };
-    let page = await client.get<Page>('/admin/attestations', { query });
+    let page = await client.get<Page>(route, { query });
     if (!options.all) {
       ctx.output.result(page, () => {
-        ctx.output.table(page.items ?? [], AUDIT_COLUMNS, 'no attestations match');
+        ctx.output.table(page.items ?? [], columns, empty);
         if (page.next_cursor) ctx.output.note('more rows: --all reads every page, --limit sets the page size');
       });
       return;
     }
     const items: Json[] = [...(page.items ?? [])];
     for (let pages = 1; page.next_cursor && pages < MAX_PAGES; pages++) {
-      page = await client.get<Page>('/admin/attestations', { query: { ...query, cursor: page.next_cursor } });
+      page = await client.get<Page>(route, { query: { ...query, cursor: page.next_cursor } });
       items.push(...(page.items ?? []));
     }
-    ctx.output.result({ items, next_cursor: null }, () => ctx.output.table(items, AUDIT_COLUMNS, 'no attestations match'));
+    ctx.output.result({ items, next_cursor: null }, () => ctx.output.table(items, columns, empty));
   });
-}
-
-function keysCommand(io: CliIo): Command {
-  const keys = new Command('keys').description('key-encryption keys (admin)');
-  withExamples(keys, ['$ bootkey keys rotate']);
-  withExamples(
-    keys.command('rotate').description("re-wrap every data key under the broker's active KEK (set BROKER_ACTIVE_KEK to the new key first; `bootkey keygen` makes one)"),
-    ['$ bootkey keygen --id kek-2026-03       # add the line to BROKER_KEKS, set BROKER_ACTIVE_KEK=kek-2026-03, restart', '$ bootkey keys rotate'],
-  ).action(async (_options: unknown, command: Command) => {
-    const ctx = CliContext.of(command, io);
-    const answer = await ctx.client().post<Json>('/admin/keys/rotate');
-    ctx.output.result(answer, () => ctx.output.keyValues(flatten(answer ?? {})));
-  });
-  return keys;
 }
 
 export function adminCommands(io: CliIo): Command[] {

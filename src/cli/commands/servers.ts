@@ -145,24 +145,45 @@ export function serversCommand(io: CliIo): Command {
   withExamples(
     servers
       .command('remove')
-      .description('remove a server and destroy the volume keys stored for it (its disks can no longer be unlocked)')
-      .argument('<server-name-or-id>')
+      .description(
+        "remove a server from the registry; its VM's volume keys are kept (re-adding the server finds them again) unless --destroy-keys (asks first; --yes for scripts)",
+      )
+      .argument('[server-name-or-id]')
+      .option('--id <id>', 'the server with this id (when a name and an id are the same text)')
+      .option('--name <name>', 'the server with this name')
+      .option('--destroy-keys', "also shred its VM's volume keys: its encrypted disks can never be unlocked again")
       .option('-y, --yes', 'do not ask for confirmation'),
-    ['$ bootkey servers remove gpu-vm-01', '$ bootkey servers remove srv-01 --yes   # scripts: no prompt'],
-  ).action(async (target: string, options: { yes?: boolean }, command: Command) => {
+    [
+      '$ bootkey servers remove gpu-vm-01',
+      '$ bootkey servers remove --id srv-01 --yes   # scripts: no prompt',
+      '$ bootkey servers remove gpu-vm-01 --destroy-keys',
+    ],
+  ).action(async (argument: string | undefined, options: { id?: string; name?: string; destroyKeys?: boolean; yes?: boolean }, command: Command) => {
     const ctx = CliContext.of(command, io);
+    const given = [argument, options.id, options.name].filter((value) => value !== undefined);
+    if (given.length !== 1) throw new UsageError('name the server once: SERVER-NAME-OR-ID, --id ID or --name NAME');
+    const target = given[0] as string;
+    const by = options.id !== undefined ? 'id' : options.name !== undefined ? 'name' : undefined;
     if (!options.yes) {
-      const ok = await confirm(io, `Remove ${target} and destroy its volume keys? Its encrypted disks can never be unlocked again. [y/N] `);
-      if (ok === undefined) throw new UsageError('removing a server destroys its volume keys; pass --yes to confirm when not running in a terminal');
+      const question = options.destroyKeys
+        ? `Remove ${target} and shred its VM's volume keys? Its encrypted disks can never be unlocked again. [y/N] `
+        : `Remove ${target} from the registry? Its VM's volume keys are kept. [y/N] `;
+      const ok = await confirm(io, question);
+      if (ok === undefined) throw new UsageError(`removing a server${options.destroyKeys ? ' and shredding its keys' : ''} needs confirmation; pass --yes to confirm when not running in a terminal`);
       if (!ok) {
         ctx.output.note('nothing removed');
         return;
       }
     }
-    const answer = await ctx.client().delete<unknown>(path(target));
+    const answer = await ctx.client().delete<Json>(path(target), { query: { by, destroy_keys: options.destroyKeys ? 'true' : undefined } });
     ctx.output.result(answer, () => {
-      const destroyed = (answer as { destroyed_volumes?: unknown } | undefined)?.destroyed_volumes;
-      const keys = Array.isArray(destroyed) && destroyed.length > 0 ? `destroyed volume keys: ${destroyed.join(', ')}` : 'no volume keys were stored';
+      const vm = typeof answer?.vm_name === 'string' ? answer.vm_name : target;
+      const destroyed = answer?.destroyed_volumes;
+      const keys = options.destroyKeys
+        ? Array.isArray(destroyed) && destroyed.length > 0
+          ? `shredded volume keys of ${vm}: ${destroyed.join(', ')}`
+          : `no volume keys were stored for ${vm}`
+        : `volume keys of ${vm} kept (bootkey keys list ${vm})`;
       ctx.output.line(`removed ${target}; ${keys}`);
     });
   });
