@@ -35,7 +35,7 @@ setup_home() {
 	# Under busybox, the scripts get busybox's applets (as in a real initramfs) for everything
 	# that is not a shim or one of the tools the hook copies.
 	local applet
-	for applet in sh cat cp chmod cut date env find head ln ls mkfifo mktemp mv od rm sed sleep sort tail tee timeout tr truncate wc; do
+	for applet in sh cat cmp cp chmod cut date env find grep head ln ls mkfifo mktemp mv od readlink rm sed sleep sort tail tee timeout tr truncate wc; do
 		ln -s "$(command -v busybox)" "$H/bin-busybox/$applet"
 	done
 	FORGE=$REPO/test/support/forge/forge-quote.cjs
@@ -61,6 +61,49 @@ setup_home() {
 	EOF
 	BROKER_PORT=$(free_port)
 	BROKER_URL=https://127.0.0.1:$BROKER_PORT
+	start_attestation_service
+}
+
+# HOST_TOOLS: the host programs the harness shadows (shims on PATH, the hook's copies, busybox's
+# applet links): host_tool_digests lists their SHA-256, so the driver can check at the end that
+# nothing was written through to them.
+HOST_TOOLS="busybox dash cryptsetup curl blkid mkdir rmdir mkfs.ext4 modprobe mount umount jq openssl wipefs cp rm"
+
+# host_tool_digests: "path sha256" of every HOST_TOOLS program that exists (links resolved).
+host_tool_digests() {
+	local tool path
+	for tool in $HOST_TOOLS; do
+		path=$(command -v "$tool" 2>/dev/null) || continue
+		path=$(readlink -f "$path")
+		echo "$tool $path $(sha256sum <"$path" | cut -d' ' -f1)"
+	done
+}
+
+# start_attestation_service: the VM's own attestation service (node/attestation-service.cjs) on
+# loopback with its own TLS key, answering with the accepted measurements; the broker calls it
+# when a miner registers a server (ATTESTATION_PORT). Sets ATTESTATION_PORT.
+start_attestation_service() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=vm-attestation \
+		-keyout "$H/tls/vm-attestation.key" -out "$H/tls/vm-attestation.crt" 2>/dev/null
+	# shellcheck disable=SC2086 # GOOD_FORGE_ARGS: --mrtd HEX --rtmr0 HEX ...
+	NODE_PATH="$REPO/node_modules" node "$HERE/node/attestation-service.cjs" --cert "$H/tls/vm-attestation.crt" \
+		--key "$H/tls/vm-attestation.key" --forge-dir "$(dirname "$FORGE")" --state-dir "$H/forge" \
+		$GOOD_FORGE_ARGS --rtmr3 "$RTMR3" >"$H/attestation-service.port" 2>>"$H/attestation-service.log" &
+	echo $! >>"$H/pids"
+	ATTESTATION_PORT=$(wait_for_port_file "$H/attestation-service.port") || fail "the attestation service did not start"
+}
+
+# wait_for_port_file FILE: waits up to 20 s for a helper to print its port into FILE.
+wait_for_port_file() {
+	local i
+	for i in $(seq 1 40); do
+		if [ -s "$1" ]; then
+			head -n1 "$1"
+			return 0
+		fi
+		sleep 0.5
+	done
+	return 1
 }
 
 # start_broker: the real broker on loopback over HTTPS (client certificates requested), PGlite in
@@ -70,7 +113,8 @@ start_broker() {
 		TLS_CERT_FILE="$H/tls/server.crt" TLS_KEY_FILE="$H/tls/server.key" \
 		DCAP_ROOT_CA_FILE="$DCAP_ROOT_CA_FILE" COLLATERAL_DIR="$COLLATERAL_DIR" \
 		MEASUREMENTS_FILE="$H/broker-secrets/measurements.yaml" \
-		LUKS_ROOT_PASSPHRASE_FILE="$ROOT_PASSPHRASE_FILE"
+		LUKS_ROOT_PASSPHRASE_FILE="$ROOT_PASSPHRASE_FILE" \
+		ATTESTATION_PORT="$ATTESTATION_PORT" ALLOW_PRIVATE_HOSTS=true GPU_EVIDENCE=skip
 }
 
 # new_vm NAME [FORGE_ARGS]: a fake VM for the current shell: a root image LUKS-formatted with the
@@ -106,6 +150,7 @@ new_boot() {
 		echo "BOOTKEY_ROOT_DEVICE=\"$VM/root.img\""
 		echo "BOOTKEY_VOLUMES=\"storage,$VM/storage.img tdx-cache,$VM/cache.img,tdx-cache,cache\""
 		echo "BOOTKEY_LUKS_FORMAT_OPTIONS=\"--pbkdf pbkdf2 --pbkdf-force-iterations 1000\""
+		echo "BOOTKEY_LUKS_ADDKEY_OPTIONS=\"--pbkdf pbkdf2 --pbkdf-force-iterations 1000\""
 		echo "BOOTKEY_POWEROFF_CMD=\"$H/fakes/poweroff\""
 		echo "BOOTKEY_QUOTE_SOURCE=tsm"
 		echo "BOOTKEY_ATTEMPTS=3"
@@ -146,15 +191,78 @@ boot_vm() {
 	run_stage init-bottom
 }
 
-# broker_keys: the keys the broker holds for $VM, fetched by the test's own client (a separate
-# attestation, a sync with rekey []). Sets BROKER_KEYS (JSON, memory only).
+# broker_keys [--rekey a,b]: the keys the broker holds for $VM, fetched by the test's own client
+# (a separate attestation, a sync with rekey [] and previous: true; with --rekey, the sync an
+# intruder claiming this VM's identity would make). Sets BROKER_KEYS (JSON: root_key, volumes
+# {name: current}, previous {name: [earlier, newest first]}; memory only).
 broker_keys() {
 	local args=() arg
 	for arg in $(cat "$VM/forge-args"); do args+=(--forge-arg="$arg"); done
 	BROKER_KEYS=$(node "$HERE/node/broker-client.cjs" --url "$BROKER_URL" --ca "$H/tls/server.crt" \
 		--cert "$H/tls/client.crt" --key "$H/tls/client.key" --spki-sha256 "$CLIENT_SPKI_SHA256" \
 		--hotkey "$HOTKEY" --vm "$VM_NAME" --volumes "$VOLUME_NAMES" --forge "$FORGE" \
-		--forge-state "$H/forge" "${args[@]}")
+		--forge-state "$H/forge" --previous "${args[@]}" "$@")
+	BROKER_KEYS_SEEN="${BROKER_KEYS_SEEN:-}$(jq -r '.volumes[], .previous[][]' <<<"$BROKER_KEYS")"$'\n'
+}
+
+# previous_count NAME: how many earlier generations of volume NAME the broker keeps (BROKER_KEYS).
+previous_count() {
+	jq -r --arg n "$1" '.previous[$n] | length' <<<"$BROKER_KEYS"
+}
+
+# miner METHOD PATH [JSON]: a request signed with the VM's miner hotkey (//Alice, node/miner.cjs).
+# Sets MINER_STATUS and MINER_BODY.
+miner() {
+	local out
+	out=$(node "$HERE/node/miner.cjs" --url "$BROKER_URL" --ca "$H/tls/server.crt" --uri //Alice "$@") ||
+		fail "miner request $1 $2 failed"
+	MINER_STATUS=$(head -n1 <<<"$out")
+	MINER_BODY=$(tail -n +2 <<<"$out")
+}
+
+# generations VOLUME: the broker's key generations of $VM's VOLUME, "N:state" words, oldest
+# first (GET /vms/{vm}/keys signed by the miner: metadata only).
+generations() {
+	miner GET "/vms/$VM_NAME/keys"
+	[ "$MINER_STATUS" = 200 ] || fail "GET /vms/$VM_NAME/keys: $MINER_STATUS $MINER_BODY"
+	jq -r --arg v "$1" '[.volumes[] | select(.volume == $v) | .generations[]] | sort_by(.generation) |
+		map("\(.generation):\(.state)") | join(" ")' <<<"$MINER_BODY"
+}
+
+# keyslots IMAGE: how many LUKS2 keyslots IMAGE has in use.
+keyslots() {
+	cryptsetup luksDump "$1" | grep -c '^[[:space:]]*[0-9][0-9]*: luks2'
+}
+
+# luks_formats_since N: luksFormat calls of $VM after the first N lines of its cryptsetup log.
+luks_formats_since() {
+	tail -n +"$(($1 + 1))" "$VM/cryptsetup.log" | grep -c luksFormat || true
+}
+
+# expect_bottom_powered_off: init-bottom ended in one power-off (root was already open); no
+# volume is mapped and the boot token is gone.
+expect_bottom_powered_off() {
+	[ "$STAGE_STATUS" -ne 0 ] || fail "init-bottom succeeded"
+	[ "$(count_lines "$VM/poweroff.log")" -eq 1 ] || fail "expected exactly one power-off"
+	grep -q '^<3>bootkey: .*powering off$' "$BOOT/dev/kmsg" || fail "no power-off line in /dev/kmsg"
+	[ ! -e "$BOOT/run/bootkey/boot-token" ] || fail "a boot token was left behind"
+	[ ! -e "$BOOT/dev/mapper/storage" ] && [ ! -e "$BOOT/dev/mapper/cache" ] || fail "a volume was opened"
+}
+
+# move_disk FROM TO: moves a fake VM disk image (with the file standing for its decrypted
+# contents) within $VM, as a host re-attaching disks differently would.
+move_disk() {
+	mv "$VM/$1" "$VM/$2"
+	if [ -e "$VM/$1.plain" ]; then mv "$VM/$1.plain" "$VM/$2.plain"; else rm -f "$VM/$2.plain"; fi
+}
+
+# start_answer_dropper PLAN: a front of the broker that loses the answers of the connections
+# PLAN says (node/answer-dropper.cjs). Prints its port; its pid goes to $H/pids.
+start_answer_dropper() {
+	local out=$H/dropper.$RANDOM.port
+	node "$HERE/node/answer-dropper.cjs" --target "$BROKER_PORT" --plan "$1" >"$out" 2>>"$H/dropper.log" &
+	echo $! >>"$H/pids"
+	wait_for_port_file "$out" || fail "the answer dropper did not start"
 }
 
 # key_of NAME: a key from BROKER_KEYS (root or a volume name), on stdout for a pipe.
@@ -215,6 +323,7 @@ secrets_of_vm() {
 	cat "$ROOT_PASSPHRASE_FILE"
 	echo
 	printf '%s' "${BOOT_TOKENS:-}"
+	printf '%s' "${BROKER_KEYS_SEEN:-}" | sed '/^$/d'
 	if [ -n "${BROKER_KEYS:-}" ]; then
 		jq -r '.volumes[]' <<<"$BROKER_KEYS"
 	fi
@@ -236,13 +345,5 @@ start_throttle_proxy() {
 	node "$HERE/node/throttle-proxy.cjs" --target "$BROKER_PORT" --reject "$1" --retry-after "$2" \
 		--cert "$H/tls/server.crt" --key "$H/tls/server.key" >"$out" 2>>"$H/proxy.log" &
 	echo $! >>"$H/pids"
-	local i
-	for i in $(seq 1 40); do
-		if [ -s "$out" ]; then
-			cat "$out"
-			return 0
-		fi
-		sleep 0.25
-	done
-	fail "the throttling proxy did not start"
+	wait_for_port_file "$out" || fail "the throttling proxy did not start"
 }

@@ -12,7 +12,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 SHELLS=${BOOTKEY_TEST_SHELLS:-busybox dash}
 SCENARIOS=(first_boot second_boot volume_recreated broker_restarted broker_unreachable
-	measurement_mismatch rate_limited tsm_generation_race)
+	measurement_mismatch rate_limited tsm_generation_race hook_trust pinned_broker foreign_device
+	disk_reorder intruder_rekey lost_sync_answer sync_token_spent sync_token_spent_twice server_readded)
 [ "$#" -eq 0 ] || SCENARIOS=("$@")
 
 # shellcheck source=lib.sh
@@ -32,6 +33,8 @@ if [ -n "$missing" ]; then
 fi
 
 H=$(mktemp -d "${TMPDIR:-/tmp}/bootkey-initramfs.XXXXXX")
+# The host programs the harness shadows, to check at the end that none was written through.
+host_tool_digests >"$H/host-tools.before"
 cleanup() {
 	local status=$?
 	stop_broker
@@ -51,7 +54,8 @@ started=$SECONDS
 log "== shellcheck -s sh"
 shellcheck_status=0
 (cd "$REPO/initramfs" && shellcheck -s sh hooks/bootkey scripts/*/bootkey lib/bootkey-functions \
-	bootkey.conf.example test/install-deps.sh test/unit.sh test/fakes/tsm-helper test/fakes/quote-cmd test/fakes/poweroff test/fakes/shims/*) ||
+	bootkey.conf.example test/install-deps.sh test/unit.sh test/fakes/tsm-helper test/fakes/quote-cmd test/fakes/poweroff \
+	test/fakes/hook-functions test/fakes/shims/*) ||
 	shellcheck_status=1
 [ "$shellcheck_status" -eq 0 ] && log "   clean" || log "   FAILED"
 
@@ -105,7 +109,14 @@ for SHELL_NAME in $SHELLS; do
 	done
 done
 
+host_tools_status=0
+if ! host_tool_digests | cmp -s - "$H/host-tools.before"; then
+	host_tools_status=1
+	log "   FAIL  a host program the harness shadows changed:"
+	host_tool_digests | diff "$H/host-tools.before" - >&2 || true
+fi
+
 log ""
-log "initramfs: $passed passed, $failed failed, shellcheck $([ "$shellcheck_status" -eq 0 ] && echo clean || echo FAILED) ($((SECONDS - started)) s)"
+log "initramfs: $passed passed, $failed failed, shellcheck $([ "$shellcheck_status" -eq 0 ] && echo clean || echo FAILED), host programs $([ "$host_tools_status" -eq 0 ] && echo unchanged || echo CHANGED) ($((SECONDS - started)) s)"
 [ "${#failures[@]}" -eq 0 ] || log "failed: ${failures[*]}"
-[ "$failed" -eq 0 ] && [ "$shellcheck_status" -eq 0 ]
+[ "$failed" -eq 0 ] && [ "$shellcheck_status" -eq 0 ] && [ "$host_tools_status" -eq 0 ]

@@ -24,6 +24,13 @@ status() {
 	echo "$_s"
 }
 
+# quiet_status COMMAND...: like status, with COMMAND's own output discarded.
+quiet_status() {
+	_s=0
+	"$@" >/dev/null || _s=$?
+	echo "$_s"
+}
+
 tmp=$(mktemp)
 bootkey_hex_to_bin 00ff7f80410a0d >"$tmp"
 check "hex_to_bin bytes" "$(od -An -v -tx1 <"$tmp" | tr -d ' \n')" "00ff7f80410a0d"
@@ -83,6 +90,70 @@ check "volume full" "$BK_VOL_NAME|$BK_VOL_DEVICE|$BK_VOL_LABEL|$BK_VOL_MAPPER" "
 check "volume too many fields" "$(status bootkey_parse_volume a,b,c,d,e 2>/dev/null)" 1
 check "volume no device" "$(status bootkey_parse_volume a 2>/dev/null)" 1
 check "volume bad mapper" "$(status bootkey_parse_volume a,/dev/x,l,m/n 2>/dev/null)" 1
+
+h64=$(printf 'ab%.0s' $(seq 64))
+h64b=$(printf 'cd%.0s' $(seq 64))
+h64c=$(printf 'ef%.0s' $(seq 64))
+BK_VOLUME_KEYS="{\"storage\":{\"current\":\"$h64\",\"previous\":[\"$h64b\",\"$h64c\"]},\"tdx-cache\":\"$h64b\",\"bad\":{\"current\":\"$h64\",\"previous\":[\"short\"]}}"
+check "volume_key object" "$(bootkey_volume_key storage)" "$h64"
+check "volume_key string" "$(bootkey_volume_key tdx-cache)" "$h64b"
+check "volume_key absent" "$(status bootkey_volume_key other)" 1
+check "previous_count" "$(bootkey_volume_previous_count storage)" 2
+check "previous_count string" "$(bootkey_volume_previous_count tdx-cache)" 0
+check "previous_count absent" "$(bootkey_volume_previous_count other)" 0
+check "previous newest" "$(bootkey_volume_previous storage 0)" "$h64b"
+check "previous oldest" "$(bootkey_volume_previous storage 1)" "$h64c"
+check "previous past the end" "$(status bootkey_volume_previous storage 2)" 1
+check "keys valid" "$(status bootkey_volume_keys_valid storage)" 0
+check "keys valid (string)" "$(status bootkey_volume_keys_valid tdx-cache)" 0
+check "keys invalid previous" "$(status bootkey_volume_keys_valid bad)" 1
+check "keys absent" "$(status bootkey_volume_keys_valid other)" 1
+BK_VOLUME_KEYS=
+
+pin=sha256//$(printf 'A%.0s' $(seq 43))=
+check "pin ok" "$(status bootkey_is_pin "$pin")" 0
+check "pin two" "$(status bootkey_is_pin "$pin;$pin")" 0
+check "pin empty" "$(status bootkey_is_pin '')" 1
+check "pin no prefix" "$(status bootkey_is_pin "${pin#sha256//}")" 1
+check "pin short" "$(status bootkey_is_pin sha256//AAAA=)" 1
+check "pin bad char" "$(status bootkey_is_pin "sha256//$(printf 'A%.0s' $(seq 42))-=")" 1
+check "pin trailing ;" "$(status bootkey_is_pin "$pin;")" 1
+check "pin a file path" "$(status bootkey_is_pin /etc/broker.pem)" 1
+
+dir=$(mktemp -d)
+printf -- '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n' >"$dir/broker-ca.pem"
+i=0
+while [ "$i" -lt 9 ]; do
+	cat "$dir/broker-ca.pem"
+	i=$((i + 1))
+done >"$dir/bundle.pem"
+cp "$dir/bundle.pem" "$dir/copy.pem"
+ln -s "$dir/bundle.pem" "$dir/link.pem"
+printf -- '-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n' >"$dir/system.pem"
+cp "$dir/system.pem" "$dir/system-copy.pem"
+BK_SYSTEM_CA_BUNDLES="$dir/missing.pem $dir/system.pem"
+check "trust: dedicated CA" "$(status bootkey_trust_problem "$dir/broker-ca.pem" '')" 0
+check "trust: pin" "$(status bootkey_trust_problem "$dir/system.pem" "$pin")" 0
+check "trust: system bundle" "$(quiet_status bootkey_trust_problem "$dir/system.pem" '')" 1
+check "trust: copy of the system bundle" "$(quiet_status bootkey_trust_problem "$dir/system-copy.pem" '')" 1
+check "trust: path of a missing system bundle" "$(quiet_status bootkey_trust_problem "$dir/missing.pem" '')" 1
+check "trust: 9 certificates" "$(quiet_status bootkey_trust_problem "$dir/bundle.pem" '')" 1
+check "trust: link to 9 certificates" "$(quiet_status bootkey_trust_problem "$dir/link.pem" '')" 1
+check "trust: a directory" "$(quiet_status bootkey_trust_problem "$dir" '')" 1
+check "trust: bad pin" "$(quiet_status bootkey_trust_problem "$dir/broker-ca.pem" sha256//x)" 1
+ln -s "$dir/system.pem" "$dir/system-link.pem"
+check "trust: link to the system bundle" "$(bootkey_trust_problem "$dir/system-link.pem" '' | grep -c 'is the system CA bundle')" 1
+check "trust: one line saying what to set" "$(bootkey_trust_problem "$dir/system.pem" '' | grep -c 'set BOOTKEY_PINNED_PUBKEY=.* or BOOTKEY_CA_FILE')" 1
+
+truncate -s 4M "$dir/blank.img"
+check "signatures: blank" "$(bootkey_device_signatures "$dir/blank.img")" ""
+check "signatures: blank status" "$(status bootkey_device_signatures "$dir/blank.img")" 0
+cp "$dir/blank.img" "$dir/dos.img"
+printf '\000\040\041\000\203\276\077\003\000\010\000\000\000\370\000\000' | dd of="$dir/dos.img" bs=1 seek=446 conv=notrunc 2>/dev/null
+printf '\125\252' | dd of="$dir/dos.img" bs=1 seek=510 conv=notrunc 2>/dev/null
+check "signatures: partition table" "$(bootkey_device_signatures "$dir/dos.img")" dos
+check "signatures: missing device" "$(status bootkey_device_signatures "$dir/none.img")" 1
+rm -rf "$dir"
 
 echo "unit: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -80,6 +80,54 @@ setup_home() {
 	BROKER_KEKS="boot:$(openssl rand -base64 32)"
 	BROKER_PORT=$(free_port)
 	BROKER_URL=https://127.0.0.1:$BROKER_PORT
+	# The broker's public key as curl pins it (BOOTKEY_PINNED_PUBKEY).
+	BROKER_PIN=sha256//$(openssl x509 -in "$H/tls/broker-ca.crt" -pubkey -noout | openssl pkey -pubin -outform der |
+		openssl dgst -sha256 -binary | openssl base64 -A)
+	start_attestation_service
+}
+
+# start_attestation_service: the VM's own attestation service on the host's loopback (what the
+# broker calls when the miner registers the VM as a server; host 127.0.0.1 is also where the
+# VM's boots come from, through the slirp forward): initramfs/test/node/attestation-service.cjs.
+start_attestation_service() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=vm-attestation \
+		-keyout "$H/tls/vm-attestation.key" -out "$H/tls/vm-attestation.crt" 2>/dev/null
+	# shellcheck disable=SC2086 # GOOD_FORGE_ARGS: --mrtd HEX --rtmr0 HEX ...
+	NODE_PATH="$REPO/node_modules" node "$REPO/initramfs/test/node/attestation-service.cjs" \
+		--cert "$H/tls/vm-attestation.crt" --key "$H/tls/vm-attestation.key" --forge-dir "$(dirname "$FORGE")" \
+		--state-dir "$H/forge" $GOOD_FORGE_ARGS --rtmr3 "$RTMR3" >"$H/attestation-service.port" 2>>"$H/attestation-service.log" &
+	echo $! >>"$H/pids"
+	local _
+	for _ in $(seq 1 40); do
+		[ -s "$H/attestation-service.port" ] && break
+		sleep 0.5
+	done
+	ATTESTATION_PORT=$(head -n1 "$H/attestation-service.port")
+	[ -n "$ATTESTATION_PORT" ] || fail "the VM's attestation service did not start"
+}
+
+# miner METHOD PATH [JSON]: a request signed with the VM's miner hotkey (//Alice), by
+# initramfs/test/node/miner.cjs. Sets MINER_STATUS and MINER_BODY.
+miner() {
+	local out
+	out=$(node "$REPO/initramfs/test/node/miner.cjs" --url "$BROKER_URL" --ca "$H/tls/broker-ca.crt" --uri //Alice "$@") ||
+		fail "miner request $1 $2 failed"
+	MINER_STATUS=$(head -n1 <<<"$out")
+	MINER_BODY=$(tail -n +2 <<<"$out")
+}
+
+# HOST_TOOLS: host programs the build touches by name (the hook copies them into the image,
+# busybox's hook links over them there): host_tool_digests lists their SHA-256, so the driver
+# can check at the end that nothing was written through to the host.
+HOST_TOOLS="busybox curl jq openssl cryptsetup blkid mkfs.ext4 wipefs udevadm modprobe kmod cp rm"
+
+host_tool_digests() {
+	local tool path
+	for tool in $HOST_TOOLS; do
+		path=$(command -v "$tool" 2>/dev/null) || continue
+		path=$(readlink -f "$path")
+		echo "$tool $path $(sha256sum <"$path" | cut -d' ' -f1)"
+	done
 }
 
 # start_broker: the real broker on 127.0.0.1 over HTTPS (client certificates requested), on
@@ -89,7 +137,8 @@ start_broker() {
 		TLS_CERT_FILE="$H/tls/broker-ca.crt" TLS_KEY_FILE="$H/tls/server.key" \
 		DCAP_ROOT_CA_FILE="$DCAP_ROOT_CA_FILE" COLLATERAL_DIR="$COLLATERAL_DIR" \
 		MEASUREMENTS_FILE="$H/broker-secrets/measurements.yaml" \
-		LUKS_ROOT_PASSPHRASE_FILE="$ROOT_PASSPHRASE_FILE" LUKS_VOLUMES="$VOLUME_NAMES"
+		LUKS_ROOT_PASSPHRASE_FILE="$ROOT_PASSPHRASE_FILE" LUKS_VOLUMES="$VOLUME_NAMES" \
+		ATTESTATION_PORT="$ATTESTATION_PORT" ALLOW_PRIVATE_HOSTS=true GPU_EVIDENCE=skip
 }
 
 # write_guest_config: /etc/bootkey.conf of the VM (copied into the initramfs by the hook).
@@ -99,7 +148,9 @@ write_guest_config() {
 	cat >"$H/bootkey.conf" <<-EOF
 		# bootkey.conf of the boot test's VM (see initramfs/bootkey.conf.example)
 		BOOTKEY_URLS="https://$BROKER_NAME"
+		# The broker's own CA, and its key pinned (the hook refuses the system CA bundle unpinned).
 		BOOTKEY_CA_FILE="$H/tls/broker-ca.crt"
+		BOOTKEY_PINNED_PUBKEY="$BROKER_PIN"
 		# The VM has no DNS; slirp forwards 10.0.2.100:443 (and nothing else) to the broker.
 		BOOTKEY_CURL_RESOLVE="$BROKER_NAME:443:10.0.2.100"
 		BOOTKEY_CONNECT_TIMEOUT_S=5
@@ -114,6 +165,7 @@ write_guest_config() {
 		BOOTKEY_ROOT_MAPPER=root
 		BOOTKEY_VOLUMES="storage,/dev/disk/by-id/virtio-bk-storage tdx-cache,/dev/disk/by-id/virtio-bk-cache"
 		BOOTKEY_LUKS_FORMAT_OPTIONS="--pbkdf pbkdf2 --pbkdf-force-iterations 1000"
+		BOOTKEY_LUKS_ADDKEY_OPTIONS="--pbkdf pbkdf2 --pbkdf-force-iterations 1000"
 		# No TDX module under emulation: the host's quote service answers over virtio-serial.
 		BOOTKEY_QUOTE_SOURCE=cmd
 		BOOTKEY_QUOTE_CMD=$H/guest-bin/bootkey-virtio-quote
@@ -237,7 +289,7 @@ make_disks() {
 	printf 'network:\n  version: 2\n  ethernets:\n    eth0: {dhcp4: true}\n' >"$H/config-volume/network-config.yaml"
 	truncate -s 8M "$H/vm/config.img"
 	mkfs.ext4 -q -L tdx-config -d "$H/config-volume" "$H/vm/config.img"
-	truncate -s 64M "$H/vm/storage.img" "$H/vm/cache.img"
+	truncate -s 64M "$H/vm/storage.img" "$H/vm/cache.img" "$H/vm/blank.img"
 }
 
 luks_uuid() {
@@ -248,8 +300,10 @@ luks_label() {
 	cryptsetup luksDump "$1" | sed -n 's/^Label:[[:space:]]*//p'
 }
 
-# boot NAME FORGE_ARGS DRIVE_ORDER...: one boot of the VM (drives attached in the given order of
-# root/config/storage/cache), with its own quote service. Waits until QEMU exits (the guest
+# boot NAME FORGE_ARGS DRIVE...: one boot of the VM, drives attached in the given order, each
+# IMAGE (root, config, storage, cache, blank: $H/vm/IMAGE.img with serial bk-IMAGE) or
+# IMAGE=SERIAL (that image under another serial: blank=storage shows the blank disk where the
+# guest looks for storage), with its own quote service. Waits until QEMU exits (the guest
 # powers off) or BOOT_TIMEOUT_S passes. Sets B (the boot dir), QEMU_STATUS (124: timed out),
 # BOOT_SECONDS. Console in $B/console.log, the guest's report in $B/report.txt.
 boot() {
@@ -270,10 +324,12 @@ boot() {
 		grep -q listening "$B/quote-service.out" 2>/dev/null && break
 		sleep 0.25
 	done
-	local drives=() disk
+	local drives=() disk image serial
 	for disk in "$@"; do
-		drives+=(-drive "file=$H/vm/$disk.img,format=raw,if=none,id=$disk,cache=unsafe"
-			-device "virtio-blk-pci,drive=$disk,serial=bk-$disk")
+		image=${disk%%=*}
+		serial=${disk#*=}
+		drives+=(-drive "file=$H/vm/$image.img,format=raw,if=none,id=$image,cache=unsafe"
+			-device "virtio-blk-pci,drive=$image,serial=bk-$serial")
 	done
 	local t0=$SECONDS
 	QEMU_STATUS=0
@@ -329,14 +385,20 @@ release_rows() {
 }
 
 # broker_keys: the keys the broker holds for the VM, fetched by the initramfs harness's own
-# client (a separate attestation, then a sync without rekeying). Sets BROKER_KEYS (memory only).
+# client (a separate attestation, then a sync without rekeying, with `previous: true`). Sets
+# BROKER_KEYS (memory only): root_key, volumes {name: current}, previous {name: [earlier]}.
 broker_keys() {
 	local args=() arg
 	for arg in $GOOD_FORGE_ARGS; do args+=(--forge-arg="$arg"); done
 	BROKER_KEYS=$(node "$REPO/initramfs/test/node/broker-client.cjs" --url "$BROKER_URL" \
 		--ca "$H/tls/broker-ca.crt" --cert "$H/tls/client.crt" --key "$H/tls/client.key" \
 		--spki-sha256 "$CLIENT_SPKI_SHA256" --hotkey "$HOTKEY" --vm "$VM_NAME" --volumes "$VOLUME_NAMES" \
-		--forge "$FORGE" --forge-state "$H/forge" "${args[@]}")
+		--forge "$FORGE" --forge-state "$H/forge" --previous "${args[@]}")
+}
+
+# keyslots IMAGE: how many LUKS2 keyslots IMAGE has in use.
+keyslots() {
+	cryptsetup luksDump "$1" | grep -c '^[[:space:]]*[0-9][0-9]*: luks2'
 }
 
 # expect_opens IMAGE VOLUME: the broker's key for VOLUME opens IMAGE (cryptsetup --test-passphrase).

@@ -14,7 +14,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 CACHE=${BOOTKEY_BOOT_CACHE:-/var/cache/bootkey-boot-test}
 BOOT_TIMEOUT_S=${BOOTKEY_BOOT_TIMEOUT_S:-240}
-SCENARIOS=(first_boot second_boot changed_rtmr broker_stopped)
+SCENARIOS=(first_boot disk_reorder order_restored changed_rtmr broker_stopped)
 [ "$#" -eq 0 ] || SCENARIOS=("$@")
 
 # shellcheck source=lib.sh
@@ -27,6 +27,8 @@ KDIR=$CACHE/kernel
 log "   kernel $KVER, $(qemu-system-x86_64 --version | head -n1)"
 
 H=$(mktemp -d "${TMPDIR:-/tmp}/bootkey-boot.XXXXXX")
+# The host programs the build touches by name, to check at the end that none was written through.
+host_tool_digests >"$H/host-tools.before"
 cleanup() {
 	local status=$?
 	stop_broker
@@ -110,10 +112,44 @@ scenario_first_boot() {
 	AUDIT_SUMMARY="attestation: $(boot_rows); releases: $(tr '\n' ';' <<<"$releases" | sed 's/;$//')"
 }
 
-scenario_second_boot() {
-	[ -s "$H/vm/storage.uuid" ] || fail "needs the first boot"
-	# The drives in the opposite order: by-id names, not vda/vdb, must find them.
-	boot second-boot "$GOOD_FORGE_ARGS" cache storage config root
+# One boot with the disks attached differently: a blank disk carries storage's serial, the real
+# storage disk is there under another one. The blank disk is rekeyed (a new key generation; the
+# broker keeps the old one) and formatted; the real storage disk is not touched.
+scenario_disk_reorder() {
+	[ -s "$H/vm/storage.marker" ] || fail "needs the first boot"
+	keyslots "$H/vm/storage.img" >"$H/vm/storage.keyslots"
+	sha256sum <"$H/vm/storage.img" >"$H/vm/storage.sha256"
+	boot disk-reorder "$GOOD_FORGE_ARGS" storage=spare root blank=storage config cache
+	expect_powered_off
+	[ "$(report_get stage)" = root-init ] || fail "the guest never reached the root filesystem's init"
+	case $(report_get storage) in "mounted ext4 marker-new "*) ;; *) fail "storage: $(report_get storage) (expected the blank disk, new)" ;; esac
+	[ "$(report_get tdx-cache)" = "mounted ext4 marker-found $(cat "$H/vm/cache.marker")" ] || fail "tdx-cache: $(report_get tdx-cache)"
+	console_has 'bootkey: volumes ready: storage tdx-cache (formatted: storage)' || fail "init-bottom did not format the blank disk (alone)"
+	cryptsetup isLuks "$H/vm/blank.img" || fail "the blank disk was not formatted"
+	sha256sum <"$H/vm/storage.img" | cmp -s - "$H/vm/storage.sha256" || fail "the real storage disk was written to"
+	local releases
+	releases=$(release_rows)
+	grep -q '^sync returned=\["storage", "tdx-cache"\] created=\[\] rekeyed=\["storage"\]' <<<"$releases" ||
+		fail "sync release: $releases"
+	[ "$(grep -c '^replaced ' <<<"$releases")" -eq 1 ] || fail "expected one replaced event: $releases"
+	AUDIT_SUMMARY="attestation: $(boot_rows); releases: $(tr '\n' ';' <<<"$releases" | sed 's/;$//')"
+}
+
+# The disks as they were (attached in reverse order: by-id names, not vda/vdb, must find them),
+# after the miner registered the VM as a server (host 127.0.0.1, where its boots come from),
+# deleted it and registered it again, as miners' tools do routinely. Both volumes open with the
+# first boot's data: storage, rekeyed while its disk was away, does not open with the current
+# key, opens with the earlier generation and gets the current key in a free keyslot.
+scenario_order_restored() {
+	[ -s "$H/vm/storage.keyslots" ] || fail "needs the first boot and the disk_reorder boot"
+	local server="{\"host\":\"127.0.0.1\",\"id\":\"boot-test-server\",\"name\":\"$VM_NAME\",\"gpus\":[]}"
+	miner POST /servers "$server"
+	[ "$MINER_STATUS" = 201 ] || fail "register: $MINER_STATUS $MINER_BODY"
+	miner DELETE /servers/boot-test-server
+	[ "$MINER_STATUS" = 200 ] || fail "delete: $MINER_STATUS $MINER_BODY"
+	miner POST /servers "$server"
+	[ "$MINER_STATUS" = 201 ] || fail "register again: $MINER_STATUS $MINER_BODY"
+	boot order-restored "$GOOD_FORGE_ARGS" cache storage config root
 	expect_powered_off
 	[ "$(report_get stage)" = root-init ] || fail "the guest never reached the root filesystem's init"
 	[ "$(report_get root_id)" = "$(cat "$H/vm/root-id")" ] || fail "the root filesystem is not the one on the root image"
@@ -125,19 +161,24 @@ scenario_second_boot() {
 	[ "$(luks_uuid "$H/vm/cache.img")" = "$(cat "$H/vm/cache.uuid")" ] || fail "cache was luksFormatted again"
 	console_has 'bootkey: volumes ready: storage tdx-cache' || fail "init-bottom did not report the volumes"
 	if console_has '(formatted:'; then fail "init-bottom formatted a volume"; fi
+	console_has 'volume storage: /dev/disk/by-id/virtio-bk-storage opens with an earlier key generation' || fail "no fallback to the earlier generation"
+	console_has 'bootkey: volume storage: the current key now opens' || fail "the current key was not added"
+	if console_has 'volume tdx-cache: /dev/disk/by-id/virtio-bk-cache opens with an earlier'; then fail "tdx-cache needed an earlier generation"; fi
+	[ "$(keyslots "$H/vm/storage.img")" -eq $(($(cat "$H/vm/storage.keyslots") + 1)) ] || fail "storage has $(keyslots "$H/vm/storage.img") keyslots"
 	[ "$(boot_rows)" = "verified - boot-test UpToDate" ] || fail "audit rows: $(boot_rows | tr '\n' ';')"
 	local releases
 	releases=$(release_rows)
 	grep -q '^sync returned=\["storage", "tdx-cache"\] created=\[\] rekeyed=\[\]' <<<"$releases" ||
 		fail "sync release: $releases"
-	AUDIT_SUMMARY="attestation: $(boot_rows); releases: $(tr '\n' ';' <<<"$releases" | sed 's/;$//')"
+	AUDIT_SUMMARY="server registered, deleted, registered again; attestation: $(boot_rows); releases: $(tr '\n' ';' <<<"$releases" | sed 's/;$//')"
 	# The keys the broker holds (fetched by an independent client) open both disks.
 	broker_keys
 	expect_opens "$H/vm/storage.img" storage
 	expect_opens "$H/vm/cache.img" tdx-cache
-	# No secret in anything the boots wrote (console, report, quote logs) or in the broker's log.
+	# No secret (root passphrase, any key generation) in anything the boots wrote (console,
+	# report, quote logs) or in the broker's log.
 	local found
-	found=$({ cat "$ROOT_PASSPHRASE_FILE"; echo; jq -r '.volumes[]' <<<"$BROKER_KEYS"; } |
+	found=$({ cat "$ROOT_PASSPHRASE_FILE"; echo; jq -r '.volumes[], .previous[][]' <<<"$BROKER_KEYS"; } |
 		grep -rlF -f /dev/stdin "$H/boots" "$H/broker.log" || true)
 	[ -z "$found" ] || fail "a secret was written to: $found"
 }
@@ -221,6 +262,13 @@ for scenario in "${SCENARIOS[@]}"; do
 		fi
 	fi
 done
+
+if ! host_tool_digests | cmp -s - "$H/host-tools.before"; then
+	failed=$((failed + 1))
+	failures+=("host-programs")
+	log "   FAIL  a host program the build touches changed:"
+	host_tool_digests | diff "$H/host-tools.before" - >&2 || true
+fi
 
 log ""
 [ "${#failures[@]}" -eq 0 ] || log "failed: ${failures[*]}"

@@ -7,7 +7,11 @@
  *
  *   broker-client.cjs --url URL --ca FILE --cert FILE --key FILE --spki-sha256 HEX
  *                     --hotkey SS58 --vm NAME --volumes a,b --forge CMD --forge-state DIR
- *                     [--forge-arg ARG]...
+ *                     [--forge-arg ARG]... [--rekey a,b] [--previous]
+ *
+ * --rekey: rekey those volumes (what an intruder claiming this VM's identity would do).
+ * --previous: sync with `previous: true`; "volumes" still holds the current keys, and
+ * "previous" the earlier generations the broker keeps for each volume (newest first).
  */
 'use strict';
 
@@ -21,7 +25,7 @@ const { values } = parseArgs({
     url: { type: 'string' }, ca: { type: 'string' }, cert: { type: 'string' }, key: { type: 'string' },
     'spki-sha256': { type: 'string' }, hotkey: { type: 'string' }, vm: { type: 'string' },
     volumes: { type: 'string' }, forge: { type: 'string' }, 'forge-state': { type: 'string' },
-    'forge-arg': { type: 'string', multiple: true },
+    'forge-arg': { type: 'string', multiple: true }, rekey: { type: 'string' }, previous: { type: 'boolean' },
   },
 });
 
@@ -55,10 +59,20 @@ async function main() {
     '--report-data', nonce + values['spki-sha256'], ...(values['forge-arg'] ?? [])]).toString('utf8').trim();
   const attested = await request('POST', '/servers/boot/attestation', { 'x-chutes-nonce': nonce },
     { quote, miner_hotkey: values.hotkey, vm_name: values.vm });
-  const volumes = await request('POST', `/servers/${values.vm}/luks`,
+  const answer = await request('POST', `/servers/${values.vm}/luks`,
     { 'x-chutes-hotkey': values.hotkey, 'x-boot-token': attested.boot_token },
-    { volumes: values.volumes.split(','), rekey: [] });
-  process.stdout.write(JSON.stringify({ root_key: attested.key, volumes }) + '\n');
+    { volumes: values.volumes.split(','), rekey: values.rekey ? values.rekey.split(',') : [], ...(values.previous ? { previous: true } : {}) });
+  if (!values.previous) {
+    process.stdout.write(JSON.stringify({ root_key: attested.key, volumes: answer }) + '\n');
+    return;
+  }
+  const volumes = {};
+  const previous = {};
+  for (const [name, entry] of Object.entries(answer)) {
+    volumes[name] = entry.current;
+    previous[name] = entry.previous;
+  }
+  process.stdout.write(JSON.stringify({ root_key: attested.key, volumes, previous }) + '\n');
 }
 
 main().catch((error) => {
