@@ -67,6 +67,7 @@ export const ADVICE: Readonly<Record<ErrorCode, string>> = {
     'A measurement set with this version already exists, and sets are immutable; give the new set a new version (or pass --skip-existing to skip the ones already there).',
   [ErrorCode.COLLATERAL_UNAVAILABLE]: 'The broker has no current DCAP collateral for this platform right now; this is not a rejection — try again in a few minutes.',
   [ErrorCode.DATABASE_UNAVAILABLE]: 'The broker\'s database is unavailable; try again shortly, and tell the operator if it persists.',
+  [ErrorCode.OVERLOADED]: 'The broker is at capacity (MAX_INFLIGHT) and refused the request before doing anything; wait a few seconds and try again.',
   [ErrorCode.KEY_UNAVAILABLE]: 'The broker cannot open a stored key (a KEK is missing from its configuration); tell the operator — nothing on your side will fix it.',
   [ErrorCode.INTERNAL]: 'The broker failed unexpectedly; try again, and if it persists give the operator the time of the failure (the broker\'s log has the details).',
 };

@@ -93,6 +93,15 @@ describe('loadConfig', () => {
     expect(loadConfig({ SIGNATURE_AUDIENCE: 'http://10.0.0.1:8080' }).signatureAudience).toBe('http://10.0.0.1:8080');
   });
 
+  it('reads MAX_INFLIGHT (default 64, 0 = off) and refuses anything but a whole number 0..65535', () => {
+    expect(loadConfig({}).maxInflight).toBe(64);
+    expect(loadConfig({ MAX_INFLIGHT: '0' }).maxInflight).toBe(0);
+    expect(loadConfig({ MAX_INFLIGHT: '200' }).maxInflight).toBe(200);
+    expect(() => loadConfig({ MAX_INFLIGHT: 'lots' })).toThrow(/^invalid configuration: MAX_INFLIGHT must be a whole number 0\.\.65535 \(0 turns load shedding off\) \(got "lots"\)$/);
+    expect(() => loadConfig({ MAX_INFLIGHT: '-1' })).toThrow(/^invalid configuration: MAX_INFLIGHT must be a whole number/);
+    expect(() => loadConfig({ MAX_INFLIGHT: '70000' })).toThrow(/^invalid configuration: MAX_INFLIGHT must be a whole number 0\.\.65535/);
+  });
+
   it('never echoes a database URL (it may hold a password)', () => {
     expect(() => loadConfig({ DATABASE_URL: 'mysql://user:hunter2@db/x' })).toThrow(/^invalid configuration: DATABASE_URL must be a postgres/);
     expect(() => loadConfig({ DATABASE_URL: 'mysql://user:hunter2@db/x' })).not.toThrow(/hunter2/);

@@ -48,7 +48,16 @@ export interface AppConfig {
   requestTimeoutSeconds: number;
   /** Concurrent connections per client IP (TRUST_PROXY peers exempt); 0 = no cap. */
   maxConnectionsPerIp: number;
+  /** Requests in flight at once before 503 OVERLOADED (health, readiness, metrics exempt); 0 = no limit. */
+  maxInflight: number;
 }
+
+/**
+ * MAX_INFLIGHT's default, sized for a 2-core broker: a boot request holds its slot for a few
+ * database round trips, and past ~64 concurrent requests throughput no longer rises while
+ * latency and memory do (measured with `npm run bench:storm`, README "Boot storms").
+ */
+export const DEFAULT_MAX_INFLIGHT = 64;
 
 /** A configuration problem; its message is the one line printed before the process exits. */
 export class ConfigError extends Error {
@@ -152,6 +161,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (requestTimeoutSeconds < 1 || requestTimeoutSeconds > 3600) fail('REQUEST_TIMEOUT_S', 'must be a whole number of seconds 1..3600', raw.REQUEST_TIMEOUT_S);
   const maxConnectionsPerIp = uint(raw.MAX_CONNECTIONS_PER_IP, 64);
   if (maxConnectionsPerIp > 65535) fail('MAX_CONNECTIONS_PER_IP', 'must be a whole number 0..65535 (0 turns the cap off)', raw.MAX_CONNECTIONS_PER_IP);
+  const maxInflight = uint(raw.MAX_INFLIGHT, DEFAULT_MAX_INFLIGHT);
+  if (maxInflight > 65535) fail('MAX_INFLIGHT', 'must be a whole number 0..65535 (0 turns load shedding off)', raw.MAX_INFLIGHT);
   if (raw.DCAP_ROOT_CA_FILE && raw.NODE_ENV === 'production') {
     fail('DCAP_ROOT_CA_FILE', 'replaces the pinned Intel SGX Root CA (tests only) and is refused when NODE_ENV=production', raw.DCAP_ROOT_CA_FILE);
   }
@@ -189,6 +200,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     brokerActiveKek: raw.BROKER_ACTIVE_KEK,
     requestTimeoutSeconds,
     maxConnectionsPerIp,
+    maxInflight,
   };
 }
 

@@ -107,6 +107,9 @@ export class EnvSchema {
   @IsOptional() @Matches(/^\d{1,5}$/, { message: 'must be a whole number 0..65535 (0 turns the cap off)' })
   MAX_CONNECTIONS_PER_IP?: string;
 
+  @IsOptional() @Matches(/^\d{1,5}$/, { message: 'must be a whole number 0..65535 (0 turns load shedding off)' })
+  MAX_INFLIGHT?: string;
+
   /** Read only to refuse test-only settings (DCAP_ROOT_CA_FILE) in production. */
   @IsOptional()
   NODE_ENV?: string;

@@ -59,6 +59,8 @@ export enum ErrorCode {
   // availability
   COLLATERAL_UNAVAILABLE = 'COLLATERAL_UNAVAILABLE',
   DATABASE_UNAVAILABLE = 'DATABASE_UNAVAILABLE',
+  // more requests in flight than MAX_INFLIGHT: refused before any work, with Retry-After
+  OVERLOADED = 'OVERLOADED',
   // a stored secret cannot be opened: its KEK is not configured, or the bytes or their row changed
   KEY_UNAVAILABLE = 'KEY_UNAVAILABLE',
   INTERNAL = 'INTERNAL',

@@ -51,6 +51,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.ATTESTATION_SERVICE_INVALID]: 502,
   [ErrorCode.COLLATERAL_UNAVAILABLE]: 503,
   [ErrorCode.DATABASE_UNAVAILABLE]: 503,
+  [ErrorCode.OVERLOADED]: 503,
   [ErrorCode.KEY_UNAVAILABLE]: 500,
   [ErrorCode.INTERNAL]: 500,
 };
