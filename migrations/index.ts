@@ -7,6 +7,7 @@ import { CreateBootCustody1763800400000 } from './1763800400000-CreateBootCustod
 import { CreateServers1763800500000 } from './1763800500000-CreateServers';
 import { CreateSignatureReplay1763800600000 } from './1763800600000-CreateSignatureReplay';
 import { SignatureScope1763800700000 } from './1763800700000-SignatureScope';
+import { AuditIndexes1763801100000 } from './1763801100000-AuditIndexes';
 
 export const MIGRATIONS = [
   CreateNonces1763800000000,
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   CreateServers1763800500000,
   CreateSignatureReplay1763800600000,
   SignatureScope1763800700000,
+  AuditIndexes1763801100000,
 ];

@@ -50,6 +50,8 @@ export interface AppConfig {
   maxConnectionsPerIp: number;
   /** Requests in flight at once before 503 OVERLOADED (health, readiness, metrics exempt); 0 = no limit. */
   maxInflight: number;
+  /** Audit rows (attestation attempts, key-release events) older than this are purged; 0 = kept forever. */
+  auditRetentionDays: number;
 }
 
 /**
@@ -163,6 +165,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (maxConnectionsPerIp > 65535) fail('MAX_CONNECTIONS_PER_IP', 'must be a whole number 0..65535 (0 turns the cap off)', raw.MAX_CONNECTIONS_PER_IP);
   const maxInflight = uint(raw.MAX_INFLIGHT, DEFAULT_MAX_INFLIGHT);
   if (maxInflight > 65535) fail('MAX_INFLIGHT', 'must be a whole number 0..65535 (0 turns load shedding off)', raw.MAX_INFLIGHT);
+  const auditRetentionDays = uint(raw.AUDIT_RETENTION_DAYS, 400);
+  if (auditRetentionDays > 36500) fail('AUDIT_RETENTION_DAYS', 'must be a whole number of days 0..36500 (0 keeps audit rows forever)', raw.AUDIT_RETENTION_DAYS);
   if (raw.DCAP_ROOT_CA_FILE && raw.NODE_ENV === 'production') {
     fail('DCAP_ROOT_CA_FILE', 'replaces the pinned Intel SGX Root CA (tests only) and is refused when NODE_ENV=production', raw.DCAP_ROOT_CA_FILE);
   }
@@ -201,6 +205,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     requestTimeoutSeconds,
     maxConnectionsPerIp,
     maxInflight,
+    auditRetentionDays,
   };
 }
 
