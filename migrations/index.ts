@@ -10,6 +10,7 @@ import { SignatureScope1763800700000 } from './1763800700000-SignatureScope';
 import { CollateralCacheOrder1763809100000 } from './1763809100000-CollateralCacheOrder';
 import { VolumeKeyGenerations1763800900000 } from './1763800900000-VolumeKeyGenerations';
 import { MeasurementSetIdentity1763801000000 } from './1763801000000-MeasurementSetIdentity';
+import { AuditIndexes1763801100000 } from './1763801100000-AuditIndexes';
 
 export const MIGRATIONS = [
   CreateNonces1763800000000,
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   CollateralCacheOrder1763809100000,
   VolumeKeyGenerations1763800900000,
   MeasurementSetIdentity1763801000000,
+  AuditIndexes1763801100000,
 ];

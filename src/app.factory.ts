@@ -13,6 +13,7 @@ import { AppModule, AppOverrides } from './app.module';
 import { AppConfig, ConfigError, trustedProxyList } from './config/app-config';
 import { isTrusted } from './common/client/client-identity';
 import { connectionTimeouts, limitConnectionsPerIp } from './common/http/connections';
+import { shedLoad } from './common/http/load-shedding';
 import { AllExceptionsFilter } from './common/http/all-exceptions.filter';
 import { createValidationPipe } from './common/http/validation';
 import { createLogger, PinoNestLogger } from './common/logging/logger';
@@ -92,6 +93,15 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
       if (first) logger.warn({ ip, max: config.maxConnectionsPerIp }, 'connections refused: MAX_CONNECTIONS_PER_IP reached');
     },
   });
+  // First onRequest hook: past MAX_INFLIGHT a request is refused before anything else runs.
+  const inFlight = shedLoad(fastify, {
+    max: config.maxInflight,
+    onShed: (first) => {
+      metrics.requestsShed.inc();
+      if (first) logger.warn({ max: config.maxInflight }, 'shedding load: MAX_INFLIGHT requests in flight, answering 503 OVERLOADED');
+    },
+  });
+  metrics.inFlightSource = () => inFlight.count();
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });

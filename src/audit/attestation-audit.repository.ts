@@ -210,4 +210,40 @@ export class AttestationAuditRepository {
       next: rows.length > filter.limit && last ? { createdAt: last.created_key, id: last.id } : null,
     };
   }
+
+  /**
+   * Deletes up to `batch` boot attempts older than `before`, oldest first (AUDIT_RETENTION_DAYS);
+   * returns how many. An attempt a boot token still points to (its foreign key) waits until the
+   * token's own purge has removed it.
+   */
+  async purgeBootBefore(before: Date, batch: number): Promise<number> {
+    const rows = await this.db.rows<{ id: string }>(
+      `DELETE FROM boot_attestations WHERE id IN (
+         SELECT b.id FROM boot_attestations b
+          WHERE b.created_at < $1 AND NOT EXISTS (SELECT 1 FROM boot_tokens t WHERE t.attestation_id = b.id)
+          ORDER BY b.created_at LIMIT $2)
+       RETURNING id`,
+      [before, batch],
+    );
+    return rows.length;
+  }
+
+  /**
+   * Deletes up to `batch` registration and runtime attempts older than `before`, oldest first,
+   * except each server's newest attempt of each kind, which its status shows however old it is.
+   */
+  async purgeServerBefore(before: Date, batch: number): Promise<number> {
+    const rows = await this.db.rows<{ id: string }>(
+      `DELETE FROM server_attestations WHERE id IN (
+         SELECT s.id FROM server_attestations s
+          WHERE s.created_at < $1
+            AND (s.server_id IS NULL OR EXISTS (
+                  SELECT 1 FROM server_attestations n
+                   WHERE n.server_id = s.server_id AND n.kind = s.kind AND (n.created_at, n.id) > (s.created_at, s.id)))
+          ORDER BY s.created_at LIMIT $2)
+       RETURNING id`,
+      [before, batch],
+    );
+    return rows.length;
+  }
 }

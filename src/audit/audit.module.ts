@@ -6,10 +6,11 @@
 import { Module } from '@nestjs/common';
 import { AttestationAuditRepository } from './attestation-audit.repository';
 import { AuditedAttempts } from './audited-attempts.service';
+import { AuditRetention } from './audit-retention.service';
 import { KeyReleaseEventsRepository } from './key-release-events.repository';
 
 @Module({
-  providers: [AttestationAuditRepository, KeyReleaseEventsRepository, AuditedAttempts],
-  exports: [AttestationAuditRepository, KeyReleaseEventsRepository, AuditedAttempts],
+  providers: [AttestationAuditRepository, KeyReleaseEventsRepository, AuditedAttempts, AuditRetention],
+  exports: [AttestationAuditRepository, KeyReleaseEventsRepository, AuditedAttempts, AuditRetention],
 })
 export class AuditModule {}

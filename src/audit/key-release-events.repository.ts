@@ -128,4 +128,13 @@ export class KeyReleaseEventsRepository {
     const last = page[page.length - 1];
     return { events: page.map(toEvent), next: rows.length > filter.limit && last ? { createdAt: last.created_key, id: last.id } : null };
   }
+
+  /** Deletes up to `batch` events older than `before`, oldest first (AUDIT_RETENTION_DAYS); returns how many. */
+  async purgeBefore(before: Date, batch: number, executor: Executor): Promise<number> {
+    const rows = await executor.rows<{ id: string }>(
+      `DELETE FROM key_release_events WHERE id IN (SELECT id FROM key_release_events WHERE created_at < $1 ORDER BY created_at LIMIT $2) RETURNING id`,
+      [before, batch],
+    );
+    return rows.length;
+  }
 }

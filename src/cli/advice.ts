@@ -79,6 +79,8 @@ export const ADVICE: Readonly<Record<ErrorCode, string>> = {
     'Several measurement sets share this version (one per GPU flavour, as in a Chutes release); name one with --name (`bootkey measurements list` shows the names).',
   [ErrorCode.COLLATERAL_UNAVAILABLE]: 'The broker has no current DCAP collateral for this platform right now; this is not a rejection — try again in a few minutes.',
   [ErrorCode.DATABASE_UNAVAILABLE]: 'The broker\'s database is unavailable; try again shortly, and tell the operator if it persists.',
+  [ErrorCode.OVERLOADED]: 'The broker is at capacity (MAX_INFLIGHT) and refused the request before doing anything; wait a few seconds and try again.',
+  [ErrorCode.UPSTREAM_UNAVAILABLE]: 'The front (load balancer) in front of the broker could not reach any broker replica in time; try again shortly, and tell the operator if it persists.',
   [ErrorCode.KEY_UNAVAILABLE]: 'The broker cannot open a stored key (a KEK is missing from its configuration); tell the operator — nothing on your side will fix it.',
   [ErrorCode.INTERNAL]: 'The broker failed unexpectedly; try again, and if it persists give the operator the time of the failure (the broker\'s log has the details).',
 };

@@ -113,6 +113,23 @@ describe('loadConfig', () => {
     });
   });
 
+  it('reads MAX_INFLIGHT (default 64, 0 = off) and refuses anything but a whole number 0..65535', () => {
+    expect(loadConfig({}).maxInflight).toBe(64);
+    expect(loadConfig({ MAX_INFLIGHT: '0' }).maxInflight).toBe(0);
+    expect(loadConfig({ MAX_INFLIGHT: '200' }).maxInflight).toBe(200);
+    expect(() => loadConfig({ MAX_INFLIGHT: 'lots' })).toThrow(/^invalid configuration: MAX_INFLIGHT must be a whole number 0\.\.65535 \(0 turns load shedding off\) \(got "lots"\)$/);
+    expect(() => loadConfig({ MAX_INFLIGHT: '-1' })).toThrow(/^invalid configuration: MAX_INFLIGHT must be a whole number/);
+    expect(() => loadConfig({ MAX_INFLIGHT: '70000' })).toThrow(/^invalid configuration: MAX_INFLIGHT must be a whole number 0\.\.65535/);
+  });
+
+  it('reads AUDIT_RETENTION_DAYS (default 400, 0 = forever) and refuses anything but a whole number 0..36500', () => {
+    expect(loadConfig({}).auditRetentionDays).toBe(400);
+    expect(loadConfig({ AUDIT_RETENTION_DAYS: '0' }).auditRetentionDays).toBe(0);
+    expect(loadConfig({ AUDIT_RETENTION_DAYS: '90' }).auditRetentionDays).toBe(90);
+    expect(() => loadConfig({ AUDIT_RETENTION_DAYS: '1y' })).toThrow(/^invalid configuration: AUDIT_RETENTION_DAYS must be a whole number of days 0\.\.36500 \(0 keeps audit rows forever\) \(got "1y"\)$/);
+    expect(() => loadConfig({ AUDIT_RETENTION_DAYS: '40000' })).toThrow(/^invalid configuration: AUDIT_RETENTION_DAYS must be a whole number of days 0\.\.36500/);
+  });
+
   it('never echoes a database URL (it may hold a password)', () => {
     expect(() => loadConfig({ DATABASE_URL: 'mysql://user:hunter2@db/x' })).toThrow(/^invalid configuration: DATABASE_URL must be a postgres/);
     expect(() => loadConfig({ DATABASE_URL: 'mysql://user:hunter2@db/x' })).not.toThrow(/hunter2/);

@@ -65,7 +65,18 @@ export interface AppConfig {
   attestationTimeoutSeconds: number;
   /** The environment GPU_EVIDENCE_VERIFIER runs with: an allowlist of this process's (child-env.ts). */
   verifierEnv: Record<string, string>;
+  /** Requests in flight at once before 503 OVERLOADED (health, readiness, metrics exempt); 0 = no limit. */
+  maxInflight: number;
+  /** Audit rows (attestation attempts, key-release events) older than this are purged; 0 = kept forever. */
+  auditRetentionDays: number;
 }
+
+/**
+ * MAX_INFLIGHT's default, sized for a 2-core broker: a boot request holds its slot for a few
+ * database round trips, and past ~64 concurrent requests throughput no longer rises while
+ * latency and memory do (measured with `npm run bench:storm`, README "Boot storms").
+ */
+export const DEFAULT_MAX_INFLIGHT = 64;
 
 /** A configuration problem; its message is the one line printed before the process exits. */
 export class ConfigError extends Error {
@@ -174,6 +185,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (maxConnectionsPerIp > 65535) fail('MAX_CONNECTIONS_PER_IP', 'must be a whole number 0..65535 (0 turns the cap off)', raw.MAX_CONNECTIONS_PER_IP);
   const attestationTimeoutSeconds = uint(raw.ATTESTATION_TIMEOUT_S, 120);
   if (attestationTimeoutSeconds < 1 || attestationTimeoutSeconds > 3600) fail('ATTESTATION_TIMEOUT_S', 'must be a whole number of seconds 1..3600', raw.ATTESTATION_TIMEOUT_S);
+  const maxInflight = uint(raw.MAX_INFLIGHT, DEFAULT_MAX_INFLIGHT);
+  if (maxInflight > 65535) fail('MAX_INFLIGHT', 'must be a whole number 0..65535 (0 turns load shedding off)', raw.MAX_INFLIGHT);
+  const auditRetentionDays = uint(raw.AUDIT_RETENTION_DAYS, 400);
+  if (auditRetentionDays > 36500) fail('AUDIT_RETENTION_DAYS', 'must be a whole number of days 0..36500 (0 keeps audit rows forever)', raw.AUDIT_RETENTION_DAYS);
   if (raw.DCAP_ROOT_CA_FILE && raw.NODE_ENV === 'production') {
     fail('DCAP_ROOT_CA_FILE', 'replaces the pinned Intel SGX Root CA (tests only) and is refused when NODE_ENV=production', raw.DCAP_ROOT_CA_FILE);
   }
@@ -221,6 +236,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     validatorKeyFile: raw.VALIDATOR_KEY_FILE,
     attestationTimeoutSeconds,
     verifierEnv: childProcessEnv(env),
+    maxInflight,
+    auditRetentionDays,
   };
 }
 

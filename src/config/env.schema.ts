@@ -122,6 +122,12 @@ export class EnvSchema {
   @IsOptional() @Matches(/^\d{1,4}$/, { message: 'must be a whole number of seconds 1..3600' })
   ATTESTATION_TIMEOUT_S?: string;
 
+  @IsOptional() @Matches(/^\d{1,5}$/, { message: 'must be a whole number 0..65535 (0 turns load shedding off)' })
+  MAX_INFLIGHT?: string;
+
+  @IsOptional() @Matches(/^\d{1,5}$/, { message: 'must be a whole number of days 0..36500 (0 keeps audit rows forever)' })
+  AUDIT_RETENTION_DAYS?: string;
+
   /** Read only to refuse test-only settings (DCAP_ROOT_CA_FILE) in production. */
   @IsOptional()
   NODE_ENV?: string;

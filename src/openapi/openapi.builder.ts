@@ -7,6 +7,7 @@ import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { OpenApiBuilder, OperationObject, ParameterObject, ResponsesObject } from 'openapi3-ts/oas31';
 import { ErrorCode } from '../common/errors';
 import { HTTP_STATUS_BY_CODE } from '../common/http/http-status-by-code';
+import { SHED_EXEMPT_ROUTES } from '../common/http/load-shedding';
 import { AUTH_REQUIREMENT } from '../auth/hotkey-auth.guard';
 import { API_DOC, ApiDocOptions } from './api-doc.decorator';
 import { dtoSchema, queryParameters } from './dto-schema';
@@ -45,7 +46,7 @@ function pathParameters(path: string): ParameterObject[] {
   }));
 }
 
-function responses(doc: ApiDocOptions): ResponsesObject {
+function responses(doc: ApiDocOptions, path: string): ResponsesObject {
   const status = String(doc.status ?? 200);
   const result: ResponsesObject = {};
   if (doc.response && 'contentType' in doc.response) {
@@ -68,10 +69,15 @@ function responses(doc: ApiDocOptions): ResponsesObject {
     errorsByStatus.set(httpStatus, [...(errorsByStatus.get(httpStatus) ?? []), code]);
   }
   if (doc.body || doc.query) errorsByStatus.set(422, [...(errorsByStatus.get(422) ?? []), ErrorCode.VALIDATION_FAILED]);
+  // Any route but health, readiness and metrics may be shed under load (MAX_INFLIGHT).
+  if (!SHED_EXEMPT_ROUTES.has(path)) errorsByStatus.set(503, [...(errorsByStatus.get(503) ?? []), ErrorCode.OVERLOADED]);
   for (const [httpStatus, codes] of [...errorsByStatus].sort(([a], [b]) => a - b)) {
     result[String(httpStatus)] = {
       description: `error; code: ${[...new Set(codes)].join(', ')}`,
       content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+      ...(codes.includes(ErrorCode.OVERLOADED)
+        ? { headers: { 'Retry-After': { description: 'seconds to wait before retrying (OVERLOADED)', schema: { type: 'integer' } } } }
+        : {}),
     };
   }
   return result;
@@ -151,7 +157,7 @@ export function buildOpenApiDocument(controllers: Type[], version: string) {
               schema: { type: 'string' as const },
             })),
           ],
-          responses: responses(doc),
+          responses: responses(doc, path),
         };
         if (doc.auth === 'admin') {
           operation.description = 'Admin only: the signing hotkey must be in ADMIN_HOTKEYS, with a v2 signature (a v1 signature is 401 SIGNATURE_SCOPE).';

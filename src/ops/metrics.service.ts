@@ -55,6 +55,22 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly requestsShed = new Counter({
+    name: 'bootkey_requests_shed_total',
+    help: 'Requests answered 503 OVERLOADED before any work because MAX_INFLIGHT requests were in flight',
+    registers: [this.registry],
+  });
+
+  /** How many requests are in flight; the app factory points it at the load shedder. */
+  inFlightSource: () => number = () => 0;
+
+  readonly requestsInFlight: Gauge = new Gauge({
+    name: 'bootkey_requests_in_flight',
+    help: 'Requests admitted and not yet answered (health, readiness and metrics not counted)',
+    registers: [this.registry],
+    collect: (): void => this.requestsInFlight.set(this.inFlightSource()),
+  });
+
   readonly dcapRootCaOverridden = new Gauge({
     name: 'bootkey_dcap_root_ca_overridden',
     help: '1 when DCAP_ROOT_CA_FILE replaces the pinned Intel SGX Root CA as the DCAP trust anchor (tests only), else 0',

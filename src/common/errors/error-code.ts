@@ -69,6 +69,10 @@ export enum ErrorCode {
   // availability
   COLLATERAL_UNAVAILABLE = 'COLLATERAL_UNAVAILABLE',
   DATABASE_UNAVAILABLE = 'DATABASE_UNAVAILABLE',
+  // more requests in flight than MAX_INFLIGHT: refused before any work, with Retry-After
+  OVERLOADED = 'OVERLOADED',
+  // answered by the reference front (deploy/nginx) when no replica answers (502, 504); never by the broker
+  UPSTREAM_UNAVAILABLE = 'UPSTREAM_UNAVAILABLE',
   // a stored secret cannot be opened: its KEK is not configured, or the bytes or their row changed
   KEY_UNAVAILABLE = 'KEY_UNAVAILABLE',
   INTERNAL = 'INTERNAL',

@@ -57,6 +57,8 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.ATTESTATION_SERVICE_REFUSED]: 502,
   [ErrorCode.COLLATERAL_UNAVAILABLE]: 503,
   [ErrorCode.DATABASE_UNAVAILABLE]: 503,
+  [ErrorCode.OVERLOADED]: 503,
+  [ErrorCode.UPSTREAM_UNAVAILABLE]: 502,
   [ErrorCode.KEY_UNAVAILABLE]: 500,
   [ErrorCode.INTERNAL]: 500,
 };
