@@ -15,10 +15,7 @@ module.exports = {
       {
         babelrc: false,
         configFile: false,
-        plugins: [
-          require.resolve('./test/support/jest/import-meta-url.babel.js'),
-          ['@babel/plugin-transform-modules-commonjs', { importInterop: 'node' }],
-        ],
+        plugins: [require.resolve('./test/support/jest/import-meta-url.babel.js'), ['@babel/plugin-transform-modules-commonjs', { importInterop: 'node' }]],
       },
     ],
   },

@@ -75,9 +75,7 @@ function main(): void {
   });
 
   console.log(`status: ${oursStatus} (both), iterations: ${ROUNDS}x${ITERATIONS} after ${WARMUP} warm-up`);
-  console.log(
-    `verify: ours_ms=${oursMs.toFixed(3)} dcap_qvl_ms=${phalaMs.toFixed(3)} floor_ms=${floorMs.toFixed(3)} speedup=${(phalaMs / oursMs).toFixed(3)}`,
-  );
+  console.log(`verify: ours_ms=${oursMs.toFixed(3)} dcap_qvl_ms=${phalaMs.toFixed(3)} floor_ms=${floorMs.toFixed(3)} speedup=${(phalaMs / oursMs).toFixed(3)}`);
 }
 
 main();

@@ -71,9 +71,9 @@ export class VolumeKeyGenerations1763800900000 implements MigrationInterface {
   async down(queryRunner: QueryRunner): Promise<void> {
     // The old schema holds one key per volume, sealed with the generation-free AAD. A volume
     // whose key in use is a later generation cannot go back without being lost: refuse.
-    const later = (await queryRunner.query(
-      `SELECT count(*)::int AS n FROM luks_volumes WHERE state IN ('current', 'retired') AND generation > 1`,
-    )) as { n: number }[];
+    const later = (await queryRunner.query(`SELECT count(*)::int AS n FROM luks_volumes WHERE state IN ('current', 'retired') AND generation > 1`)) as {
+      n: number;
+    }[];
     if ((later[0]?.n ?? 0) > 0) {
       throw new Error(`cannot undo VolumeKeyGenerations: ${later[0].n} volume keys in use are generation 2 or later, which the previous schema cannot open`);
     }

@@ -145,7 +145,13 @@ async function main(): Promise<void> {
     const fixtures = await prepareFixtures(dir);
     broker = new BrokerProcess(
       'audit',
-      { main, port: await freePort(), tls: false, env: { DATABASE_URL: url, BROKER_KEKS: BENCH_KEK, ADMIN_HOTKEYS: admin.address, RATE_LIMIT_SIGNED_PER_MIN: '0', LOG_LEVEL: 'warn', MAX_INFLIGHT: '0' }, logFile: path.join(dir, 'broker.log') },
+      {
+        main,
+        port: await freePort(),
+        tls: false,
+        env: { DATABASE_URL: url, BROKER_KEKS: BENCH_KEK, ADMIN_HOTKEYS: admin.address, RATE_LIMIT_SIGNED_PER_MIN: '0', LOG_LEVEL: 'warn', MAX_INFLIGHT: '0' },
+        logFile: path.join(dir, 'broker.log'),
+      },
       fixtures,
     );
     await broker.start();
@@ -175,7 +181,12 @@ async function main(): Promise<void> {
       ['hotkey', (i) => `/admin/attestations?hotkey=${pick(hotkeys, i)}`, 1],
       ['hotkey+kind', (i) => `/admin/attestations?kind=boot&hotkey=${pick(hotkeys, i)}`, 1],
       ['vm_name', (i) => `/admin/attestations?kind=boot&vm_name=${vmName((i * 7919) % opts.vms)}`, 1],
-      ['hotkey+vm_name', (i) => `/admin/attestations?hotkey=${hotkeys[Math.floor(((i * 7919) % opts.vms) / Math.ceil(opts.vms / MINERS))]}&vm_name=${vmName((i * 7919) % opts.vms)}`, 1],
+      [
+        'hotkey+vm_name',
+        (i) =>
+          `/admin/attestations?hotkey=${hotkeys[Math.floor(((i * 7919) % opts.vms) / Math.ceil(opts.vms / MINERS))]}&vm_name=${vmName((i * 7919) % opts.vms)}`,
+        1,
+      ],
       ['since', (i) => `/admin/attestations?kind=boot&since=${iso(1 + (i % 30))}`, 1],
       ['hotkey+since', (i) => `/admin/attestations?kind=boot&hotkey=${pick(hotkeys, i)}&since=${iso(30)}`, 1],
       ['hotkey+paging', (i) => `/admin/attestations?kind=boot&hotkey=${pick(hotkeys, i)}&limit=100`, 5],

@@ -17,9 +17,7 @@ process.on('SIGWINCH', () => {
   if (!session) {
     session = new inspector.Session();
     session.connect();
-    session.post('Profiler.enable', () =>
-      session.post('Profiler.setSamplingInterval', { interval: 1000 }, () => session.post('Profiler.start')),
-    );
+    session.post('Profiler.enable', () => session.post('Profiler.setSamplingInterval', { interval: 1000 }, () => session.post('Profiler.start')));
     return;
   }
   const current = session;

@@ -171,7 +171,11 @@ async function main(): Promise<void> {
     } else {
       // One after the other: the first one migrates the fresh database.
       for (const name of ['a', 'b']) {
-        const broker = new BrokerProcess(name, { main, port: await freePort(), tls: false, env: { ...env, TRUST_PROXY: '127.0.0.1' }, logFile: path.join(dir, `broker-${name}.log`), nodeArgs }, fixtures);
+        const broker = new BrokerProcess(
+          name,
+          { main, port: await freePort(), tls: false, env: { ...env, TRUST_PROXY: '127.0.0.1' }, logFile: path.join(dir, `broker-${name}.log`), nodeArgs },
+          fixtures,
+        );
         brokers.push(broker);
         await broker.start();
       }
@@ -187,7 +191,10 @@ async function main(): Promise<void> {
     const ready: Promise<void>[] = [];
     perWorker.forEach((indexes, w) => {
       if (indexes.length === 0) return;
-      const child = fork(path.join(__dirname, 'worker.ts'), [], { execArgv: ['-r', path.join(REPO, 'test/support/forge/ts-register.cjs')], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const child = fork(path.join(__dirname, 'worker.ts'), [], {
+        execArgv: ['-r', path.join(REPO, 'test/support/forge/ts-register.cjs')],
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
       workers.push(child);
       const failed = new Promise<never>((_, reject) => {
         child.once('exit', (code) => reject(new Error(`generator ${w} exited (${code})`)));
@@ -209,7 +216,17 @@ async function main(): Promise<void> {
       ready.push(next('ready').then(() => undefined));
       results.push(ready[ready.length - 1].then(() => next('done') as Promise<WorkerResult>));
       const share = Math.max(1, Math.round((opts.c * indexes.length) / opts.n));
-      const message: PrepareMessage = { type: 'prepare', url, caPem: fixtures.serverCert.certPem, keepalive: opts.keepalive, forgeStateDir: fixtures.forgeStateDir, runId, indexes, hotkeys: fixtures.minerHotkeys, concurrency: share };
+      const message: PrepareMessage = {
+        type: 'prepare',
+        url,
+        caPem: fixtures.serverCert.certPem,
+        keepalive: opts.keepalive,
+        forgeStateDir: fixtures.forgeStateDir,
+        runId,
+        indexes,
+        hotkeys: fixtures.minerHotkeys,
+        concurrency: share,
+      };
       child.send(message);
     });
     await Promise.race([Promise.all(ready), interruption]);
@@ -268,7 +285,11 @@ async function main(): Promise<void> {
       `replicas=${opts.replicas}`,
       `keepalive=${opts.keepalive}`,
       `failed_boots=${failed}`,
-      `errors_by=${Object.entries(errors).map(([k, v]) => `${k}:${v}`).join(',') || '-'}`,
+      `errors_by=${
+        Object.entries(errors)
+          .map(([k, v]) => `${k}:${v}`)
+          .join(',') || '-'
+      }`,
       ...(front ? [`front_cpu_ms_per_boot=${fixed(frontCpuMs / boots, 2)}`] : []),
       `seconds=${fixed(seconds, 1)}`,
       `loadavg_before=${fixed(loadBefore, 1)}`,

@@ -76,7 +76,10 @@ export class QuoteAppraisalService {
   /** DESIGN check 6: TD_ATTRIBUTES_REFUSED bits and MRSERVICETD_ALLOWED. */
   private checkTdAttributes(quote: TdxQuote, record: AppraisalRecord): void {
     record.verdict.debug = isDebugTd(quote);
-    const verdict = evaluateTdAttributesPolicy(quote.body, { refusedMask: this.config.tdAttributesRefused, mrServiceTdAllowed: this.config.mrServiceTdAllowed });
+    const verdict = evaluateTdAttributesPolicy(quote.body, {
+      refusedMask: this.config.tdAttributesRefused,
+      mrServiceTdAllowed: this.config.mrServiceTdAllowed,
+    });
     record.verdict.td_attributes = {
       status: verdict.accepted ? 'accepted' : 'refused',
       attributes: verdict.attributes,
@@ -131,7 +134,13 @@ export class QuoteAppraisalService {
       const { verified, collateral } = await this.verification.verify(raw, quote);
       record.tcbStatus = verified.tcbStatus;
       record.advisoryIds = verified.advisoryIds;
-      record.verdict.dcap = { status: 'ok', tcb_status: verified.tcbStatus, fmspc: verified.fmspc, collateral: collateral.origin, collateral_stale: collateral.stale };
+      record.verdict.dcap = {
+        status: 'ok',
+        tcb_status: verified.tcbStatus,
+        fmspc: verified.fmspc,
+        collateral: collateral.origin,
+        collateral_stale: collateral.stale,
+      };
     } catch (error) {
       // A collateral fault answers 503 COLLATERAL_UNAVAILABLE; the audit row keeps what was wrong.
       const detail = error instanceof DomainError ? error.detail : undefined;

@@ -19,7 +19,9 @@ function matchView(verdict: MeasurementVerdict): MeasurementMatchView {
     matched: false,
     name: verdict.nearest?.name ?? null,
     version: verdict.nearest?.version ?? null,
-    differences: (verdict.nearest?.registers ?? []).filter((r) => !r.match).map(({ register, expected, actual, match }) => ({ register, expected, actual, match })),
+    differences: (verdict.nearest?.registers ?? [])
+      .filter((r) => !r.match)
+      .map(({ register, expected, actual, match }) => ({ register, expected, actual, match })),
   };
 }
 
@@ -43,7 +45,10 @@ export class QuoteToolsService {
     const measurements = { boot: matchView(measure('boot')), runtime: matchView(measure('runtime')) };
     const debug = isDebugTd(quote);
     // The same TD attributes policy as boot (DEBUG, TD_ATTRIBUTES_REFUSED, MRSERVICETD_ALLOWED).
-    const attributesAccepted = evaluateTdAttributesPolicy(quote.body, { refusedMask: this.config.tdAttributesRefused, mrServiceTdAllowed: this.config.mrServiceTdAllowed }).accepted;
+    const attributesAccepted = evaluateTdAttributesPolicy(quote.body, {
+      refusedMask: this.config.tdAttributesRefused,
+      mrServiceTdAllowed: this.config.mrServiceTdAllowed,
+    }).accepted;
     try {
       const { verified, collateral } = await this.verification.verify(raw, quote);
       const tcbAccepted = evaluateTcbPolicy(verified.tcbStatus, this.config.acceptedTcbStatuses).accepted;

@@ -194,7 +194,9 @@ export class AttestationAuditRepository {
     // Each branch is ordered and limited on its own (its created_at index serves it), then merged.
     const branches: string[] = [];
     if (filter.table !== 'server') {
-      branches.push(`(SELECT 'boot'::text AS kind, NULL::text AS server_id, ${COLUMNS} FROM boot_attestations ${where} ORDER BY created_at DESC, id DESC LIMIT ${take})`);
+      branches.push(
+        `(SELECT 'boot'::text AS kind, NULL::text AS server_id, ${COLUMNS} FROM boot_attestations ${where} ORDER BY created_at DESC, id DESC LIMIT ${take})`,
+      );
     }
     if (filter.table !== 'boot') {
       branches.push(`(SELECT kind, server_id, ${COLUMNS} FROM server_attestations ${where} ORDER BY created_at DESC, id DESC LIMIT ${take})`);

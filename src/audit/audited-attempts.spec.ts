@@ -69,7 +69,15 @@ describe('AuditedAttempts', () => {
     });
     expect(result).toBe('released under id-0');
     expect(store.stored).toEqual([
-      expect.objectContaining({ kind: 'boot', outcome: 'verified', errorCode: null, createdAt: NOW, quoteSha256: 'ab'.repeat(32), measurementVersion: '1.0', vmName: 'vm-1' }),
+      expect.objectContaining({
+        kind: 'boot',
+        outcome: 'verified',
+        errorCode: null,
+        createdAt: NOW,
+        quoteSha256: 'ab'.repeat(32),
+        measurementVersion: '1.0',
+        vmName: 'vm-1',
+      }),
     ]);
     expect(await counted()).toEqual([{ kind: 'boot', outcome: 'verified', code: 'OK', n: 1 }]);
   });
@@ -131,7 +139,9 @@ describe('AuditedAttempts', () => {
 
   it('stores server attempts with their server id', async () => {
     const { store, attempts } = setUp();
-    await attempts.run({ kind: 'runtime', serverId: 'srv-1', minerHotkey: '5Hotkey', vmName: 'vm-1', clientIp: '10.0.0.1' }, (attempt) => attempt.succeed(async () => undefined));
+    await attempts.run({ kind: 'runtime', serverId: 'srv-1', minerHotkey: '5Hotkey', vmName: 'vm-1', clientIp: '10.0.0.1' }, (attempt) =>
+      attempt.succeed(async () => undefined),
+    );
     expect(store.stored).toEqual([expect.objectContaining({ kind: 'runtime', serverId: 'srv-1' })]);
   });
 

@@ -29,8 +29,7 @@ export class HotkeyAuthGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     // Without a declared requirement the stricter one applies (deny by default).
-    const requirement =
-      this.reflector.getAllAndOverride<AuthRequirement | undefined>(AUTH_REQUIREMENT, [context.getHandler(), context.getClass()]) ?? 'admin';
+    const requirement = this.reflector.getAllAndOverride<AuthRequirement | undefined>(AUTH_REQUIREMENT, [context.getHandler(), context.getClass()]) ?? 'admin';
     const request = context.switchToHttp().getRequest<RequestWithRawBody>();
     const known = callers.get(request);
     if (known) {

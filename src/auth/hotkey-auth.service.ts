@@ -69,7 +69,9 @@ export class HotkeyAuthService implements OnModuleInit {
   async onModuleInit(): Promise<void> {
     await cryptoWaitReady();
     if (!this.config.signatureAudience) {
-      this.logger.warn('SIGNATURE_AUDIENCE is not set: v2 signatures are not bound to this broker (set it to its public origin, e.g. https://keys.example.com)');
+      this.logger.warn(
+        'SIGNATURE_AUDIENCE is not set: v2 signatures are not bound to this broker (set it to its public origin, e.g. https://keys.example.com)',
+      );
     }
   }
 

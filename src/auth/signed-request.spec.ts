@@ -1,5 +1,15 @@
 import { DomainError, ErrorCode } from '../common/errors';
-import { canonicalPath, isWithinWindow, parseSignatureHeaders, replayExpiry, signedMessage, signedMessageV2, useTarget, v1Messages, v1Purpose } from './signed-request';
+import {
+  canonicalPath,
+  isWithinWindow,
+  parseSignatureHeaders,
+  replayExpiry,
+  signedMessage,
+  signedMessageV2,
+  useTarget,
+  v1Messages,
+  v1Purpose,
+} from './signed-request';
 
 const ALICE = '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY';
 const SIG = 'ab'.repeat(64);
@@ -31,7 +41,9 @@ describe('signedMessage', () => {
 describe('signedMessage with a purpose', () => {
   it('uses the purpose only for an empty body', () => {
     expect(signedMessage(ALICE, '1700000000', undefined, 'miner')).toBe(`${ALICE}:1700000000:miner`);
-    expect(signedMessage(ALICE, '1700000000', Buffer.from('abc'), 'miner')).toBe(`${ALICE}:1700000000:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad`);
+    expect(signedMessage(ALICE, '1700000000', Buffer.from('abc'), 'miner')).toBe(
+      `${ALICE}:1700000000:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad`,
+    );
   });
 });
 

@@ -44,7 +44,14 @@ export class BootTokensService implements OnModuleInit, OnModuleDestroy {
     const token = randomHex(32);
     const now = this.clock.now();
     await this.tokens.insert(
-      { tokenHash: sha256Hex(token), minerHotkey: binding.minerHotkey, vmName: binding.vmName, attestationId, createdAt: now, expiresAt: new Date(now.getTime() + this.config.bootTokenTtlSeconds * 1000) },
+      {
+        tokenHash: sha256Hex(token),
+        minerHotkey: binding.minerHotkey,
+        vmName: binding.vmName,
+        attestationId,
+        createdAt: now,
+        expiresAt: new Date(now.getTime() + this.config.bootTokenTtlSeconds * 1000),
+      },
       tx,
     );
     return token;

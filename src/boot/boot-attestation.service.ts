@@ -112,7 +112,10 @@ export class BootAttestationService {
       hosts.push({ server_id: server.id, host: server.host, addresses });
     }
     record.verdict.identity = { result: 'host_mismatch', client_ip: clientIp, registered: hosts };
-    throw new DomainError(ErrorCode.IDENTITY_HOST_MISMATCH, "this VM name is registered to a server at another address; boots must come from the server's host");
+    throw new DomainError(
+      ErrorCode.IDENTITY_HOST_MISMATCH,
+      "this VM name is registered to a server at another address; boots must come from the server's host",
+    );
   }
 
   private decode(quote: string, record: AppraisalRecord): Buffer {
@@ -125,7 +128,12 @@ export class BootAttestationService {
   }
 
   /** Audit row, boot token and key-release event in one transaction; the key leaves only after commit. */
-  private async release(request: BootAttestationRequest, clientIp: string, attempt: AttemptInProgress, rootPassphrase: Buffer): Promise<BootAttestationResponse> {
+  private async release(
+    request: BootAttestationRequest,
+    clientIp: string,
+    attempt: AttemptInProgress,
+    rootPassphrase: Buffer,
+  ): Promise<BootAttestationResponse> {
     const binding = { minerHotkey: request.miner_hotkey, vmName: request.vm_name };
     let token: string;
     try {
@@ -138,7 +146,10 @@ export class BootAttestationService {
       attempt.record.verdict.root_key = 'withheld'; // the failed row must not claim a release that rolled back
       throw error;
     }
-    this.logger.log({ vmName: request.vm_name, minerHotkey: request.miner_hotkey, measurement: attempt.record.measurementVersion }, 'boot attestation verified; root key released');
+    this.logger.log(
+      { vmName: request.vm_name, minerHotkey: request.miner_hotkey, measurement: attempt.record.measurementVersion },
+      'boot attestation verified; root key released',
+    );
     return { key: rootPassphrase.toString('utf8'), boot_token: token };
   }
 }

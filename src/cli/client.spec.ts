@@ -91,7 +91,9 @@ describe('signing', () => {
 
   it('never signs the Chutes (v1) message, which names no request', () => {
     const message = signingMessage(signer.address, '1700000000', { ...target, method: 'get' });
-    expect(message).toBe(`bootkey-v2:${signer.address}:1700000000:GET:/servers/?x=1:https://keys.example.com:${'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'}`);
+    expect(message).toBe(
+      `bootkey-v2:${signer.address}:1700000000:GET:/servers/?x=1:https://keys.example.com:${'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'}`,
+    );
     expect(message).not.toBe(signedMessage(signer.address, '1700000000', undefined));
   });
 
@@ -139,7 +141,11 @@ describe('signing', () => {
 
   it('signs method and path: the same headers do not verify for another method or path', async () => {
     await client().delete('/servers/x');
-    expect([serverAccepts(seen[0]), serverAccepts({ ...seen[0], method: 'GET' }), serverAccepts({ ...seen[0], url: '/servers/y' })]).toEqual([true, false, false]);
+    expect([serverAccepts(seen[0]), serverAccepts({ ...seen[0], method: 'GET' }), serverAccepts({ ...seen[0], url: '/servers/y' })]).toEqual([
+      true,
+      false,
+      false,
+    ]);
   });
 });
 
@@ -171,14 +177,18 @@ describe('unreachable', () => {
     const closed = http.createServer();
     const address = await listen(closed);
     await new Promise((resolve) => closed.close(resolve));
-    const error = await client({ baseUrl: `http://${address}` }).get('/x').catch((e: unknown) => e);
+    const error = await client({ baseUrl: `http://${address}` })
+      .get('/x')
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BrokerUnreachableError);
     expect((error as BrokerUnreachableError).reason).toMatch(/^connection refused/);
   });
 
   it('no answer within the timeout', async () => {
     respond = () => undefined; // never answers
-    const error = await client({ timeoutMs: 300 }).get('/x').catch((e: unknown) => e);
+    const error = await client({ timeoutMs: 300 })
+      .get('/x')
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BrokerUnreachableError);
     expect((error as BrokerUnreachableError).reason).toBe('no answer within 0.3 s');
     server.closeAllConnections();
@@ -189,7 +199,9 @@ describe('unreachable', () => {
     const secure = https.createServer({ cert: fs.readFileSync(tls.certFile), key: fs.readFileSync(tls.keyFile) }, handler);
     const url = `https://${await listen(secure)}`;
     try {
-      const error = await client({ baseUrl: url }).get('/x').catch((e: unknown) => e);
+      const error = await client({ baseUrl: url })
+        .get('/x')
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(BrokerUnreachableError);
       expect(error).toMatchObject({ hint: expect.stringContaining('--ca-file') });
       expect(await client({ baseUrl: url, ca: tls.cert.certPem }).get('/x')).toEqual({ ok: true });
@@ -205,4 +217,3 @@ describe('unreachable', () => {
     expect(() => client({ baseUrl: 'not a url' })).toThrow(/is not a URL/);
   });
 });
-

@@ -213,7 +213,11 @@ export class BrokerClient {
     }
     const code = (error as NodeJS.ErrnoException).code ?? '';
     if (TLS_TRUST_CODES.has(code)) {
-      return new BrokerUnreachableError(origin, `its TLS certificate is not trusted (${code})`, 'pass the broker\'s CA with --ca-file, or --insecure for a test broker');
+      return new BrokerUnreachableError(
+        origin,
+        `its TLS certificate is not trusted (${code})`,
+        "pass the broker's CA with --ca-file, or --insecure for a test broker",
+      );
     }
     if (code.startsWith('ERR_SSL') || code.startsWith('EPROTO')) {
       return new BrokerUnreachableError(origin, `the TLS handshake failed (${code})`, 'check whether the broker speaks http:// or https://');
@@ -234,13 +238,18 @@ export class BrokerClient {
     }
     if (answer.status >= 200 && answer.status < 300) {
       if (answer.text.length === 0) return undefined as T;
-      if (!isJson) throw new BrokerRefusedError(answer.status, undefined, 'the broker answered with something that is not JSON (is --url a bootkey broker?)', undefined);
+      if (!isJson)
+        throw new BrokerRefusedError(answer.status, undefined, 'the broker answered with something that is not JSON (is --url a bootkey broker?)', undefined);
       return json as T;
     }
     const errorBody = isJson && typeof json === 'object' && json !== null ? (json as { code?: unknown; message?: unknown }) : undefined;
     const code = typeof errorBody?.code === 'string' ? errorBody.code : undefined;
     const rawMessage = errorBody?.message;
-    const message = Array.isArray(rawMessage) ? rawMessage.join('; ') : typeof rawMessage === 'string' ? rawMessage : `HTTP ${answer.status} ${http.STATUS_CODES[answer.status] ?? ''}`.trim();
+    const message = Array.isArray(rawMessage)
+      ? rawMessage.join('; ')
+      : typeof rawMessage === 'string'
+        ? rawMessage
+        : `HTTP ${answer.status} ${http.STATUS_CODES[answer.status] ?? ''}`.trim();
     throw new BrokerRefusedError(answer.status, code, message, isJson ? json : undefined);
   }
 }

@@ -56,7 +56,8 @@ export class CliContext {
   timeoutMs(): number {
     const text = this.options.timeout ?? String(DEFAULT_TIMEOUT_S);
     const seconds = Number(text);
-    if (!/^\d+(\.\d+)?$/.test(text) || !(seconds > 0) || seconds > 3600) throw new UsageError(`--timeout must be a number of seconds between 1 and 3600 (got ${text})`);
+    if (!/^\d+(\.\d+)?$/.test(text) || !(seconds > 0) || seconds > 3600)
+      throw new UsageError(`--timeout must be a number of seconds between 1 and 3600 (got ${text})`);
     return Math.round(seconds * 1000);
   }
 
@@ -72,7 +73,7 @@ export class CliContext {
       }
       if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`--ca-file ${caFile} holds no PEM certificate`);
     }
-    if (insecure && this.baseUrl.startsWith('https:')) this.output.note('bootkey: warning: --insecure: the broker\'s TLS certificate is not checked');
+    if (insecure && this.baseUrl.startsWith('https:')) this.output.note("bootkey: warning: --insecure: the broker's TLS certificate is not checked");
     this.clientInstance = new BrokerClient({
       baseUrl: this.baseUrl,
       timeoutMs: this.timeoutMs(),

@@ -92,7 +92,10 @@ describe('readGpusFile', () => {
   const gpu = { uuid: 'GPU-1', name: 'NVIDIA H100 80GB HBM3', memory: 85520809984, clock_rate: 1980000, device_index: 0 };
 
   it('fills gpu_identifier and verification_host/port when missing, and keeps what the file says', () => {
-    const list = readGpusFile(file(JSON.stringify([gpu, { ...gpu, uuid: 'GPU-2', device_index: 1, gpu_identifier: 'H100_SXM', verification_port: 8443, sxm: true }])), defaults);
+    const list = readGpusFile(
+      file(JSON.stringify([gpu, { ...gpu, uuid: 'GPU-2', device_index: 1, gpu_identifier: 'H100_SXM', verification_port: 8443, sxm: true }])),
+      defaults,
+    );
     expect(list).toEqual([
       { ...gpu, gpu_identifier: 'h100', verification_host: '203.0.113.7', verification_port: 30443 },
       { ...gpu, uuid: 'GPU-2', device_index: 1, gpu_identifier: 'H100_SXM', verification_host: '203.0.113.7', verification_port: 8443, sxm: true },

@@ -60,7 +60,8 @@ export function gpuIdentifierFromName(name: string): string | undefined {
 
 function numberField(text: string, field: string, line: number): number {
   const value = Number(text);
-  if (text === '' || !Number.isFinite(value)) throw new UsageError(`nvidia-smi line ${line}: ${field} is not a number ("${text}"); pass the GPU list with --gpus-file`);
+  if (text === '' || !Number.isFinite(value))
+    throw new UsageError(`nvidia-smi line ${line}: ${field} is not a number ("${text}"); pass the GPU list with --gpus-file`);
   return value;
 }
 
@@ -110,7 +111,9 @@ export function discoverGpus(defaults: GpuDefaults, command = 'nvidia-smi'): Nod
   const result = spawnSync(command, NVIDIA_SMI_ARGS, { encoding: 'utf8', timeout: 30_000 });
   if (result.error) {
     if ((result.error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new UsageError(`nvidia-smi could not be run (${(result.error as NodeJS.ErrnoException).code ?? result.error.message}); pass the GPU list with --gpus-file`);
+    throw new UsageError(
+      `nvidia-smi could not be run (${(result.error as NodeJS.ErrnoException).code ?? result.error.message}); pass the GPU list with --gpus-file`,
+    );
   }
   if (result.status !== 0) {
     const reason = (result.stderr || result.stdout || '').trim().split('\n')[0];

@@ -70,9 +70,21 @@ describe('readMeasurementSets', () => {
   it.each([
     ['a short register', setYaml('', '1').join('\n').replace(reg('b1'), 'b1b1'), /^.*short\.yaml: boot_rtmrs\.rtmr1 must be 96 hex characters/],
     ['a missing passphrase file', [...setYaml('', '1'), 'root_passphrase_file: nope'].join('\n'), /root_passphrase_file .*nope cannot be read \(ENOENT\)/],
-    ['a binary passphrase file', [...setYaml('', '1'), 'root_passphrase_file: binary-pass'].join('\n'), /root_passphrase_file .*binary-pass is not valid UTF-8/],
-    ['a passphrase file with two trailing newlines', [...setYaml('', '1'), 'root_passphrase_file: spaced-pass'].join('\n'), /root_passphrase_file .*spaced-pass has leading or trailing whitespace/],
-    ['an inline passphrase with a trailing space', [...setYaml('', '1'), 'root_passphrase: "correct horse "'].join('\n'), /root_passphrase has leading or trailing whitespace/],
+    [
+      'a binary passphrase file',
+      [...setYaml('', '1'), 'root_passphrase_file: binary-pass'].join('\n'),
+      /root_passphrase_file .*binary-pass is not valid UTF-8/,
+    ],
+    [
+      'a passphrase file with two trailing newlines',
+      [...setYaml('', '1'), 'root_passphrase_file: spaced-pass'].join('\n'),
+      /root_passphrase_file .*spaced-pass has leading or trailing whitespace/,
+    ],
+    [
+      'an inline passphrase with a trailing space',
+      [...setYaml('', '1'), 'root_passphrase: "correct horse "'].join('\n'),
+      /root_passphrase has leading or trailing whitespace/,
+    ],
     ['both passphrase forms', [...setYaml('', '1'), 'root_passphrase_file: root-pass', 'root_passphrase: x'].join('\n'), /not both/],
     ['a name and version twice', ['measurements:', ...setYaml('    ', '7'), ...setYaml('    ', '7')].join('\n'), /entry 2: gpu-vm 7 appears twice/],
     ['an empty list', 'measurements: []', /must be a non-empty list/],
@@ -118,7 +130,10 @@ describe('readMeasurementSets', () => {
   });
 
   it('names the entry of a list', () => {
-    const file = write('bad-entry.yaml', ['measurements:', ...setYaml('    ', '1'), ...setYaml('    ', '2').map((l) => l.replace('version: 2', 'version: "bad version"'))].join('\n'));
+    const file = write(
+      'bad-entry.yaml',
+      ['measurements:', ...setYaml('    ', '1'), ...setYaml('    ', '2').map((l) => l.replace('version: 2', 'version: "bad version"'))].join('\n'),
+    );
     expect(() => readMeasurementSets(file)).toThrow(/bad-entry\.yaml entry 2: version must be/);
   });
 });

@@ -65,10 +65,12 @@ function toBody(input: MeasurementSetInput, raw: unknown, where: string, baseDir
   }
   let rootPassphrase: string | undefined;
   if (entry.root_passphrase_file !== undefined) {
-    if (typeof entry.root_passphrase_file !== 'string' || entry.root_passphrase_file.length === 0) throw new UsageError(`${where}: root_passphrase_file must be a path`);
+    if (typeof entry.root_passphrase_file !== 'string' || entry.root_passphrase_file.length === 0)
+      throw new UsageError(`${where}: root_passphrase_file must be a path`);
     rootPassphrase = readPassphrase(path.resolve(baseDir, entry.root_passphrase_file), where);
   } else if (entry.root_passphrase !== undefined) {
-    if (typeof entry.root_passphrase !== 'string' || entry.root_passphrase.length === 0) throw new UsageError(`${where}: root_passphrase must be a non-empty string`);
+    if (typeof entry.root_passphrase !== 'string' || entry.root_passphrase.length === 0)
+      throw new UsageError(`${where}: root_passphrase must be a non-empty string`);
     const problem = rootPassphraseProblem(entry.root_passphrase);
     if (problem) throw new UsageError(`${where}: root_passphrase ${problem}`);
     rootPassphrase = entry.root_passphrase;

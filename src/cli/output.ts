@@ -117,6 +117,8 @@ export class Output {
 /** Nested objects as dotted keys (`boot_rtmrs.rtmr0`), for `show` commands; lists stay whole. */
 export function flatten(value: Record<string, unknown>, prefix = ''): [string, unknown][] {
   return Object.entries(value).flatMap(([key, inner]): [string, unknown][] =>
-    inner !== null && typeof inner === 'object' && !Array.isArray(inner) ? flatten(inner as Record<string, unknown>, `${prefix}${key}.`) : [[`${prefix}${key}`, inner]],
+    inner !== null && typeof inner === 'object' && !Array.isArray(inner)
+      ? flatten(inner as Record<string, unknown>, `${prefix}${key}.`)
+      : [[`${prefix}${key}`, inner]],
   );
 }

@@ -63,9 +63,7 @@ function readFileOrFail(file: string, what: string): string {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
-      throw new UsageError(
-        `${what} ${file} does not exist; choose a hotkey with --wallet/--hotkey (or --wallet-path), --seed-file, or BOOTKEY_HOTKEY_SEED`,
-      );
+      throw new UsageError(`${what} ${file} does not exist; choose a hotkey with --wallet/--hotkey (or --wallet-path), --seed-file, or BOOTKEY_HOTKEY_SEED`);
     }
     if (code === 'EACCES') throw new UsageError(`${what} ${file} cannot be read (permission denied)`);
     if (code === 'EISDIR') throw new UsageError(`${what} ${file} is a directory, not a file`);

@@ -60,31 +60,75 @@ describe('loadConfig', () => {
     ['negative ttl', { NONCE_TTL_S: '-5' }, /^invalid configuration: NONCE_TTL_S must be a whole number of seconds/],
     ['unknown miner policy', { MINER_POLICY: 'closed' }, /^invalid configuration: MINER_POLICY must be open or allowlist/],
     ['unknown TCB status', { ACCEPTED_TCB_STATUSES: 'UpToDate,Fine' }, /ACCEPTED_TCB_STATUSES has an unknown status.*\(got "Fine"\)/],
-    ['bad trusted proxy', { TRUST_PROXY: '10.0.0.0/33' }, /TRUST_PROXY must be a comma-separated list of IP addresses or CIDR blocks \(got "10\.0\.0\.0\/33"\)/],
+    [
+      'bad trusted proxy',
+      { TRUST_PROXY: '10.0.0.0/33' },
+      /TRUST_PROXY must be a comma-separated list of IP addresses or CIDR blocks \(got "10\.0\.0\.0\/33"\)/,
+    ],
     ['bad proxy host', { TRUST_PROXY: 'proxy.local' }, /TRUST_PROXY/],
     ['TLS cert without key', { TLS_CERT_FILE: '/x.crt' }, /TLS_KEY_FILE must be set together/],
     ['bad volume name', { LUKS_VOLUMES: 'storage,bad name' }, /LUKS_VOLUMES must be a comma-separated list of volume names/],
     ['bad PCCS URL', { PCCS_URL: 'ftp://x' }, /PCCS_URL must be one or more http\(s\) URLs/],
     ['bad log level', { LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
     ['bad boolean', { ALLOW_PRIVATE_HOSTS: 'maybe' }, /ALLOW_PRIVATE_HOSTS must be true or false/],
-    ['a replaced DCAP trust anchor in production', { NODE_ENV: 'production', DCAP_ROOT_CA_FILE: '/etc/test-root.pem' }, /^invalid configuration: DCAP_ROOT_CA_FILE replaces the pinned Intel SGX Root CA \(tests only\) and is refused when NODE_ENV=production \(got "\/etc\/test-root\.pem"\)$/],
+    [
+      'a replaced DCAP trust anchor in production',
+      { NODE_ENV: 'production', DCAP_ROOT_CA_FILE: '/etc/test-root.pem' },
+      /^invalid configuration: DCAP_ROOT_CA_FILE replaces the pinned Intel SGX Root CA \(tests only\) and is refused when NODE_ENV=production \(got "\/etc\/test-root\.pem"\)$/,
+    ],
     ['request timeout zero', { REQUEST_TIMEOUT_S: '0' }, /^invalid configuration: REQUEST_TIMEOUT_S must be a whole number of seconds 1\.\.3600 \(got "0"\)$/],
     ['request timeout too long', { REQUEST_TIMEOUT_S: '86400' }, /^invalid configuration: REQUEST_TIMEOUT_S must be a whole number of seconds 1\.\.3600/],
-    ['request timeout not a number', { REQUEST_TIMEOUT_S: '30s' }, /^invalid configuration: REQUEST_TIMEOUT_S must be a whole number of seconds 1\.\.3600 \(got "30s"\)$/],
-    ['connection cap not a number', { MAX_CONNECTIONS_PER_IP: 'many' }, /^invalid configuration: MAX_CONNECTIONS_PER_IP must be a whole number 0\.\.65535 \(0 turns the cap off\) \(got "many"\)$/],
+    [
+      'request timeout not a number',
+      { REQUEST_TIMEOUT_S: '30s' },
+      /^invalid configuration: REQUEST_TIMEOUT_S must be a whole number of seconds 1\.\.3600 \(got "30s"\)$/,
+    ],
+    [
+      'connection cap not a number',
+      { MAX_CONNECTIONS_PER_IP: 'many' },
+      /^invalid configuration: MAX_CONNECTIONS_PER_IP must be a whole number 0\.\.65535 \(0 turns the cap off\) \(got "many"\)$/,
+    ],
     ['connection cap too large', { MAX_CONNECTIONS_PER_IP: '1000000' }, /^invalid configuration: MAX_CONNECTIONS_PER_IP must be a whole number 0\.\.65535/],
-    ['retention of zero days', { KEY_RETENTION_DAYS: '0' }, /^invalid configuration: KEY_RETENTION_DAYS must be a whole number of days, 1\.\.3650 \(got "0"\)$/],
-    ['retention not a number', { KEY_RETENTION_DAYS: '30d' }, /^invalid configuration: KEY_RETENTION_DAYS must be a whole number of days, 1\.\.3650 \(got "30d"\)$/],
+    [
+      'retention of zero days',
+      { KEY_RETENTION_DAYS: '0' },
+      /^invalid configuration: KEY_RETENTION_DAYS must be a whole number of days, 1\.\.3650 \(got "0"\)$/,
+    ],
+    [
+      'retention not a number',
+      { KEY_RETENTION_DAYS: '30d' },
+      /^invalid configuration: KEY_RETENTION_DAYS must be a whole number of days, 1\.\.3650 \(got "30d"\)$/,
+    ],
     ['retention too long', { KEY_RETENTION_DAYS: '9999' }, /^invalid configuration: KEY_RETENTION_DAYS must be a whole number of days/],
-    ['unknown pinning mode', { BOOT_IDENTITY_PINNING: 'strict' }, /^invalid configuration: BOOT_IDENTITY_PINNING must be registered-host or off \(got "strict"\)$/],
-    ['admin hotkey not ss58', { ADMIN_HOTKEYS: '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY,admin' }, /ADMIN_HOTKEYS must be a comma-separated list of ss58 addresses \(got "admin"\)/],
+    [
+      'unknown pinning mode',
+      { BOOT_IDENTITY_PINNING: 'strict' },
+      /^invalid configuration: BOOT_IDENTITY_PINNING must be registered-host or off \(got "strict"\)$/,
+    ],
+    [
+      'admin hotkey not ss58',
+      { ADMIN_HOTKEYS: '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY,admin' },
+      /ADMIN_HOTKEYS must be a comma-separated list of ss58 addresses \(got "admin"\)/,
+    ],
     ['signature audience with a path', { SIGNATURE_AUDIENCE: 'https://keys.example.com/broker' }, /SIGNATURE_AUDIENCE must be the broker's public origin/],
     ['signature audience not http(s)', { SIGNATURE_AUDIENCE: 'keys.example.com' }, /SIGNATURE_AUDIENCE must be the broker's public origin/],
     ['signature audience with credentials', { SIGNATURE_AUDIENCE: 'https://u:p@keys.example.com' }, /SIGNATURE_AUDIENCE must not carry credentials/],
     ['signed rate limit not a number', { RATE_LIMIT_SIGNED_PER_MIN: 'many' }, /RATE_LIMIT_SIGNED_PER_MIN must be a whole number/],
-    ['attestation timeout zero', { ATTESTATION_TIMEOUT_S: '0' }, /^invalid configuration: ATTESTATION_TIMEOUT_S must be a whole number of seconds 1\.\.3600 \(got "0"\)$/],
-    ['attestation timeout not a number', { ATTESTATION_TIMEOUT_S: '2m' }, /^invalid configuration: ATTESTATION_TIMEOUT_S must be a whole number of seconds 1\.\.3600/],
-    ['attestation timeout too long', { ATTESTATION_TIMEOUT_S: '7200' }, /^invalid configuration: ATTESTATION_TIMEOUT_S must be a whole number of seconds 1\.\.3600/],
+    [
+      'attestation timeout zero',
+      { ATTESTATION_TIMEOUT_S: '0' },
+      /^invalid configuration: ATTESTATION_TIMEOUT_S must be a whole number of seconds 1\.\.3600 \(got "0"\)$/,
+    ],
+    [
+      'attestation timeout not a number',
+      { ATTESTATION_TIMEOUT_S: '2m' },
+      /^invalid configuration: ATTESTATION_TIMEOUT_S must be a whole number of seconds 1\.\.3600/,
+    ],
+    [
+      'attestation timeout too long',
+      { ATTESTATION_TIMEOUT_S: '7200' },
+      /^invalid configuration: ATTESTATION_TIMEOUT_S must be a whole number of seconds 1\.\.3600/,
+    ],
   ];
   it.each(bad)('rejects %s with one line naming the variable', (_case, env, expected) => {
     let error: unknown;
@@ -117,7 +161,9 @@ describe('loadConfig', () => {
     expect(loadConfig({}).maxInflight).toBe(64);
     expect(loadConfig({ MAX_INFLIGHT: '0' }).maxInflight).toBe(0);
     expect(loadConfig({ MAX_INFLIGHT: '200' }).maxInflight).toBe(200);
-    expect(() => loadConfig({ MAX_INFLIGHT: 'lots' })).toThrow(/^invalid configuration: MAX_INFLIGHT must be a whole number 0\.\.65535 \(0 turns load shedding off\) \(got "lots"\)$/);
+    expect(() => loadConfig({ MAX_INFLIGHT: 'lots' })).toThrow(
+      /^invalid configuration: MAX_INFLIGHT must be a whole number 0\.\.65535 \(0 turns load shedding off\) \(got "lots"\)$/,
+    );
     expect(() => loadConfig({ MAX_INFLIGHT: '-1' })).toThrow(/^invalid configuration: MAX_INFLIGHT must be a whole number/);
     expect(() => loadConfig({ MAX_INFLIGHT: '70000' })).toThrow(/^invalid configuration: MAX_INFLIGHT must be a whole number 0\.\.65535/);
   });
@@ -126,8 +172,12 @@ describe('loadConfig', () => {
     expect(loadConfig({}).auditRetentionDays).toBe(400);
     expect(loadConfig({ AUDIT_RETENTION_DAYS: '0' }).auditRetentionDays).toBe(0);
     expect(loadConfig({ AUDIT_RETENTION_DAYS: '90' }).auditRetentionDays).toBe(90);
-    expect(() => loadConfig({ AUDIT_RETENTION_DAYS: '1y' })).toThrow(/^invalid configuration: AUDIT_RETENTION_DAYS must be a whole number of days 0\.\.36500 \(0 keeps audit rows forever\) \(got "1y"\)$/);
-    expect(() => loadConfig({ AUDIT_RETENTION_DAYS: '40000' })).toThrow(/^invalid configuration: AUDIT_RETENTION_DAYS must be a whole number of days 0\.\.36500/);
+    expect(() => loadConfig({ AUDIT_RETENTION_DAYS: '1y' })).toThrow(
+      /^invalid configuration: AUDIT_RETENTION_DAYS must be a whole number of days 0\.\.36500 \(0 keeps audit rows forever\) \(got "1y"\)$/,
+    );
+    expect(() => loadConfig({ AUDIT_RETENTION_DAYS: '40000' })).toThrow(
+      /^invalid configuration: AUDIT_RETENTION_DAYS must be a whole number of days 0\.\.36500/,
+    );
   });
 
   it('never echoes a database URL (it may hold a password)', () => {
@@ -156,10 +206,22 @@ describe('loadConfig: TD attributes and collateral lookups (issue 12)', () => {
   });
 
   it.each([
-    ['mask not hex', { TD_ATTRIBUTES_REFUSED: 'debug' }, /^invalid configuration: TD_ATTRIBUTES_REFUSED must be a 64-bit hex mask such as 0x200000ff \(got "debug"\)$/],
+    [
+      'mask not hex',
+      { TD_ATTRIBUTES_REFUSED: 'debug' },
+      /^invalid configuration: TD_ATTRIBUTES_REFUSED must be a 64-bit hex mask such as 0x200000ff \(got "debug"\)$/,
+    ],
     ['mask wider than 64 bits', { TD_ATTRIBUTES_REFUSED: '0x1ffffffffffffffff' }, /^invalid configuration: TD_ATTRIBUTES_REFUSED must be a 64-bit hex mask/],
-    ['mask without DEBUG', { TD_ATTRIBUTES_REFUSED: '0x20000000' }, /^invalid configuration: TD_ATTRIBUTES_REFUSED must include the DEBUG bit \(0x1\) \(got "0x20000000"\)$/],
-    ['MRSERVICETD too short', { MRSERVICETD_ALLOWED: 'ab'.repeat(47) }, /^invalid configuration: MRSERVICETD_ALLOWED must be a comma-separated list of 96-hex-digit MRSERVICETD values/],
+    [
+      'mask without DEBUG',
+      { TD_ATTRIBUTES_REFUSED: '0x20000000' },
+      /^invalid configuration: TD_ATTRIBUTES_REFUSED must include the DEBUG bit \(0x1\) \(got "0x20000000"\)$/,
+    ],
+    [
+      'MRSERVICETD too short',
+      { MRSERVICETD_ALLOWED: 'ab'.repeat(47) },
+      /^invalid configuration: MRSERVICETD_ALLOWED must be a comma-separated list of 96-hex-digit MRSERVICETD values/,
+    ],
     ['negative TTL', { COLLATERAL_NEGATIVE_TTL_S: '-1' }, /^invalid configuration: COLLATERAL_NEGATIVE_TTL_S must be a whole number of seconds/],
   ] as [string, Record<string, string>, RegExp][])('rejects %s with one line', (_case, env, expected) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);

@@ -86,7 +86,6 @@ export class ConfigError extends Error {
   }
 }
 
-
 function list(value: string | undefined): string[] {
   return (value ?? '')
     .split(',')
@@ -136,7 +135,7 @@ function signatureAudience(value: string | undefined): string | undefined {
   try {
     url = new URL(value);
   } catch {
-    return fail('SIGNATURE_AUDIENCE', 'must be the broker\'s public origin, e.g. https://keys.example.com (no path)', value);
+    return fail('SIGNATURE_AUDIENCE', "must be the broker's public origin, e.g. https://keys.example.com (no path)", value);
   }
   if (url.username || url.password) fail('SIGNATURE_AUDIENCE', 'must not carry credentials');
   return url.origin;
@@ -184,11 +183,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const maxConnectionsPerIp = uint(raw.MAX_CONNECTIONS_PER_IP, 64);
   if (maxConnectionsPerIp > 65535) fail('MAX_CONNECTIONS_PER_IP', 'must be a whole number 0..65535 (0 turns the cap off)', raw.MAX_CONNECTIONS_PER_IP);
   const attestationTimeoutSeconds = uint(raw.ATTESTATION_TIMEOUT_S, 120);
-  if (attestationTimeoutSeconds < 1 || attestationTimeoutSeconds > 3600) fail('ATTESTATION_TIMEOUT_S', 'must be a whole number of seconds 1..3600', raw.ATTESTATION_TIMEOUT_S);
+  if (attestationTimeoutSeconds < 1 || attestationTimeoutSeconds > 3600)
+    fail('ATTESTATION_TIMEOUT_S', 'must be a whole number of seconds 1..3600', raw.ATTESTATION_TIMEOUT_S);
   const maxInflight = uint(raw.MAX_INFLIGHT, DEFAULT_MAX_INFLIGHT);
   if (maxInflight > 65535) fail('MAX_INFLIGHT', 'must be a whole number 0..65535 (0 turns load shedding off)', raw.MAX_INFLIGHT);
   const auditRetentionDays = uint(raw.AUDIT_RETENTION_DAYS, 400);
-  if (auditRetentionDays > 36500) fail('AUDIT_RETENTION_DAYS', 'must be a whole number of days 0..36500 (0 keeps audit rows forever)', raw.AUDIT_RETENTION_DAYS);
+  if (auditRetentionDays > 36500)
+    fail('AUDIT_RETENTION_DAYS', 'must be a whole number of days 0..36500 (0 keeps audit rows forever)', raw.AUDIT_RETENTION_DAYS);
   if (raw.DCAP_ROOT_CA_FILE && raw.NODE_ENV === 'production') {
     fail('DCAP_ROOT_CA_FILE', 'replaces the pinned Intel SGX Root CA (tests only) and is refused when NODE_ENV=production', raw.DCAP_ROOT_CA_FILE);
   }

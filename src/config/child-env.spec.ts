@@ -1,7 +1,7 @@
 import { childProcessEnv } from './child-env';
 
 describe('childProcessEnv (what GPU_EVIDENCE_VERIFIER gets)', () => {
-  it('passes what a verifier needs and never the broker\'s secrets or settings', () => {
+  it("passes what a verifier needs and never the broker's secrets or settings", () => {
     const child = childProcessEnv({
       PATH: '/opt/nvattest/bin:/usr/bin',
       HOME: '/var/lib/bootkey',

@@ -1,17 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { DomainError, ErrorCode } from '../common/errors';
 import { httpStatusOf } from '../common/http/http-status-by-code';
-import {
-  CIPHERTEXT_OVERHEAD_BYTES,
-  createKekRing,
-  Kek,
-  KekRing,
-  openSecret,
-  rewrapSecret,
-  sealSecret,
-  SealedSecret,
-  WRAPPED_KEY_BYTES,
-} from './envelope';
+import { CIPHERTEXT_OVERHEAD_BYTES, createKekRing, Kek, KekRing, openSecret, rewrapSecret, sealSecret, SealedSecret, WRAPPED_KEY_BYTES } from './envelope';
 
 function kek(id: string): Kek {
   return { id, key: new Uint8Array(randomBytes(32)) };

@@ -47,9 +47,7 @@ export async function verifyKekChecks(checks: KekChecksRepository, loaded: Loade
   for (const kek of ring.keks.values()) {
     const check = stored.find((candidate) => candidate.kekId === kek.id);
     if (!check || !matches(check, ring)) {
-      throw new ConfigError(
-        `invalid configuration: ${loaded.label}: key ${kek.id} does not match the key-check value stored in the database (wrong key?)`,
-      );
+      throw new ConfigError(`invalid configuration: ${loaded.label}: key ${kek.id} does not match the key-check value stored in the database (wrong key?)`);
     }
   }
   return { inserted, unconfigured: stored.map((check) => check.kekId).filter((id) => !ring.keks.has(id)) };

@@ -52,10 +52,22 @@ describe('loadKekRing from BROKER_KEKS', () => {
     ['bad base64', { brokerKeks: 'a:not*base64!!' }, /^invalid configuration: BROKER_KEKS entry 1 \(KEK "a"\) is not valid base64$/],
     ['unpadded base64', { brokerKeks: `a:${KEY_A.replace(/=+$/, '')}` }, /BROKER_KEKS entry 1 \(KEK "a"\) is not valid base64$/],
     ['non-canonical base64', { brokerKeks: `a:${KEY_A.slice(0, -2)}B=` }, /BROKER_KEKS entry 1 \(KEK "a"\) is not valid base64$/],
-    ['16-byte key', { brokerKeks: `a:${KEY_A},b:${KEY_16}` }, /^invalid configuration: BROKER_KEKS entry 2 \(KEK "b"\) must decode to exactly 32 bytes \(got 16\)$/],
+    [
+      '16-byte key',
+      { brokerKeks: `a:${KEY_A},b:${KEY_16}` },
+      /^invalid configuration: BROKER_KEKS entry 2 \(KEK "b"\) must decode to exactly 32 bytes \(got 16\)$/,
+    ],
     ['duplicate id', { brokerKeks: `a:${KEY_A},a:${KEY_B}`, brokerActiveKek: 'a' }, /^invalid configuration: BROKER_KEKS has KEK id "a" more than once$/],
-    ['several keys without active', { brokerKeks: `a:${KEY_A},b:${KEY_B}` }, /^invalid configuration: BROKER_ACTIVE_KEK must be set when BROKER_KEKS holds more than one KEK \(ids: a, b\)$/],
-    ['active id not in ring', { brokerKeks: `a:${KEY_A}`, brokerActiveKek: 'c' }, /^invalid configuration: BROKER_ACTIVE_KEK names KEK "c", which is not in BROKER_KEKS \(ids: a\)$/],
+    [
+      'several keys without active',
+      { brokerKeks: `a:${KEY_A},b:${KEY_B}` },
+      /^invalid configuration: BROKER_ACTIVE_KEK must be set when BROKER_KEKS holds more than one KEK \(ids: a, b\)$/,
+    ],
+    [
+      'active id not in ring',
+      { brokerKeks: `a:${KEY_A}`, brokerActiveKek: 'c' },
+      /^invalid configuration: BROKER_ACTIVE_KEK names KEK "c", which is not in BROKER_KEKS \(ids: a\)$/,
+    ],
     ['entry without id', { brokerKeks: KEY_A }, /^invalid configuration: BROKER_KEKS entry 1 must be id:base64key$/],
     ['invalid id', { brokerKeks: `a b:${KEY_A}` }, /^invalid configuration: BROKER_KEKS entry 1 has an invalid KEK id/],
     ['id too long', { brokerKeks: `${'x'.repeat(65)}:${KEY_A}` }, /BROKER_KEKS entry 1 has an invalid KEK id/],
@@ -79,7 +91,11 @@ describe('loadKekRing from BROKER_KEK_FILE', () => {
   });
 
   const bad: [string, string, RegExp][] = [
-    ['a short key, by line', `a:${KEY_A}\n\n# c\nb:${KEY_16}\n`, /^invalid configuration: BROKER_KEK_FILE line 4 \(KEK "b"\) must decode to exactly 32 bytes \(got 16\)$/],
+    [
+      'a short key, by line',
+      `a:${KEY_A}\n\n# c\nb:${KEY_16}\n`,
+      /^invalid configuration: BROKER_KEK_FILE line 4 \(KEK "b"\) must decode to exactly 32 bytes \(got 16\)$/,
+    ],
     ['only comments', '# nothing yet\n', /^invalid configuration: BROKER_KEK_FILE holds no KEK/],
     ['a duplicate across lines', `a:${KEY_A}\na:${KEY_B}\n`, /BROKER_KEK_FILE has KEK id "a" more than once/],
   ];

@@ -43,7 +43,9 @@ export function planSync(stored: readonly GenerationView[], volumes: readonly st
     const next = Math.max(0, ...generations.map((key) => key.generation)) + 1;
     const inUse = current ?? retired;
     if (rekeyed.has(volume)) {
-      return inUse ? { volume, action: 'rekey', generation: next, replaces: { generation: inUse.generation, state: inUse === current ? 'current' : 'retired' } } : { volume, action: 'create', generation: next };
+      return inUse
+        ? { volume, action: 'rekey', generation: next, replaces: { generation: inUse.generation, state: inUse === current ? 'current' : 'retired' } }
+        : { volume, action: 'create', generation: next };
     }
     if (current) return { volume, action: 'keep', generation: current.generation };
     if (retired) return { volume, action: 'reactivate', generation: retired.generation };

@@ -31,7 +31,10 @@ export class LuksController {
         {
           type: 'object',
           description: 'with `previous: true`',
-          properties: { current: { type: 'string' }, previous: { type: 'array', items: { type: 'string' }, description: 'retained generations, newest first' } },
+          properties: {
+            current: { type: 'string' },
+            previous: { type: 'array', items: { type: 'string' }, description: 'retained generations, newest first' },
+          },
           required: ['current', 'previous'],
         },
       ],
@@ -78,7 +81,11 @@ export class LuksController {
     @Headers('x-boot-token') token: unknown,
     @Req() request: FastifyRequest,
   ): Promise<LegacyLuksResponse> {
-    const passphrase = await this.luks.legacyStoragePassphrase(token, { minerHotkey: canonicalSs58(query.hotkey), vmName: params.vm_name }, this.identity.ip(request));
+    const passphrase = await this.luks.legacyStoragePassphrase(
+      token,
+      { minerHotkey: canonicalSs58(query.hotkey), vmName: params.vm_name },
+      this.identity.ip(request),
+    );
     return { passphrase };
   }
 }

@@ -83,7 +83,8 @@ export class LuksService implements OnModuleInit {
   validateVolumes(volumes: string[], rekey: string[]): void {
     const allowed = new Set(this.config.luksVolumes);
     const unknown = volumes.filter((volume) => !allowed.has(volume));
-    if (unknown.length > 0) throw new DomainError(ErrorCode.VALIDATION_FAILED, `volumes must be among ${this.config.luksVolumes.join(', ')}; unknown: ${unknown.join(', ')}`);
+    if (unknown.length > 0)
+      throw new DomainError(ErrorCode.VALIDATION_FAILED, `volumes must be among ${this.config.luksVolumes.join(', ')}; unknown: ${unknown.join(', ')}`);
     if (new Set(volumes).size !== volumes.length) throw new DomainError(ErrorCode.VALIDATION_FAILED, 'volumes must not repeat');
     const listed = new Set(volumes);
     const stray = rekey.filter((volume) => !listed.has(volume));
@@ -113,7 +114,15 @@ export class LuksService implements OnModuleInit {
       if (!storage || !isStored(storage)) throw new DomainError(ErrorCode.NOT_FOUND, 'this VM has no storage volume key');
       const passphrase = this.openVolume(storage);
       await this.keyReleases.insert(
-        { kind: 'legacy_get', createdAt: this.clock.now(), ...binding, attestationId, clientIp, returned: ['storage'], detail: { generations: { storage: storage.generation } } },
+        {
+          kind: 'legacy_get',
+          createdAt: this.clock.now(),
+          ...binding,
+          attestationId,
+          clientIp,
+          returned: ['storage'],
+          detail: { generations: { storage: storage.generation } },
+        },
         tx,
       );
       return passphrase;
@@ -178,14 +187,24 @@ export class LuksService implements OnModuleInit {
           attestationId,
           clientIp,
           rekeyed: [step.volume],
-          detail: { cause: 'rekey', volume: step.volume, generation: step.generation, replaced_generation: step.replaces.generation, replaced_state: step.replaces.state },
+          detail: {
+            cause: 'rekey',
+            volume: step.volume,
+            generation: step.generation,
+            replaced_generation: step.replaces.generation,
+            replaced_state: step.replaces.state,
+          },
         });
       }
     }
 
     const refs: SyncAnswerRefs = {
       previous: request.previous,
-      volumes: plan.steps.map((step) => ({ volume: step.volume, generation: step.generation, previous: request.previous ? retainedGenerations(stored, step.volume, step.generation) : [] })),
+      volumes: plan.steps.map((step) => ({
+        volume: step.volume,
+        generation: step.generation,
+        previous: request.previous ? retainedGenerations(stored, step.volume, step.generation) : [],
+      })),
     };
     const answer = this.answerFrom(refs, stored, passphrases);
     await this.keyReleases.insert(

@@ -33,10 +33,14 @@ export interface ClaimedReplay {
 export class SyncReceiptsRepository {
   /** Stores the receipt of a sync in `tx`, the transaction that consumed its token. */
   async insert(receipt: SyncReceipt, tx: Executor): Promise<void> {
-    await tx.rows(
-      `INSERT INTO luks_sync_receipts (token_hash, miner_hotkey, vm_name, request_sha256, answer, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-      [receipt.tokenHash, receipt.minerHotkey, receipt.vmName, receipt.requestSha256, JSON.stringify(receipt.answer), receipt.createdAt],
-    );
+    await tx.rows(`INSERT INTO luks_sync_receipts (token_hash, miner_hotkey, vm_name, request_sha256, answer, created_at) VALUES ($1, $2, $3, $4, $5, $6)`, [
+      receipt.tokenHash,
+      receipt.minerHotkey,
+      receipt.vmName,
+      receipt.requestSha256,
+      JSON.stringify(receipt.answer),
+      receipt.createdAt,
+    ]);
   }
 
   /**
@@ -44,7 +48,14 @@ export class SyncReceiptsRepository {
    * bound to (hotkey, VM), unexpired at `now`, the request digest is the same, and fewer than
    * `maxReplays` were answered. Null otherwise.
    */
-  async claimReplay(tokenHash: string, binding: { minerHotkey: string; vmName: string }, requestSha256: string, now: Date, maxReplays: number, tx: Executor): Promise<ClaimedReplay | null> {
+  async claimReplay(
+    tokenHash: string,
+    binding: { minerHotkey: string; vmName: string },
+    requestSha256: string,
+    now: Date,
+    maxReplays: number,
+    tx: Executor,
+  ): Promise<ClaimedReplay | null> {
     const rows = await tx.rows<{ answer: SyncAnswerRefs; attestation_id: string; replays: number }>(
       `UPDATE luks_sync_receipts AS r SET replays = r.replays + 1
          FROM boot_tokens AS t

@@ -29,7 +29,8 @@ export class VmKeysController {
 
   @Get(':vm_name/keys')
   @ApiDoc({
-    summary: "A VM's volume key generations, metadata only (volume, generation, state, created_at, and the attestation and client IP that caused it); admins: any miner's with ?hotkey=",
+    summary:
+      "A VM's volume key generations, metadata only (volume, generation, state, created_at, and the attestation and client IP that caused it); admins: any miner's with ?hotkey=",
     tag: 'keys',
     auth: 'hotkey',
     query: VmKeysQuery,
@@ -52,7 +53,12 @@ export class VmKeysController {
     response: RestoreKeyResponse,
     errors: [...HOTKEY_AUTH_ERRORS, ErrorCode.NOT_ADMIN, ErrorCode.KEY_GENERATION_NOT_FOUND],
   })
-  async restore(@Param() params: VmNameParams, @Query() query: VmKeysQuery, @Body() body: RestoreKeyRequest, @Req() request: FastifyRequest): Promise<RestoreKeyResponse> {
+  async restore(
+    @Param() params: VmNameParams,
+    @Query() query: VmKeysQuery,
+    @Body() body: RestoreKeyRequest,
+    @Req() request: FastifyRequest,
+  ): Promise<RestoreKeyResponse> {
     const { vm, actor } = this.subject(request, params.vm_name, query);
     return toRestoreKeyResponse(await this.keys.restore(vm, body.volume, body.generation, actor));
   }
@@ -67,7 +73,12 @@ export class VmKeysController {
     response: ShredKeysResponse,
     errors: [...HOTKEY_AUTH_ERRORS, ErrorCode.NOT_ADMIN, ErrorCode.NOT_FOUND],
   })
-  async shred(@Param() params: VmNameParams, @Query() query: VmKeysQuery, @Body() body: ShredKeysRequest, @Req() request: FastifyRequest): Promise<ShredKeysResponse> {
+  async shred(
+    @Param() params: VmNameParams,
+    @Query() query: VmKeysQuery,
+    @Body() body: ShredKeysRequest,
+    @Req() request: FastifyRequest,
+  ): Promise<ShredKeysResponse> {
     const { vm, actor } = this.subject(request, params.vm_name, query);
     return { shredded: await this.keys.shred(vm, body.confirm, actor) };
   }

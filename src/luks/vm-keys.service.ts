@@ -90,7 +90,12 @@ export class VmKeysService {
       );
       if (current) {
         await this.keyReleases.insert(
-          { ...base, kind: 'replaced', rekeyed: [volume], detail: { cause: 'restore', volume, generation, replaced_generation: current.generation, replaced_state: 'current', ...who } },
+          {
+            ...base,
+            kind: 'replaced',
+            rekeyed: [volume],
+            detail: { cause: 'restore', volume, generation, replaced_generation: current.generation, replaced_state: 'current', ...who },
+          },
           tx,
         );
       }

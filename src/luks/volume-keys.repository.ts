@@ -100,10 +100,10 @@ export class VolumeKeysRepository {
 
   /** Every generation of every volume of a VM, shredded ones included; by volume, newest first. */
   async generationsOf(vm: VmRef, executor: Executor = this.db): Promise<VolumeKeyGeneration[]> {
-    const rows = await executor.rows<VolumeRow>(`SELECT ${COLUMNS} FROM luks_volumes WHERE miner_hotkey = $1 AND vm_name = $2 ORDER BY volume, generation DESC`, [
-      vm.minerHotkey,
-      vm.vmName,
-    ]);
+    const rows = await executor.rows<VolumeRow>(
+      `SELECT ${COLUMNS} FROM luks_volumes WHERE miner_hotkey = $1 AND vm_name = $2 ORDER BY volume, generation DESC`,
+      [vm.minerHotkey, vm.vmName],
+    );
     return rows.map(toGeneration);
   }
 
@@ -137,7 +137,14 @@ export class VolumeKeysRepository {
    * is not in one of `from` any more. Leaving `current` starts the retention clock; a retired
    * generation that becomes superseded keeps the time it was retired.
    */
-  async changeState(vm: VmRef, ref: GenerationRef, from: Exclude<GenerationState, 'shredded'>[], to: Exclude<GenerationState, 'shredded'>, now: Date, tx: Executor): Promise<boolean> {
+  async changeState(
+    vm: VmRef,
+    ref: GenerationRef,
+    from: Exclude<GenerationState, 'shredded'>[],
+    to: Exclude<GenerationState, 'shredded'>,
+    now: Date,
+    tx: Executor,
+  ): Promise<boolean> {
     const rows = await tx.rows(
       `UPDATE luks_volumes
           SET state = $5::text,
@@ -174,9 +181,10 @@ export class VolumeKeysRepository {
 
   /** Generations not shredded and wrapped by a KEK other than `activeKekId` (KEK rotation). */
   async wrappedByOtherKek(activeKekId: string): Promise<StoredVolumeKey[]> {
-    const rows = await this.db.rows<VolumeRow>(`SELECT ${COLUMNS} FROM luks_volumes WHERE kek_id <> $1 AND state <> 'shredded' ORDER BY miner_hotkey, vm_name, volume, generation`, [
-      activeKekId,
-    ]);
+    const rows = await this.db.rows<VolumeRow>(
+      `SELECT ${COLUMNS} FROM luks_volumes WHERE kek_id <> $1 AND state <> 'shredded' ORDER BY miner_hotkey, vm_name, volume, generation`,
+      [activeKekId],
+    );
     return rows.map(toGeneration).filter(isStored);
   }
 
@@ -208,7 +216,9 @@ export class VolumeKeysRepository {
 
   /** How many stored (not shredded) generations each KEK id wraps. */
   async countByKek(): Promise<Map<string, number>> {
-    const rows = await this.db.rows<{ kek_id: string; n: number }>(`SELECT kek_id, count(*)::int AS n FROM luks_volumes WHERE kek_id IS NOT NULL GROUP BY kek_id`);
+    const rows = await this.db.rows<{ kek_id: string; n: number }>(
+      `SELECT kek_id, count(*)::int AS n FROM luks_volumes WHERE kek_id IS NOT NULL GROUP BY kek_id`,
+    );
     return new Map(rows.map((row) => [row.kek_id, row.n]));
   }
 
@@ -220,6 +230,8 @@ export class VolumeKeysRepository {
         RETURNING volume, generation`,
       [vm.minerHotkey, vm.vmName, now, ...extra],
     );
-    return rows.map((row) => ({ volume: row.volume, generation: row.generation })).sort((a, b) => a.volume.localeCompare(b.volume) || a.generation - b.generation);
+    return rows
+      .map((row) => ({ volume: row.volume, generation: row.generation }))
+      .sort((a, b) => a.volume.localeCompare(b.volume) || a.generation - b.generation);
   }
 }

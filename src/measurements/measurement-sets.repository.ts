@@ -134,7 +134,14 @@ export class MeasurementSetsRepository {
     const rows = await this.db.rows(
       `UPDATE measurement_sets SET root_kek_id = $2, root_wrapped_key = $3
         WHERE id = $1 AND root_kek_id = $4 AND root_wrapped_key = $5 AND root_ciphertext = $6 RETURNING id`,
-      [root.setId, rewrapped.kekId, Buffer.from(rewrapped.wrappedKey), root.sealed.kekId, Buffer.from(root.sealed.wrappedKey), Buffer.from(root.sealed.ciphertext)],
+      [
+        root.setId,
+        rewrapped.kekId,
+        Buffer.from(rewrapped.wrappedKey),
+        root.sealed.kekId,
+        Buffer.from(root.sealed.wrappedKey),
+        Buffer.from(root.sealed.ciphertext),
+      ],
     );
     return rows.length === 1;
   }

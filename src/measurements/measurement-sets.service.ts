@@ -139,7 +139,10 @@ export class MeasurementSetsService implements OnModuleInit, OnModuleDestroy {
     try {
       await this.loadFile(file, readMeasurementsText(file));
     } catch (error) {
-      const reason = error instanceof ConfigError ? error.message.replace(/^invalid configuration: /, '') : `MEASUREMENTS_FILE ${file} could not be loaded (${(error as Error).message.split('\n')[0]})`;
+      const reason =
+        error instanceof ConfigError
+          ? error.message.replace(/^invalid configuration: /, '')
+          : `MEASUREMENTS_FILE ${file} could not be loaded (${(error as Error).message.split('\n')[0]})`;
       this.logger.error(`${reason}; the sets already registered stay in use`);
       this.loadedDigest = undefined;
       if (this.facts.measurementsFile) this.facts.measurementsFile = { ...this.facts.measurementsFile, read_at: this.clock.now().toISOString(), error: reason };
@@ -159,7 +162,9 @@ export class MeasurementSetsService implements OnModuleInit, OnModuleDestroy {
         if (existing) {
           const differences = differingFields(toInput(existing), input);
           if (differences.length > 0) {
-            this.logger.warn(`MEASUREMENTS_FILE: ${input.name} ${input.version} is already registered and differs in ${differences.join(', ')}; sets are immutable, the stored one stays`);
+            this.logger.warn(
+              `MEASUREMENTS_FILE: ${input.name} ${input.version} is already registered and differs in ${differences.join(', ')}; sets are immutable, the stored one stays`,
+            );
           }
           continue;
         }
@@ -188,7 +193,9 @@ export class MeasurementSetsService implements OnModuleInit, OnModuleDestroy {
     const sets = entries.length - (problems.length - skipped.length);
     this.facts.measurementsFile = { file, read_at: this.clock.now().toISOString(), sets, entries_skipped: problems.length, skipped: problems };
     this.loadedDigest = digest;
-    this.logger.log(`MEASUREMENTS_FILE: ${sets} sets read, ${inserted} new sets registered${problems.length > 0 ? `, ${problems.length} entries skipped` : ''}`);
+    this.logger.log(
+      `MEASUREMENTS_FILE: ${sets} sets read, ${inserted} new sets registered${problems.length > 0 ? `, ${problems.length} entries skipped` : ''}`,
+    );
   }
 
   private async rewrapRootPassphrases(): Promise<RewrapOutcome> {

@@ -83,7 +83,10 @@ function flat(fields: Record<string, string | null> = {}): string[] {
 }
 
 /** A gen-C release as YAML lines. */
-function release(fields: Record<string, string | null> = {}, hardware: string[] = [`      - { name: 8xh200, rtmr0: ${hex('c0')}, expected_gpus: [h200], gpu_count: 8 }`]): string[] {
+function release(
+  fields: Record<string, string | null> = {},
+  hardware: string[] = [`      - { name: 8xh200, rtmr0: ${hex('c0')}, expected_gpus: [h200], gpu_count: 8 }`],
+): string[] {
   const base: Record<string, string> = { version: '"1.4.0"', mrtd: hex('c1'), rtmr1: hex('c2'), rtmr2: hex('c3'), runtime_rtmr3: hex('c4') };
   const lines = Object.entries({ ...base, ...fields })
     .filter(([, value]) => value !== null)
@@ -116,7 +119,12 @@ describe('parseMeasurementsText', () => {
     ]);
     const [h200, b200] = entries.map(({ input }) => input);
     expect(h200.bootRtmrs.rtmr3).toBe(ZERO);
-    expect(h200.runtimeRtmrs).toEqual({ rtmr0: h200.bootRtmrs.rtmr0, rtmr1: h200.bootRtmrs.rtmr1, rtmr2: h200.bootRtmrs.rtmr2, rtmr3: expect.stringMatching(/^[0-9a-f]{96}$/) });
+    expect(h200.runtimeRtmrs).toEqual({
+      rtmr0: h200.bootRtmrs.rtmr0,
+      rtmr1: h200.bootRtmrs.rtmr1,
+      rtmr2: h200.bootRtmrs.rtmr2,
+      rtmr3: expect.stringMatching(/^[0-9a-f]{96}$/),
+    });
     expect(h200.runtimeRtmrs.rtmr3).not.toBe(ZERO);
     expect([b200.mrtd, b200.bootRtmrs.rtmr1, b200.runtimeRtmrs.rtmr3]).toEqual([h200.mrtd, h200.bootRtmrs.rtmr1, h200.runtimeRtmrs.rtmr3]);
     expect(b200.bootRtmrs.rtmr0).not.toBe(h200.bootRtmrs.rtmr0);
@@ -135,20 +143,60 @@ describe('parseMeasurementsText', () => {
   it.each([
     ['a flat entry without version', flat({ version: null }), 'entry 1 (name "gpu-vm")', /^version must be/],
     ['a short mrtd', flat({ mrtd: hex('a1').slice(2) }), 'entry 1 (version "1.0.0", name "gpu-vm")', /^mrtd must be 96 hex/],
-    ['an unknown register key', flat({ boot_rtmrs: `{ rtmr0: ${hex('b0')}, rtmr1: ${hex('b1')}, rtmr2: ${hex('b2')}, rtmr4: ${hex('b2')} }` }), 'entry 1 (version "1.0.0", name "gpu-vm")', /unknown register "rtmr4"/],
-    ['a register named twice (case)', flat({ boot_rtmrs: `{ rtmr0: ${hex('b0')}, RTMR0: ${hex('b0')}, rtmr1: ${hex('b1')}, rtmr2: ${hex('b2')} }` }), 'entry 1 (version "1.0.0", name "gpu-vm")', /names rtmr0 twice/],
+    [
+      'an unknown register key',
+      flat({ boot_rtmrs: `{ rtmr0: ${hex('b0')}, rtmr1: ${hex('b1')}, rtmr2: ${hex('b2')}, rtmr4: ${hex('b2')} }` }),
+      'entry 1 (version "1.0.0", name "gpu-vm")',
+      /unknown register "rtmr4"/,
+    ],
+    [
+      'a register named twice (case)',
+      flat({ boot_rtmrs: `{ rtmr0: ${hex('b0')}, RTMR0: ${hex('b0')}, rtmr1: ${hex('b1')}, rtmr2: ${hex('b2')} }` }),
+      'entry 1 (version "1.0.0", name "gpu-vm")',
+      /names rtmr0 twice/,
+    ],
     ['a gpu_count that is not a number', flat({ gpu_count: 'eight' }), 'entry 1 (version "1.0.0", name "gpu-vm")', /^gpu_count must be/],
     ['rc as a word', flat({ rc: 'maybe' }), 'entry 1 (version "1.0.0", name "gpu-vm")', /^rc must be true or false/],
     ['rc without authorized hotkeys', flat({ rc: 'true' }), 'entry 1 (version "1.0.0", name "gpu-vm")', /authorized_hotkeys is empty/],
-    ['an authorized hotkey that is not ss58', flat({ rc: 'true', authorized_hotkeys: '[not-a-hotkey]' }), 'entry 1 (version "1.0.0", name "gpu-vm")', /authorized_hotkeys must be a list of ss58/],
-    ['a root_passphrase_file that is a list', flat({ root_passphrase_file: '[a, b]' }), 'entry 1 (version "1.0.0", name "gpu-vm")', /root_passphrase_file must be a path/],
+    [
+      'an authorized hotkey that is not ss58',
+      flat({ rc: 'true', authorized_hotkeys: '[not-a-hotkey]' }),
+      'entry 1 (version "1.0.0", name "gpu-vm")',
+      /authorized_hotkeys must be a list of ss58/,
+    ],
+    [
+      'a root_passphrase_file that is a list',
+      flat({ root_passphrase_file: '[a, b]' }),
+      'entry 1 (version "1.0.0", name "gpu-vm")',
+      /root_passphrase_file must be a path/,
+    ],
     ['a release without hardware', release({}, []), 'entry 1 (version "1.4.0")', /hardware must be a non-empty list/],
     ['a release with a short runtime_rtmr3', release({ runtime_rtmr3: 'abc' }), 'entry 1 (version "1.4.0")', /^runtime_rtmr3 must be 96 hex/],
     ['an rc release without authorized hotkeys', release({ rc: 'true' }), 'entry 1 (version "1.4.0")', /authorized_hotkeys is empty/],
-    ['a hardware item without rtmr0', release({}, ['      - { name: 8xh200, expected_gpus: [h200], gpu_count: 8 }']), 'entry 1 (version "1.4.0", hardware 1 "8xh200")', /^rtmr0 must be 96 hex/],
-    ['a hardware item without a name', release({}, [`      - { rtmr0: ${hex('c0')}, expected_gpus: [h200], gpu_count: 8 }`]), 'entry 1 (version "1.4.0", hardware 1)', /^hardware name must be/],
-    ['a hardware item without gpu_count', release({}, [`      - { name: x, rtmr0: ${hex('c0')}, expected_gpus: [h200] }`]), 'entry 1 (version "1.4.0", hardware 1 "x")', /^gpu_count is required/],
-    ['a hardware item with a bad fingerprint', release({}, [`      - { name: x, rtmr0: ${hex('c0')}, expected_gpus: [h200], gpu_count: 8, fingerprint: xyz }`]), 'entry 1 (version "1.4.0", hardware 1 "x")', /^fingerprint must be 64 hex/],
+    [
+      'a hardware item without rtmr0',
+      release({}, ['      - { name: 8xh200, expected_gpus: [h200], gpu_count: 8 }']),
+      'entry 1 (version "1.4.0", hardware 1 "8xh200")',
+      /^rtmr0 must be 96 hex/,
+    ],
+    [
+      'a hardware item without a name',
+      release({}, [`      - { rtmr0: ${hex('c0')}, expected_gpus: [h200], gpu_count: 8 }`]),
+      'entry 1 (version "1.4.0", hardware 1)',
+      /^hardware name must be/,
+    ],
+    [
+      'a hardware item without gpu_count',
+      release({}, [`      - { name: x, rtmr0: ${hex('c0')}, expected_gpus: [h200] }`]),
+      'entry 1 (version "1.4.0", hardware 1 "x")',
+      /^gpu_count is required/,
+    ],
+    [
+      'a hardware item with a bad fingerprint',
+      release({}, [`      - { name: x, rtmr0: ${hex('c0')}, expected_gpus: [h200], gpu_count: 8, fingerprint: xyz }`]),
+      'entry 1 (version "1.4.0", hardware 1 "x")',
+      /^fingerprint must be 64 hex/,
+    ],
     ['an entry that is a string', ['  - just a line'], 'entry 1', /^entry must be a mapping/],
   ])('skips %s with one problem naming the entry, and keeps the next entry', (_name, lines, entry, problem) => {
     const { entries, skipped } = parse([...lines, ...flat({ name: 'next-one', version: '"9"' })]);

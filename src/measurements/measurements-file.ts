@@ -101,7 +101,8 @@ export function parseMeasurementsText(text: string, file: string): MeasurementsF
       const input = make();
       const identity = `${input.name}\u0000${input.version}`;
       if (seen.has(identity)) throw new MeasurementSetInputError(`name ${input.name} with version ${input.version} appears earlier in the file`);
-      if (passphraseFile !== undefined && (typeof passphraseFile !== 'string' || passphraseFile.length === 0)) throw new MeasurementSetInputError('root_passphrase_file must be a path');
+      if (passphraseFile !== undefined && (typeof passphraseFile !== 'string' || passphraseFile.length === 0))
+        throw new MeasurementSetInputError('root_passphrase_file must be a path');
       seen.add(identity);
       entries.push({ input, label, rootPassphraseFile: passphraseFile ? path.resolve(path.dirname(file), passphraseFile) : undefined });
     } catch (error) {

@@ -22,10 +22,14 @@ export class NoncesRepository {
   constructor(private readonly db: Database) {}
 
   async insert(nonceHash: string, binding: NonceBinding, createdAt: Date): Promise<void> {
-    await this.db.rows(
-      `INSERT INTO nonces (nonce_hash, purpose, client_ip, server_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-      [nonceHash, binding.purpose, binding.clientIp, binding.serverId, createdAt, binding.expiresAt],
-    );
+    await this.db.rows(`INSERT INTO nonces (nonce_hash, purpose, client_ip, server_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`, [
+      nonceHash,
+      binding.purpose,
+      binding.clientIp,
+      binding.serverId,
+      createdAt,
+      binding.expiresAt,
+    ]);
   }
 
   /**

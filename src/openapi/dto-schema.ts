@@ -80,7 +80,7 @@ function applyConstraint(schema: SchemaObject, meta: ValidationMetadata, nested:
   if (meta.type === 'nestedValidation') {
     const typed = (meta.target as { prototype?: object }).prototype;
     // Property types are recorded on the prototype, not on the class itself.
-    const nestedType = Reflect.getMetadata('design:type', typed ?? (meta.target), meta.propertyName) as Ctor | undefined;
+    const nestedType = Reflect.getMetadata('design:type', typed ?? meta.target, meta.propertyName) as Ctor | undefined;
     const declared = typed ? (Reflect.getMetadata('bootkey:nested-type', typed, meta.propertyName) as Ctor | undefined) : undefined;
     const target = declared ?? nestedType;
     if (target && target !== Array && target !== Object) {

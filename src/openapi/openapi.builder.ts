@@ -57,7 +57,9 @@ function responses(doc: ApiDocOptions, path: string): ResponsesObject {
     result[status] = {
       description: 'success',
       content: {
-        'application/json': { schema: { type: 'object', additionalProperties: typeof doc.responseMapOf === 'string' ? { type: doc.responseMapOf } : doc.responseMapOf } },
+        'application/json': {
+          schema: { type: 'object', additionalProperties: typeof doc.responseMapOf === 'string' ? { type: doc.responseMapOf } : doc.responseMapOf },
+        },
       },
     };
   } else {
@@ -115,7 +117,7 @@ export function buildOpenApiDocument(controllers: Type[], version: string) {
       description: [
         'sr25519 signature (hex) by X-Chutes-Hotkey; X-Chutes-Nonce is unix seconds, within ±SIGNATURE_WINDOW_S. Two message formats:',
         'v2 (header `X-Bootkey-Signature-Version: 2`): `bootkey-v2:${hotkey}:${nonce}:${METHOD}:${pathWithQuery}:${audience}:${sha256hex(body)}`,',
-        'audience = the broker\'s SIGNATURE_AUDIENCE (`-` when unset); each v2 signature is accepted once.',
+        "audience = the broker's SIGNATURE_AUDIENCE (`-` when unset); each v2 signature is accepted once.",
         'v1, the Chutes message, on miner routes only: `${hotkey}:${nonce}:${sha256hex(body)}`, or for an empty body `${hotkey}:${nonce}:tee`',
         '(`:miner` under /miner); `:tee` is also accepted on POST /servers/{server_id}/attestation. A v1 signature is bound to the HTTP method',
         'of its first use and may be used again with that method on other paths, once per method + path with query; another method is',

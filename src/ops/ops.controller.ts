@@ -38,7 +38,11 @@ export class OpsController {
       throw new DomainError(ErrorCode.DATABASE_UNAVAILABLE, 'database unavailable');
     }
     const measurements = this.facts.measurementsFile;
-    return { status: 'ok', trust_anchor: { ...this.facts.trustAnchor }, ...(measurements ? { measurements: { ...measurements, skipped: [...measurements.skipped] } } : {}) };
+    return {
+      status: 'ok',
+      trust_anchor: { ...this.facts.trustAnchor },
+      ...(measurements ? { measurements: { ...measurements, skipped: [...measurements.skipped] } } : {}),
+    };
   }
 
   @Get('metrics')

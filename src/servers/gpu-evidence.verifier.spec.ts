@@ -3,7 +3,7 @@ import { evidenceArray } from './gpu-evidence.verifier';
 
 const items = [{ gpu: 'GPU-0', evidence: 'ZXY=' }];
 
-describe('evidenceArray (what the verifier\'s --evidence file holds)', () => {
+describe("evidenceArray (what the verifier's --evidence file holds)", () => {
   it('takes an array as sent, and a JSON string holding one decoded once (the real proxy double-encodes)', () => {
     expect(evidenceArray(items)).toEqual(items);
     expect(evidenceArray(JSON.stringify(items))).toEqual(items);

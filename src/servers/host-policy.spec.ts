@@ -75,7 +75,11 @@ describe('ipv6Bytes', () => {
     fc.assert(
       fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.integer({ min: 0, max: 7 }), fc.integer({ min: 0, max: 8 }), (bytes, at, run) => {
         const groups = hexGroups(bytes);
-        const forms = [groups.join(':'), new URL(`http://[${groups.join(':')}]/`).hostname.slice(1, -1), `${groups.slice(0, 6).join(':')}:${Array.from(bytes.subarray(12)).join('.')}`];
+        const forms = [
+          groups.join(':'),
+          new URL(`http://[${groups.join(':')}]/`).hostname.slice(1, -1),
+          `${groups.slice(0, 6).join(':')}:${Array.from(bytes.subarray(12)).join('.')}`,
+        ];
         // A run of groups zeroed and written as "::".
         const zeroed = Uint8Array.from(bytes);
         const end = Math.min(8, at + Math.max(1, run));

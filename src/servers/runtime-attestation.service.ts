@@ -69,7 +69,13 @@ export class RuntimeAttestationService {
       name: server.name,
       attestation_status: last ? last.outcome : 'never_attested',
       last_attestation: last
-        ? { attestation_id: last.id, created_at: last.createdAt.toISOString(), status: last.outcome, error_code: last.errorCode, measurement_version: last.measurementVersion }
+        ? {
+            attestation_id: last.id,
+            created_at: last.createdAt.toISOString(),
+            status: last.outcome,
+            error_code: last.errorCode,
+            measurement_version: last.measurementVersion,
+          }
         : null,
     };
   }

@@ -46,7 +46,7 @@ export class ServersController {
 
   @Post()
   @ApiDoc({
-    summary: "Register a server: fetches fresh evidence from its attestation service, checks quote, TLS binding, runtime measurements and GPUs",
+    summary: 'Register a server: fetches fresh evidence from its attestation service, checks quote, TLS binding, runtime measurements and GPUs',
     tag: 'servers',
     auth: 'hotkey',
     body: RegisterServerRequest,
@@ -79,14 +79,21 @@ export class ServersController {
   }
 
   @Get(':server_id')
-  @ApiDoc({ summary: 'One of the caller\'s servers', tag: 'servers', auth: 'hotkey', response: ServerView, errors: [...HOTKEY_AUTH_ERRORS, ErrorCode.SERVER_NOT_FOUND] })
+  @ApiDoc({
+    summary: "One of the caller's servers",
+    tag: 'servers',
+    auth: 'hotkey',
+    response: ServerView,
+    errors: [...HOTKEY_AUTH_ERRORS, ErrorCode.SERVER_NOT_FOUND],
+  })
   show(@CallerHotkey() hotkey: string, @Param() params: ServerIdParams): Promise<ServerView> {
     return this.servers.view(hotkey, params.server_id);
   }
 
   @Patch(':server_id')
   @ApiDoc({
-    summary: "Rename a server (its volume keys stay under the VM name it registered with); the name may not be another of the caller's servers' id, name or VM name",
+    summary:
+      "Rename a server (its volume keys stay under the VM name it registered with); the name may not be another of the caller's servers' id, name or VM name",
     tag: 'servers',
     auth: 'hotkey',
     query: RenameServerQuery,
@@ -146,12 +153,23 @@ export class ServersController {
     response: RuntimeAttestationResponse,
     errors: [...HOTKEY_AUTH_ERRORS, ...QUOTE_ERRORS, ErrorCode.SERVER_NOT_FOUND, ErrorCode.NONCE_INVALID, ErrorCode.CLIENT_CERT_REQUIRED],
   })
-  attest(@CallerHotkey() hotkey: string, @Param() params: ServerIdParams, @Body() body: RuntimeAttestationRequest, @Req() request: FastifyRequest): Promise<RuntimeAttestationResponse> {
+  attest(
+    @CallerHotkey() hotkey: string,
+    @Param() params: ServerIdParams,
+    @Body() body: RuntimeAttestationRequest,
+    @Req() request: FastifyRequest,
+  ): Promise<RuntimeAttestationResponse> {
     return this.runtime.attest(this.caller(hotkey, request), params.server_id, body.quote);
   }
 
   @Get(':server_id/attestation/status')
-  @ApiDoc({ summary: 'The latest runtime attestation of a server', tag: 'servers', auth: 'hotkey', response: AttestationStatusResponse, errors: [...HOTKEY_AUTH_ERRORS, ErrorCode.SERVER_NOT_FOUND] })
+  @ApiDoc({
+    summary: 'The latest runtime attestation of a server',
+    tag: 'servers',
+    auth: 'hotkey',
+    response: AttestationStatusResponse,
+    errors: [...HOTKEY_AUTH_ERRORS, ErrorCode.SERVER_NOT_FOUND],
+  })
   status(@CallerHotkey() hotkey: string, @Param() params: ServerIdParams): Promise<AttestationStatusResponse> {
     return this.runtime.status(hotkey, params.server_id);
   }

@@ -115,7 +115,9 @@ export class ServersRepository {
   /** The GPUs of these servers, each with its server's id, by server then device index. */
   async gpusOf(serverIds: string[]): Promise<(ServerGpu & { serverId: string })[]> {
     if (serverIds.length === 0) return [];
-    const rows = await this.db.rows<NodeRow>(`SELECT * FROM server_nodes WHERE server_id = ANY($1::text[]) ORDER BY server_id, device_index, uuid`, [serverIds]);
+    const rows = await this.db.rows<NodeRow>(`SELECT * FROM server_nodes WHERE server_id = ANY($1::text[]) ORDER BY server_id, device_index, uuid`, [
+      serverIds,
+    ]);
     return rows.map(toGpu);
   }
 
@@ -166,7 +168,17 @@ export class ServersRepository {
     try {
       await tx.rows(
         `INSERT INTO servers (id, miner_hotkey, name, vm_name, host, measurement_name, measurement_version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-        [server.id, server.minerHotkey, server.name, server.vmName, server.host, server.measurementName, server.measurementVersion, server.createdAt, server.updatedAt],
+        [
+          server.id,
+          server.minerHotkey,
+          server.name,
+          server.vmName,
+          server.host,
+          server.measurementName,
+          server.measurementVersion,
+          server.createdAt,
+          server.updatedAt,
+        ],
       );
       for (const gpu of gpus) await this.insertGpu(server.id, gpu, tx);
       return 'inserted';

@@ -69,7 +69,13 @@ export function toMinerServerView(server: Server, gpus: (ServerGpu & { serverId:
       .filter((gpu) => gpu.serverId === server.id)
       .sort((a, b) => a.deviceIndex - b.deviceIndex)
       // Registration verified every GPU (evidence and policy) or stored none of them.
-      .map((gpu) => ({ uuid: gpu.uuid, gpu_identifier: gpu.gpuIdentifier, device_index: gpu.deviceIndex, verified_at: server.createdAt.toISOString(), verification_error: null })),
+      .map((gpu) => ({
+        uuid: gpu.uuid,
+        gpu_identifier: gpu.gpuIdentifier,
+        device_index: gpu.deviceIndex,
+        verified_at: server.createdAt.toISOString(),
+        verification_error: null,
+      })),
   };
 }
 
@@ -130,19 +136,39 @@ export class ServersService {
       });
       attempt.quoteSha256 = sha256Hex(evidence.quote);
       const quote = this.appraisal.parse(evidence.quote, record);
-      const { set } = await this.appraisal.appraise(evidence.quote, quote, { kind: 'runtime', nonce: Buffer.from(nonce, 'hex'), keyHash: evidence.serverKeyHash }, record);
-      const gpus = evaluateGpuPolicy(request.gpus.map((gpu) => gpu.gpu_identifier), set.expectedGpus, set.gpuCount);
+      const { set } = await this.appraisal.appraise(
+        evidence.quote,
+        quote,
+        { kind: 'runtime', nonce: Buffer.from(nonce, 'hex'), keyHash: evidence.serverKeyHash },
+        record,
+      );
+      const gpus = evaluateGpuPolicy(
+        request.gpus.map((gpu) => gpu.gpu_identifier),
+        set.expectedGpus,
+        set.gpuCount,
+      );
       record.verdict.gpus = gpus;
       if (!gpus.accepted) throw new DomainError(ErrorCode.GPU_MISMATCH, 'the GPUs do not match the measurement set (expected_gpus / gpu_count)');
       record.verdict.gpu_evidence = await this.gpuEvidence.verify(nonce, evidence.gpuEvidence, request.gpus);
       const now = this.clock.now();
-      const server: Server = { id: request.id, minerHotkey, name: vmName, vmName, host: request.host, measurementName: set.name, measurementVersion: set.version, createdAt: now, updatedAt: now };
+      const server: Server = {
+        id: request.id,
+        minerHotkey,
+        name: vmName,
+        vmName,
+        host: request.host,
+        measurementName: set.name,
+        measurementVersion: set.version,
+        createdAt: now,
+        updatedAt: now,
+      };
       await attempt.succeed(async (tx) => {
         await this.servers.lockMinerRegistry(minerHotkey, tx);
         await this.refuseNameClash(minerHotkey, [request.id, vmName], { newId: request.id }, tx);
         const inserted = await this.servers.insert(server, request.gpus.map(toServerGpu), tx);
         // Lost a race with a concurrent registration of the same id, name or GPU.
-        if (inserted === 'conflict') throw new DomainError(ErrorCode.GPU_ALREADY_REGISTERED, 'the server, its name or one of its GPUs was registered concurrently');
+        if (inserted === 'conflict')
+          throw new DomainError(ErrorCode.GPU_ALREADY_REGISTERED, 'the server, its name or one of its GPUs was registered concurrently');
       });
       this.logger.log({ serverId: request.id, minerHotkey, measurement: set.version }, 'server registered');
       return { message: `server ${request.id} registered as ${vmName} (measurement set ${set.name} ${set.version})` };
@@ -199,11 +225,17 @@ export class ServersService {
     return this.db.transaction(async (tx) => {
       const matches = await this.servers.lockOwnedMatching(minerHotkey, nameOrId, options.by, tx);
       if (matches.length === 0) throw new DomainError(ErrorCode.SERVER_NOT_FOUND, 'no such server for this hotkey');
-      if (matches.length > 1) throw new DomainError(ErrorCode.SERVER_NAME_AMBIGUOUS, `${nameOrId} is one server's id and another server's name; say which (by=id or by=name)`);
+      if (matches.length > 1)
+        throw new DomainError(ErrorCode.SERVER_NAME_AMBIGUOUS, `${nameOrId} is one server's id and another server's name; say which (by=id or by=name)`);
       const [server] = matches;
       await this.servers.delete(server.id, tx);
-      const shredded = options.destroyKeys ? await this.luks.shredVm(tx, { minerHotkey, vmName: server.vmName }, { hotkey: minerHotkey, role: 'miner', clientIp, reason: 'server_deleted' }) : [];
-      this.logger.log({ serverId: server.id, minerHotkey, vmName: server.vmName, keys: options.destroyKeys ? 'shredded' : 'kept', shreddedGenerations: shredded.length }, 'server removed');
+      const shredded = options.destroyKeys
+        ? await this.luks.shredVm(tx, { minerHotkey, vmName: server.vmName }, { hotkey: minerHotkey, role: 'miner', clientIp, reason: 'server_deleted' })
+        : [];
+      this.logger.log(
+        { serverId: server.id, minerHotkey, vmName: server.vmName, keys: options.destroyKeys ? 'shredded' : 'kept', shreddedGenerations: shredded.length },
+        'server removed',
+      );
       return { serverId: server.id, vmName: server.vmName, shredded };
     });
   }
@@ -223,7 +255,8 @@ export class ServersService {
   private async refuseNameClash(minerHotkey: string, names: string[], options: { newId?: string; exceptId?: string }, executor: Executor): Promise<void> {
     const clashes = await this.servers.findConflicting(minerHotkey, names, options, executor);
     if (clashes.length === 0) return;
-    if (options.newId !== undefined && clashes.some((server) => server.id === options.newId)) throw new DomainError(ErrorCode.SERVER_EXISTS, `server ${options.newId} is already registered`);
+    if (options.newId !== undefined && clashes.some((server) => server.id === options.newId))
+      throw new DomainError(ErrorCode.SERVER_EXISTS, `server ${options.newId} is already registered`);
     const taken = names.find((name) => clashes.some((server) => server.id === name || server.name === name || server.vmName === name)) ?? names[0];
     throw nameTaken(taken);
   }

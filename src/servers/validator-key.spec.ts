@@ -38,7 +38,7 @@ describe('ValidatorKey', () => {
     ['a hex seed file', () => file('seed', `${SEED}\n`)],
     ['a 0x hex seed file', () => file('seed0x', `0x${SEED}`)],
     ['a Bittensor hotkey JSON file', () => file('hotkey', JSON.stringify({ secretSeed: `0x${SEED}`, ss58Address: address, accountId: '0x00' }))],
-  ])('signs `{ss58}:{ts}:attest` with %s, ts being the clock\'s unix seconds', async (_name, make) => {
+  ])("signs `{ss58}:{ts}:attest` with %s, ts being the clock's unix seconds", async (_name, make) => {
     const key = await started({ validatorKeyFile: make() });
     const headers = key.headers();
     expect(key.address).toBe(address);
@@ -65,11 +65,23 @@ describe('ValidatorKey', () => {
 
   it.each([
     ['a missing file', () => path.join(dir, 'absent'), /^invalid configuration: VALIDATOR_KEY_FILE cannot be read \(ENOENT: .*absent\)$/],
-    ['a short seed', () => file('short', SEED.slice(4)), /^invalid configuration: VALIDATOR_KEY_FILE .*short does not hold a hotkey seed: .* or a Bittensor hotkey JSON file$/],
+    [
+      'a short seed',
+      () => file('short', SEED.slice(4)),
+      /^invalid configuration: VALIDATOR_KEY_FILE .*short does not hold a hotkey seed: .* or a Bittensor hotkey JSON file$/,
+    ],
     ['a mnemonic', () => file('mnemonic', 'bottom drive obey lake curtain smoke basket hold race lonely fit walk'), /does not hold a hotkey seed/],
-    ['a public-only keyfile', () => file('public', JSON.stringify({ ss58Address: address })), /^invalid configuration: VALIDATOR_KEY_FILE hotkey file .* has no secretSeed/],
+    [
+      'a public-only keyfile',
+      () => file('public', JSON.stringify({ ss58Address: address })),
+      /^invalid configuration: VALIDATOR_KEY_FILE hotkey file .* has no secretSeed/,
+    ],
     ['an encrypted keyfile', () => file('nacl', `$NACL${'x'.repeat(40)}`), /looks encrypted/],
-    ['a keyfile naming another address', () => file('other', JSON.stringify({ secretSeed: SEED, ss58Address: '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY' })), /names ss58Address 5Grwva.*but its secretSeed derives/],
+    [
+      'a keyfile naming another address',
+      () => file('other', JSON.stringify({ secretSeed: SEED, ss58Address: '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY' })),
+      /names ss58Address 5Grwva.*but its secretSeed derives/,
+    ],
   ])('refuses %s at start with one line naming the variable, never the seed', async (_name, make, message) => {
     const target = make();
     const error = await loadValidatorKey(target).then(

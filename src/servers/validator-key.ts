@@ -33,13 +33,16 @@ export class ValidatorKey implements OnModuleInit {
   async onModuleInit(): Promise<void> {
     const file = this.config.validatorKeyFile;
     if (!file) {
-      this.logger.warn('VALIDATOR_KEY_FILE is not set: registration evidence is fetched unsigned; VMs whose attestation proxy only answers allowed validators (sek8s) refuse it');
+      this.logger.warn(
+        'VALIDATOR_KEY_FILE is not set: registration evidence is fetched unsigned; VMs whose attestation proxy only answers allowed validators (sek8s) refuse it',
+      );
       return;
     }
     this.signer = await loadValidatorKey(file);
     const mode = fs.statSync(file).mode;
     // Group or world access to a signing seed is worth a line, not a refusal (containers mount secrets 0644).
-    if ((mode & 0o077) !== 0) this.logger.warn(`VALIDATOR_KEY_FILE ${file} is readable by group or others (mode ${(mode & 0o777).toString(8)}); 0600 is enough`);
+    if ((mode & 0o077) !== 0)
+      this.logger.warn(`VALIDATOR_KEY_FILE ${file} is readable by group or others (mode ${(mode & 0o777).toString(8)}); 0600 is enough`);
     this.logger.log(`validator key ${this.signer.address} (VALIDATOR_KEY_FILE): VMs must list it among their allowed validators`);
   }
 

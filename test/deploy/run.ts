@@ -44,8 +44,14 @@ function expectErrorContract(answer: { status: number; headers: Record<string, u
   const body = answer.json as Record<string, unknown> | undefined;
   expect(answer.status === status, `expected ${status}, got ${answer.status}: ${answer.text.slice(0, 200)}`);
   expect(String(answer.headers['content-type']).startsWith('application/json'), `content-type ${String(answer.headers['content-type'])}`);
-  expect(body !== undefined && Object.keys(body).sort().join() === 'code,error,message,statusCode', `body is not the error contract: ${answer.text.slice(0, 200)}`);
-  expect(body!.statusCode === status && body!.code === code && typeof body!.error === 'string' && typeof body!.message === 'string', `body: ${answer.text.slice(0, 200)}`);
+  expect(
+    body !== undefined && Object.keys(body).sort().join() === 'code,error,message,statusCode',
+    `body is not the error contract: ${answer.text.slice(0, 200)}`,
+  );
+  expect(
+    body!.statusCode === status && body!.code === code && typeof body!.error === 'string' && typeof body!.message === 'string',
+    `body: ${answer.text.slice(0, 200)}`,
+  );
 }
 
 interface AccessLine {
@@ -83,7 +89,13 @@ async function main(): Promise<void> {
     for (const [i, name] of ['a', 'b'].entries()) {
       const broker = new BrokerProcess(
         name,
-        { main, port: ports[i], tls: false, env: { DATABASE_URL: database.url, TRUST_PROXY: '127.0.0.1', LOG_LEVEL: 'warn' }, logFile: path.join(dir, `broker-${name}.log`) },
+        {
+          main,
+          port: ports[i],
+          tls: false,
+          env: { DATABASE_URL: database.url, TRUST_PROXY: '127.0.0.1', LOG_LEVEL: 'warn' },
+          logFile: path.join(dir, `broker-${name}.log`),
+        },
         fixtures,
       );
       brokers.push(broker);
@@ -92,7 +104,9 @@ async function main(): Promise<void> {
     const frontDir = path.join(dir, 'nginx');
     front = new NginxFront({ dir: frontDir, port: await freePort(), upstreams: ports, fixtures });
     await front.start();
-    process.stderr.write(`deploy: nginx ${front.url} → replicas a :${ports[0]}, b :${ports[1]} on ${database.name} (set-up ${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
+    process.stderr.write(
+      `deploy: nginx ${front.url} → replicas a :${ports[0]}, b :${ports[1]} on ${database.name} (set-up ${((Date.now() - started) / 1000).toFixed(0)} s)\n`,
+    );
 
     const { pki } = await openForgeState(fixtures.forgeStateDir);
     const target = { url: front.url, caPem: fixtures.serverCert.certPem };
@@ -116,7 +130,10 @@ async function main(): Promise<void> {
     const expectBooted = (attempt: BootAttempt, what: string) => {
       expect(attempt.ok, `${what}: ${attempt.step} ${attempt.networkError ?? `${attempt.status} ${attempt.code ?? ''}`}`);
       expect(attempt.key === ROOT_PASSPHRASE, `${what}: wrong root key`);
-      expect(VOLUMES.every((v) => /^[0-9a-f]{128}$/.test(String(attempt.volumes?.[v]))), `${what}: volumes ${JSON.stringify(Object.keys(attempt.volumes ?? {}))}`);
+      expect(
+        VOLUMES.every((v) => /^[0-9a-f]{128}$/.test(String(attempt.volumes?.[v]))),
+        `${what}: volumes ${JSON.stringify(Object.keys(attempt.volumes ?? {}))}`,
+      );
     };
 
     await check('/healthz and /readyz answer through the front', async () => {
@@ -140,26 +157,36 @@ async function main(): Promise<void> {
       expect(crossed >= 1, 'no VM had its nonce and its attestation on different replicas');
     });
 
-    await check('the broker sees the VM: its address (not the front\'s, not one the VM wrote) binds the nonce', async () => {
+    await check("the broker sees the VM: its address (not the front's, not one the VM wrote) binds the nonce", async () => {
       const vm = await makeVm();
       // A VM writing X-Forwarded-For gains nothing: the front replaces it with the VM's address,
       // so the nonce is bound to that address and the attestation from it succeeds.
       const nonce = await vm.request<{ nonce: string }>('GET', '/servers/nonce', { 'x-forwarded-for': '203.0.113.7' });
       expect(nonce.status === 200, `nonce ${nonce.status}`);
-      const attested = await vm.request<{ key: string }>('POST', '/servers/boot/attestation', { 'x-chutes-nonce': nonce.json.nonce }, {
-        quote: vm.quote(nonce.json.nonce).toString('base64'),
-        miner_hotkey: vm.identity.hotkey,
-        vm_name: vm.identity.vmName,
-      });
+      const attested = await vm.request<{ key: string }>(
+        'POST',
+        '/servers/boot/attestation',
+        { 'x-chutes-nonce': nonce.json.nonce },
+        {
+          quote: vm.quote(nonce.json.nonce).toString('base64'),
+          miner_hotkey: vm.identity.hotkey,
+          vm_name: vm.identity.vmName,
+        },
+      );
       expect(attested.status === 200 && attested.json.key === ROOT_PASSPHRASE, `attestation ${attested.status} ${attested.text.slice(0, 200)}`);
       // The same nonce presented from another address is refused.
       const other = await makeVm();
       const nonce2 = await vm.request<{ nonce: string }>('GET', '/servers/nonce');
-      const stolen = await other.request<{ code: string }>('POST', '/servers/boot/attestation', { 'x-chutes-nonce': nonce2.json.nonce }, {
-        quote: other.quote(nonce2.json.nonce).toString('base64'),
-        miner_hotkey: other.identity.hotkey,
-        vm_name: other.identity.vmName,
-      });
+      const stolen = await other.request<{ code: string }>(
+        'POST',
+        '/servers/boot/attestation',
+        { 'x-chutes-nonce': nonce2.json.nonce },
+        {
+          quote: other.quote(nonce2.json.nonce).toString('base64'),
+          miner_hotkey: other.identity.hotkey,
+          vm_name: other.identity.vmName,
+        },
+      );
       expect(stolen.status === 401 && stolen.json.code === 'NONCE_INVALID', `nonce from another address: ${stolen.status} ${stolen.text.slice(0, 200)}`);
     });
 
@@ -189,7 +216,12 @@ async function main(): Promise<void> {
 
     await check('a 2 MB body is refused by the front as a JSON 413 BODY_TOO_LARGE', async () => {
       const vm = await makeVm();
-      const answer = await vm.request('POST', '/servers/boot/attestation', { 'x-chutes-nonce': '0'.repeat(64) }, JSON.stringify({ quote: 'A'.repeat(2 * 1024 * 1024) }));
+      const answer = await vm.request(
+        'POST',
+        '/servers/boot/attestation',
+        { 'x-chutes-nonce': '0'.repeat(64) },
+        JSON.stringify({ quote: 'A'.repeat(2 * 1024 * 1024) }),
+      );
       expectErrorContract(answer, 413, 'BODY_TOO_LARGE');
     });
 
@@ -234,7 +266,10 @@ async function main(): Promise<void> {
           expectBooted(attempt, vm.identity.vmName);
           if (afterExit) {
             bootsAfterExit++;
-            expect(servedBy(vm, '/servers/boot/attestation').every((name) => name === 'b'), `${vm.identity.vmName} not served by b`);
+            expect(
+              servedBy(vm, '/servers/boot/attestation').every((name) => name === 'b'),
+              `${vm.identity.vmName} not served by b`,
+            );
           }
         }
       };

@@ -136,7 +136,12 @@ describe(`admin API on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
       ];
       for (const [route, method] of expected) {
         const op = doc.json.paths[route]?.[method];
-        expect([route, method, op?.security, Object.keys(op?.responses ?? {})]).toEqual([route, method, [{ hotkeySignature: [] }], expect.arrayContaining(['401', '403'])]);
+        expect([route, method, op?.security, Object.keys(op?.responses ?? {})]).toEqual([
+          route,
+          method,
+          [{ hotkeySignature: [] }],
+          expect.arrayContaining(['401', '403']),
+        ]);
         expect(op.description).toContain('ADMIN_HOTKEYS');
       }
       expect(Object.keys(doc.json.paths['/admin/measurements'].post.responses)).toEqual(expect.arrayContaining(['201', '409', '422']));
@@ -194,7 +199,12 @@ describe(`admin API on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
     });
 
     it('reads a numeric version as a string, and accepts a set without passphrase, rtmr3 or GPUs', async () => {
-      const body = setBody({ name: 'numeric', version: 7, mrtd: reg('d7'), boot_rtmrs: { rtmr0: IMAGE.rtmr0, rtmr1: IMAGE.rtmr1, rtmr2: IMAGE.rtmr2, rtmr3: IMAGE.rtmr3 } });
+      const body = setBody({
+        name: 'numeric',
+        version: 7,
+        mrtd: reg('d7'),
+        boot_rtmrs: { rtmr0: IMAGE.rtmr0, rtmr1: IMAGE.rtmr1, rtmr2: IMAGE.rtmr2, rtmr3: IMAGE.rtmr3 },
+      });
       delete body.root_passphrase;
       delete body.expected_gpus;
       delete body.gpu_count;
@@ -206,7 +216,11 @@ describe(`admin API on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
     });
 
     it('refuses an existing (name, version) with 409 and keeps the stored set (immutable per name and version)', async () => {
-      for (const [name, version] of [['admin-image', '3.0.0'], [IMAGE.name, IMAGE.version], ['numeric', '7']]) {
+      for (const [name, version] of [
+        ['admin-image', '3.0.0'],
+        [IMAGE.name, IMAGE.version],
+        ['numeric', '7'],
+      ]) {
         const res = await call('POST', '/admin/measurements', setBody({ version, name, mrtd: reg('ee'), root_passphrase: 'other passphrase' }));
         expect([version, res.status, res.json.code]).toEqual([version, 409, 'MEASUREMENT_SET_EXISTS']);
       }
@@ -217,7 +231,9 @@ describe(`admin API on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
 
     it('takes a version shared by two GPU flavours; ?name= picks one, and without it reading or retiring is 409 MEASUREMENT_SET_AMBIGUOUS', async () => {
       for (const name of ['flavour-h200', 'flavour-b200']) {
-        expect((await call('POST', '/admin/measurements', setBody({ version: 'shared-1', name, mrtd: reg('f1'), root_passphrase: undefined }))).status).toBe(201);
+        expect((await call('POST', '/admin/measurements', setBody({ version: 'shared-1', name, mrtd: reg('f1'), root_passphrase: undefined }))).status).toBe(
+          201,
+        );
       }
       for (const method of ['GET', 'DELETE']) {
         const ambiguous = await call(method, '/admin/measurements/shared-1');
@@ -246,7 +262,11 @@ describe(`admin API on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
       ['name empty', { name: '' }, 'name'],
       ['gpu_count out of range', { gpu_count: 65 }, 'gpu_count'],
       ['expected_gpus not a list', { expected_gpus: 'gpu' }, 'expected_gpus'],
-      ['unknown register in a register map', { runtime_rtmrs: { rtmr0: IMAGE.rtmr0, rtmr1: IMAGE.rtmr1, rtmr2: IMAGE.rtmr2, rtmr3: IMAGE.rtmr3, RTMR3: IMAGE.rtmr3 } }, 'runtime_rtmrs'],
+      [
+        'unknown register in a register map',
+        { runtime_rtmrs: { rtmr0: IMAGE.rtmr0, rtmr1: IMAGE.rtmr1, rtmr2: IMAGE.rtmr2, rtmr3: IMAGE.rtmr3, RTMR3: IMAGE.rtmr3 } },
+        'runtime_rtmrs',
+      ],
       ['passphrase empty', { root_passphrase: '' }, 'root_passphrase'],
       ['passphrase too long', { root_passphrase: `SECRET-${'p'.repeat(1024)}` }, 'root_passphrase'],
       ['passphrase not a string', { root_passphrase: 12345 }, 'root_passphrase'],
@@ -268,7 +288,11 @@ describe(`admin API on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
     });
 
     it('ignores unknown top-level fields (a path in root_passphrase_file is never read)', async () => {
-      const res = await call('POST', '/admin/measurements', setBody({ version: 'extra-1', mrtd: reg('e9'), root_passphrase: undefined, root_passphrase_file: '/etc/shadow', description: 'x' }));
+      const res = await call(
+        'POST',
+        '/admin/measurements',
+        setBody({ version: 'extra-1', mrtd: reg('e9'), root_passphrase: undefined, root_passphrase_file: '/etc/shadow', description: 'x' }),
+      );
       expect([res.status, res.json.version, res.json.has_root_passphrase, res.json.root_passphrase_file]).toEqual([201, 'extra-1', false, undefined]);
     });
 
@@ -306,7 +330,10 @@ describe(`admin API on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
       // Another ss58 prefix for the same key: stored and answered in canonical form (prefix 42).
       const polkadotSpelling = encodeAddress(decodeAddress(env.minerHotkey), 0);
       const blocked = await call('PUT', `/admin/miners/${polkadotSpelling}`, { status: 'blocked', reason: 'abuse report #12' });
-      expect([blocked.status, blocked.json]).toEqual([200, { hotkey: env.minerHotkey, status: 'blocked', reason: 'abuse report #12', updated_at: clock.now().toISOString() }]);
+      expect([blocked.status, blocked.json]).toEqual([
+        200,
+        { hotkey: env.minerHotkey, status: 'blocked', reason: 'abuse report #12', updated_at: clock.now().toISOString() },
+      ]);
       const refused = await bootWithMrtd(IMAGE.mrtd);
       expect([refused.status, refused.json.code]).toEqual([403, 'MINER_BLOCKED']);
       expect(refused.text).not.toContain(ROOT_PASSPHRASE);
@@ -429,8 +456,20 @@ describe(`admin API on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
       for (const item of items) {
         expect(Object.keys(item).sort()).toEqual(
           [
-            'id', 'kind', 'created_at', 'miner_hotkey', 'vm_name', 'server_id', 'client_ip', 'outcome', 'error_code',
-            'measurement_name', 'measurement_version', 'tcb_status', 'advisory_ids', 'verdict',
+            'id',
+            'kind',
+            'created_at',
+            'miner_hotkey',
+            'vm_name',
+            'server_id',
+            'client_ip',
+            'outcome',
+            'error_code',
+            'measurement_name',
+            'measurement_version',
+            'tcb_status',
+            'advisory_ids',
+            'verdict',
           ].sort(),
         );
       }
@@ -469,13 +508,23 @@ describe(`admin API on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
       expect([...new Set(runtime.map((item) => item.kind))].sort()).toEqual(['registration', 'runtime']);
 
       const byOther = await all(`&hotkey=${encodeAddress(decodeAddress(other.hotkey), 0)}`);
-      expect(byOther.map((item) => item.id).sort()).toEqual(serverRows.filter((row) => row.miner_hotkey === other.hotkey).map((row) => row.id).sort());
+      expect(byOther.map((item) => item.id).sort()).toEqual(
+        serverRows
+          .filter((row) => row.miner_hotkey === other.hotkey)
+          .map((row) => row.id)
+          .sort(),
+      );
       const byMiner = await all(`&hotkey=${env.minerHotkey}&kind=runtime`);
       expect(byMiner).toHaveLength(3);
       expect(byMiner.every((item) => item.miner_hotkey === env.minerHotkey)).toBe(true);
 
       const byVm = await all(`&vm_name=${other.vm}`);
-      expect(byVm.map((item) => item.id).sort()).toEqual(serverRows.filter((row) => row.vm_name === other.vm).map((row) => row.id).sort());
+      expect(byVm.map((item) => item.id).sort()).toEqual(
+        serverRows
+          .filter((row) => row.vm_name === other.vm)
+          .map((row) => row.id)
+          .sort(),
+      );
       const vmAdminBoots = await all('&vm_name=vm-admin&kind=boot');
       expect(vmAdminBoots.length).toBe(bootCount.n);
 
@@ -533,7 +582,11 @@ describe(`admin API on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
     let volumes: Record<string, string>;
 
     it('starts with secrets under k1: a file set, an admin set and a VM’s volumes', async () => {
-      const created = await call('POST', '/admin/measurements', setBody({ name: 'rotation-image', version: '4.0.0', mrtd: reg('e1'), root_passphrase: ROTATED_PASSPHRASE }));
+      const created = await call(
+        'POST',
+        '/admin/measurements',
+        setBody({ name: 'rotation-image', version: '4.0.0', mrtd: reg('e1'), root_passphrase: ROTATED_PASSPHRASE }),
+      );
       expect(created.status).toBe(201);
       const booted = await bootWithMrtd(IMAGE.mrtd);
       expect(booted.status).toBe(200);

@@ -95,8 +95,16 @@ describe('the audit retention purge (AUDIT_RETENTION_DAYS=400)', () => {
     await attestations.insert(attempt('runtime', ago(5), 'rt-new', 's2'));
     await attestations.insert(attempt('registration', ago(700), 'no-server', null));
     // Key-release events: four old, one recent.
-    for (const [vmName, days] of [['krel-old-0', 900], ['krel-old-1', 800], ['krel-old-2', 401], ['krel-old-3', 500], ['krel-new', 3]] as const) {
-      await database.transaction((tx) => releases.insert({ kind: 'sync', createdAt: ago(days), minerHotkey: HOTKEY, vmName, attestationId: null, clientIp: null }, tx));
+    for (const [vmName, days] of [
+      ['krel-old-0', 900],
+      ['krel-old-1', 800],
+      ['krel-old-2', 401],
+      ['krel-old-3', 500],
+      ['krel-new', 3],
+    ] as const) {
+      await database.transaction((tx) =>
+        releases.insert({ kind: 'sync', createdAt: ago(days), minerHotkey: HOTKEY, vmName, attestationId: null, clientIp: null }, tx),
+      );
     }
   });
 

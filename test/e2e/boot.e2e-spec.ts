@@ -40,7 +40,15 @@ afterAll(async () => {
   env?.cleanup();
 });
 
-type AuditRow = { outcome: string; error_code: string | null; vm_name: string; measurement_version: string | null; tcb_status: string | null; verdict: Record<string, unknown>; quote_sha256: string | null };
+type AuditRow = {
+  outcome: string;
+  error_code: string | null;
+  vm_name: string;
+  measurement_version: string | null;
+  tcb_status: string | null;
+  verdict: Record<string, unknown>;
+  quote_sha256: string | null;
+};
 
 async function lastAudit(): Promise<AuditRow> {
   const rows: AuditRow[] = await app.app.get(DataSource).query(`SELECT * FROM boot_attestations ORDER BY created_at DESC, id DESC LIMIT 1`);
@@ -127,7 +135,11 @@ describe('boot attestation and volume keys', () => {
 
   it('refuses bad volume requests with 422 and does not consume the token', async () => {
     const token = (await vm.boot()).json.boot_token;
-    for (const [volumes, rekey] of [[['storage', 'swap'], []], [['storage'], ['tdx-cache']], [[], []]] as [string[], string[]][]) {
+    for (const [volumes, rekey] of [
+      [['storage', 'swap'], []],
+      [['storage'], ['tdx-cache']],
+      [[], []],
+    ] as [string[], string[]][]) {
       const res = await vm.sync(token, volumes, rekey);
       expect([volumes, res.status, res.json.code]).toEqual([volumes, 422, 'VALIDATION_FAILED']);
     }
@@ -165,29 +177,148 @@ describe('boot attestation and volume keys', () => {
 
   describe('refusals: status, code, and an audit row that says why', () => {
     const cases: [string, () => Promise<{ status: number; json: { code?: string } }>, number, string, Record<string, unknown>][] = [
-      ['nonce reused', async () => { const n = await vm.nonce(); await vm.attest(n, vm.quote(n)); tick(); return vm.attest(n, vm.quote(n)); }, 401, 'NONCE_INVALID', { nonce: 'unknown' }],
+      [
+        'nonce reused',
+        async () => {
+          const n = await vm.nonce();
+          await vm.attest(n, vm.quote(n));
+          tick();
+          return vm.attest(n, vm.quote(n));
+        },
+        401,
+        'NONCE_INVALID',
+        { nonce: 'unknown' },
+      ],
       ['nonce missing', async () => vm.attest('', vm.quote('00'.repeat(32))), 401, 'NONCE_INVALID', { nonce: 'unknown' }],
-      ['nonce expired', async () => { const n = await vm.nonce(); clock.advance(601); return vm.attest(n, vm.quote(n)); }, 401, 'NONCE_INVALID', { nonce: 'expired' }],
+      [
+        'nonce expired',
+        async () => {
+          const n = await vm.nonce();
+          clock.advance(601);
+          return vm.attest(n, vm.quote(n));
+        },
+        401,
+        'NONCE_INVALID',
+        { nonce: 'expired' },
+      ],
       [
         'nonce from another IP (X-Forwarded-For from an untrusted peer is ignored)',
-        async () => { const n = await vm.nonce('127.0.0.1'); return vm.attest(n, vm.quote(n), { localAddress: '127.0.0.2', headers: { 'x-forwarded-for': '127.0.0.1' } }); },
-        401, 'NONCE_INVALID', { nonce: 'wrong_client' },
+        async () => {
+          const n = await vm.nonce('127.0.0.1');
+          return vm.attest(n, vm.quote(n), { localAddress: '127.0.0.2', headers: { 'x-forwarded-for': '127.0.0.1' } });
+        },
+        401,
+        'NONCE_INVALID',
+        { nonce: 'wrong_client' },
       ],
-      ['quote bound to another client key', async () => { const n = await vm.nonce(); return vm.attest(n, vm.quote(n), { cert: await selfSignedCert('intruder') }); }, 401, 'REPORT_DATA_MISMATCH', { report_data: 'key_mismatch' }],
-      ['no client certificate', async () => { const n = await vm.nonce(); return vm.attest(n, vm.quote(n), { cert: null }); }, 401, 'CLIENT_CERT_REQUIRED', { report_data: 'no_client_certificate' }],
-      ['REPORTDATA nonce differs from the header nonce', async () => { const n = await vm.nonce(); const other = await vm.nonce(); return vm.attest(n, vm.quote(other)); }, 401, 'REPORT_DATA_MISMATCH', { report_data: 'nonce_mismatch' }],
-      ['measurement mismatch', async () => { const n = await vm.nonce(); return vm.attest(n, vm.quote(n, { rtmrs: { rtmr0: Buffer.from(IMAGE.rtmr0, 'hex'), rtmr1: Buffer.from(IMAGE.rtmr1, 'hex'), rtmr2: Buffer.alloc(48, 0xee) } })); }, 403, 'MEASUREMENT_MISMATCH', {}],
+      [
+        'quote bound to another client key',
+        async () => {
+          const n = await vm.nonce();
+          return vm.attest(n, vm.quote(n), { cert: await selfSignedCert('intruder') });
+        },
+        401,
+        'REPORT_DATA_MISMATCH',
+        { report_data: 'key_mismatch' },
+      ],
+      [
+        'no client certificate',
+        async () => {
+          const n = await vm.nonce();
+          return vm.attest(n, vm.quote(n), { cert: null });
+        },
+        401,
+        'CLIENT_CERT_REQUIRED',
+        { report_data: 'no_client_certificate' },
+      ],
+      [
+        'REPORTDATA nonce differs from the header nonce',
+        async () => {
+          const n = await vm.nonce();
+          const other = await vm.nonce();
+          return vm.attest(n, vm.quote(other));
+        },
+        401,
+        'REPORT_DATA_MISMATCH',
+        { report_data: 'nonce_mismatch' },
+      ],
+      [
+        'measurement mismatch',
+        async () => {
+          const n = await vm.nonce();
+          return vm.attest(
+            n,
+            vm.quote(n, { rtmrs: { rtmr0: Buffer.from(IMAGE.rtmr0, 'hex'), rtmr1: Buffer.from(IMAGE.rtmr1, 'hex'), rtmr2: Buffer.alloc(48, 0xee) } }),
+          );
+        },
+        403,
+        'MEASUREMENT_MISMATCH',
+        {},
+      ],
       ['debug TD', async () => vm.boot({ debug: true }), 403, 'DEBUG_TD', { debug: true }],
       // TDATTRIBUTES little-endian: SEPT_VE_DISABLE (bit 28) as every production TD, plus MIGRATABLE (bit 29).
-      ['MIGRATABLE TD', async () => vm.boot({ tdAttributes: '0000003000000000' }), 403, 'TD_ATTRIBUTES_REFUSED', { td_attributes: { status: 'refused', attributes: '0x0000000030000000', refused_bits: [29] } }],
-      ['OutOfDate TCB', async () => { const svn = Buffer.from(DEFAULT_TEE_TCB_SVN); svn[2] -= 1; return vm.boot({ teeTcbSvn: svn }); }, 403, 'TCB_STATUS_REJECTED', { tcb_policy: 'rejected' }],
-      ['bad quote signature', async () => vm.boot({ tamper: { quoteSignature: true } }), 403, 'QUOTE_SIGNATURE_INVALID', { dcap: { status: 'QUOTE_SIGNATURE_INVALID' } }],
+      [
+        'MIGRATABLE TD',
+        async () => vm.boot({ tdAttributes: '0000003000000000' }),
+        403,
+        'TD_ATTRIBUTES_REFUSED',
+        { td_attributes: { status: 'refused', attributes: '0x0000000030000000', refused_bits: [29] } },
+      ],
+      [
+        'OutOfDate TCB',
+        async () => {
+          const svn = Buffer.from(DEFAULT_TEE_TCB_SVN);
+          svn[2] -= 1;
+          return vm.boot({ teeTcbSvn: svn });
+        },
+        403,
+        'TCB_STATUS_REJECTED',
+        { tcb_policy: 'rejected' },
+      ],
+      [
+        'bad quote signature',
+        async () => vm.boot({ tamper: { quoteSignature: true } }),
+        403,
+        'QUOTE_SIGNATURE_INVALID',
+        { dcap: { status: 'QUOTE_SIGNATURE_INVALID' } },
+      ],
       ['bad QE report signature', async () => vm.boot({ tamper: { qeReportSignature: true } }), 403, 'QE_REPORT_INVALID', {}],
-      ['untrusted PKI', async () => { const stranger = await createForge({ now: BOOT_NOW, pki: { seed: 'stranger' } }); const n = await vm.nonce(); return vm.attest(n, new TestVm(app.baseUrl, stranger, vm.cert, vm.hotkey, vm.vmName).quote(n)); }, 403, 'PCK_CHAIN_INVALID', {}],
-      ['PCK leaf with an empty validity SEQUENCE', async () => vm.boot({ pckCertChainPem: pckChainWithEmptyValidity(env.forge.pki) }), 403, 'PCK_CHAIN_INVALID', {}],
-      ['PCK CA with an empty validity SEQUENCE', async () => vm.boot({ pckCertChainPem: pckChainWithEmptyValidity(env.forge.pki, 'pckCa') }), 403, 'PCK_CHAIN_INVALID', {}],
+      [
+        'untrusted PKI',
+        async () => {
+          const stranger = await createForge({ now: BOOT_NOW, pki: { seed: 'stranger' } });
+          const n = await vm.nonce();
+          return vm.attest(n, new TestVm(app.baseUrl, stranger, vm.cert, vm.hotkey, vm.vmName).quote(n));
+        },
+        403,
+        'PCK_CHAIN_INVALID',
+        {},
+      ],
+      [
+        'PCK leaf with an empty validity SEQUENCE',
+        async () => vm.boot({ pckCertChainPem: pckChainWithEmptyValidity(env.forge.pki) }),
+        403,
+        'PCK_CHAIN_INVALID',
+        {},
+      ],
+      [
+        'PCK CA with an empty validity SEQUENCE',
+        async () => vm.boot({ pckCertChainPem: pckChainWithEmptyValidity(env.forge.pki, 'pckCa') }),
+        403,
+        'PCK_CHAIN_INVALID',
+        {},
+      ],
       ['quote not base64', async () => vm.attestRaw(await vm.nonce(), '***not base64***'), 400, 'QUOTE_MALFORMED', { quote: 'QUOTE_MALFORMED' }],
-      ['quote truncated', async () => { const n = await vm.nonce(); return vm.attest(n, vm.quote(n).subarray(0, 600)); }, 400, 'QUOTE_MALFORMED', {}],
+      [
+        'quote truncated',
+        async () => {
+          const n = await vm.nonce();
+          return vm.attest(n, vm.quote(n).subarray(0, 600));
+        },
+        400,
+        'QUOTE_MALFORMED',
+        {},
+      ],
     ];
 
     it.each(cases)('%s', async (_name, attempt, status, code, verdict) => {
@@ -205,7 +336,9 @@ describe('boot attestation and volume keys', () => {
       const n = await vm.nonce();
       await vm.attest(n, vm.quote(n, { mrtd: Buffer.alloc(48, 0x11) }));
       const row = await lastAudit();
-      const nearest = (row.verdict.measurement as { nearest: { version: string; registers: { register: string; expected: string; actual: string; match: boolean }[] } }).nearest;
+      const nearest = (
+        row.verdict.measurement as { nearest: { version: string; registers: { register: string; expected: string; actual: string; match: boolean }[] } }
+      ).nearest;
       expect(nearest.version).toBe(IMAGE.version);
       expect(nearest.registers.find((r) => r.register === 'mrtd')).toEqual({ register: 'mrtd', expected: IMAGE.mrtd, actual: '11'.repeat(48), match: false });
     });
@@ -220,7 +353,13 @@ describe('boot attestation and volume keys', () => {
     it('ignores unknown body fields: a gen-C style body with first_boot (and a future field) boots', async () => {
       tick();
       const n = await vm.nonce();
-      const res = await vm.attestWithBody(n, { quote: vm.quote(n).toString('base64'), vm_name: vm.vmName, miner_hotkey: vm.hotkey, first_boot: false, some_future_field: { a: 1 } });
+      const res = await vm.attestWithBody(n, {
+        quote: vm.quote(n).toString('base64'),
+        vm_name: vm.vmName,
+        miner_hotkey: vm.hotkey,
+        first_boot: false,
+        some_future_field: { a: 1 },
+      });
       expect([res.status, res.json.code, (res.json as { key?: string }).key]).toEqual([200, undefined, ROOT_PASSPHRASE]);
     });
 

@@ -140,7 +140,14 @@ describe('bootkey CLI against a real broker', () => {
 
     const show = await bootkey(['--ca-file', caFile, '--json', 'measurements', 'show', '1.0.0'], { as: 'admin' });
     const set: unknown = JSON.parse(show.stdout);
-    expect(set).toMatchObject({ name: 'gpu-vm', version: '1.0.0', mrtd: IMAGE.mrtd, runtime_rtmrs: { rtmr3: IMAGE.rtmr3 }, gpu_count: 1, has_root_passphrase: true });
+    expect(set).toMatchObject({
+      name: 'gpu-vm',
+      version: '1.0.0',
+      mrtd: IMAGE.mrtd,
+      runtime_rtmrs: { rtmr3: IMAGE.rtmr3 },
+      gpu_count: 1,
+      has_root_passphrase: true,
+    });
     expect(show.stdout).not.toContain(ROOT_PASSPHRASE);
 
     const again = await bootkey(['--ca-file', caFile, 'measurements', 'add', '-f', file], { as: 'admin' });
@@ -151,7 +158,20 @@ describe('bootkey CLI against a real broker', () => {
   });
 
   it('miner: register (GPU list from a file) → list → show → status', async () => {
-    const registered = await bootkey(['--ca-file', caFile, 'servers', 'register', '--host', '127.0.0.1', '--id', 'srv-cli-1', '--name', 'vm-cli-1', '--gpus-file', gpuFile('GPU-cli-1')]);
+    const registered = await bootkey([
+      '--ca-file',
+      caFile,
+      'servers',
+      'register',
+      '--host',
+      '127.0.0.1',
+      '--id',
+      'srv-cli-1',
+      '--name',
+      'vm-cli-1',
+      '--gpus-file',
+      gpuFile('GPU-cli-1'),
+    ]);
     expect(registered.code).toBe(0);
     expect(registered.stdout).toMatch(/srv-cli-1/);
     expect(registered.stderr).toBe('next: bootkey servers status srv-cli-1\n'); // no spinner: stderr is not a terminal
@@ -164,7 +184,11 @@ describe('bootkey CLI against a real broker', () => {
     expect(lines.slice(1)).toEqual([expect.stringMatching(/^srv-cli-1\s+vm-cli-1\s+127\.0\.0\.1\s+1\s+gpu-vm 1\.0\.0\s+\d{4}-/)]);
 
     const json = JSON.parse((await bootkey(['--ca-file', caFile, '--json', 'servers', 'list'])).stdout) as { items: unknown[] };
-    expect(json.items[0]).toMatchObject({ server_id: 'srv-cli-1', name: 'vm-cli-1', gpus: [{ uuid: 'GPU-cli-1', gpu_identifier: 'h100', verification_host: '127.0.0.1', verification_port: 30443 }] });
+    expect(json.items[0]).toMatchObject({
+      server_id: 'srv-cli-1',
+      name: 'vm-cli-1',
+      gpus: [{ uuid: 'GPU-cli-1', gpu_identifier: 'h100', verification_host: '127.0.0.1', verification_port: 30443 }],
+    });
 
     const show = await bootkey(['--ca-file', caFile, 'servers', 'show', 'srv-cli-1']);
     expect(show.stdout).toMatch(/^server_id:\s+srv-cli-1$/m);
@@ -173,12 +197,15 @@ describe('bootkey CLI against a real broker', () => {
     const status = await bootkey(['--ca-file', caFile, 'servers', 'status', 'srv-cli-1']);
     // The registration's own check counts as the first verified attestation.
     expect(status.code).toBe(0);
-    expect(status.stdout).toMatch(/^server: {6}srv-cli-1\nname: {8}vm-cli-1\nattestation: verified\nlast attestation:\n( {2}.*\n)* {2}measurement_version: +1\.0\.0\n/);
+    expect(status.stdout).toMatch(
+      /^server: {6}srv-cli-1\nname: {8}vm-cli-1\nattestation: verified\nlast attestation:\n( {2}.*\n)* {2}measurement_version: +1\.0\.0\n/,
+    );
   });
 
   it('status after the server attests at runtime', async () => {
     const cert = await selfSignedCert('vm-cli-1 runtime key');
-    const call = <T>(method: string, route: string, body?: unknown) => signedRequest<T>(miner, new Date(), method, `${app.baseUrl}${route}`, body, { clientCert: cert });
+    const call = <T>(method: string, route: string, body?: unknown) =>
+      signedRequest<T>(miner, new Date(), method, `${app.baseUrl}${route}`, body, { clientCert: cert });
     const nonce = await call<{ nonce: string }>('GET', '/servers/srv-cli-1/nonce');
     expect(nonce.status).toBe(200);
     const reportData = Buffer.concat([Buffer.from(nonce.json.nonce, 'hex'), Buffer.from(cert.spkiSha256, 'hex')]);
@@ -196,10 +223,14 @@ describe('bootkey CLI against a real broker', () => {
     const bin = path.join(dir, 'bin');
     fs.mkdirSync(bin, { recursive: true });
     fs.writeFileSync(path.join(bin, 'nvidia-smi'), '#!/bin/sh\necho "GPU-smi-0, NVIDIA H100 80GB HBM3, 81559, 1980, 0, 9.0, Enabled"\n', { mode: 0o755 });
-    const registered = await bootkey(['--ca-file', caFile, 'servers', 'register', '--host', '127.0.0.1', '--id', 'srv-cli-2', '--name', 'vm-cli-2'], { pathPrefix: [bin] });
+    const registered = await bootkey(['--ca-file', caFile, 'servers', 'register', '--host', '127.0.0.1', '--id', 'srv-cli-2', '--name', 'vm-cli-2'], {
+      pathPrefix: [bin],
+    });
     expect(registered.code).toBe(0);
     const show = JSON.parse((await bootkey(['--ca-file', caFile, '--json', 'servers', 'show', 'srv-cli-2'])).stdout) as { gpus: unknown };
-    expect(show.gpus).toEqual([expect.objectContaining({ uuid: 'GPU-smi-0', name: 'NVIDIA H100 80GB HBM3', memory: 81559 * 1024 * 1024, device_index: 0, gpu_identifier: 'h100' })]);
+    expect(show.gpus).toEqual([
+      expect.objectContaining({ uuid: 'GPU-smi-0', name: 'NVIDIA H100 80GB HBM3', memory: 81559 * 1024 * 1024, device_index: 0, gpu_identifier: 'h100' }),
+    ]);
 
     const none = await bootkey(['--ca-file', caFile, 'servers', 'register', '--host', '127.0.0.1', '--id', 'srv-cli-3']);
     expect(none.code).toBe(2);
@@ -207,11 +238,40 @@ describe('bootkey CLI against a real broker', () => {
   });
 
   it('a refused registration exits 1 with the code and what to do (and the error body with --json)', async () => {
-    const taken = await bootkey(['--ca-file', caFile, 'servers', 'register', '--host', '127.0.0.1', '--id', 'srv-cli-9', '--name', 'vm-cli-9', '--gpus-file', gpuFile('GPU-cli-1')]);
+    const taken = await bootkey([
+      '--ca-file',
+      caFile,
+      'servers',
+      'register',
+      '--host',
+      '127.0.0.1',
+      '--id',
+      'srv-cli-9',
+      '--name',
+      'vm-cli-9',
+      '--gpus-file',
+      gpuFile('GPU-cli-1'),
+    ]);
     expect(taken.code).toBe(1);
-    expect(taken.stderr).toMatch(/^bootkey: the broker refused: .* \(GPU_ALREADY_REGISTERED, HTTP 409\)\n {2}what to do: One of these GPUs \(by uuid\) is already registered/);
+    expect(taken.stderr).toMatch(
+      /^bootkey: the broker refused: .* \(GPU_ALREADY_REGISTERED, HTTP 409\)\n {2}what to do: One of these GPUs \(by uuid\) is already registered/,
+    );
 
-    const drifted = await bootkey(['--ca-file', caFile, '--json', 'servers', 'register', '--host', '127.0.0.1', '--id', 'srv-cli-9', '--gpus-file', gpuFile('GPU-cli-9'), '--gpu-identifier', 'a100']);
+    const drifted = await bootkey([
+      '--ca-file',
+      caFile,
+      '--json',
+      'servers',
+      'register',
+      '--host',
+      '127.0.0.1',
+      '--id',
+      'srv-cli-9',
+      '--gpus-file',
+      gpuFile('GPU-cli-9'),
+      '--gpu-identifier',
+      'a100',
+    ]);
     expect(drifted.code).toBe(1);
     expect(JSON.parse(drifted.stdout)).toMatchObject({ statusCode: 403, code: 'GPU_MISMATCH' });
     expect(drifted.stderr).toMatch(/what to do: The GPUs do not fit the matched measurement set/);
@@ -236,12 +296,15 @@ describe('bootkey CLI against a real broker', () => {
     const shredded = await bootkey(['--ca-file', caFile, 'servers', 'remove', '--id', 'srv-cli-2', '--destroy-keys', '--yes']);
     expect([shredded.code, shredded.stdout]).toEqual([0, 'removed srv-cli-2; no volume keys were stored for vm-cli-2\n']);
     const gone = await bootkey(['--ca-file', caFile, 'servers', 'status', 'srv-cli-1']);
-    expect([gone.code, gone.stderr]).toEqual([1, expect.stringMatching(/SERVER_NOT_FOUND, HTTP 404\)\n {2}what to do: Your hotkey has no server by that id or name/)]);
+    expect([gone.code, gone.stderr]).toEqual([
+      1,
+      expect.stringMatching(/SERVER_NOT_FOUND, HTTP 404\)\n {2}what to do: Your hotkey has no server by that id or name/),
+    ]);
     const list = await bootkey(['--ca-file', caFile, 'servers', 'list']);
     expect([list.code, list.stdout]).toEqual([0, 'no servers are registered with this hotkey\n']);
   });
 
-  it('keys: a miner lists, restores and shreds its VM\'s key generations; an admin reads the key trail, KEK status and rotates', async () => {
+  it("keys: a miner lists, restores and shreds its VM's key generations; an admin reads the key trail, KEK status and rotates", async () => {
     const vm = await TestVm.create(app.baseUrl, forge, miner.address, 'vm-cli-keys');
     const boot = async () => (await vm.boot()).json.boot_token;
     const original = await vm.sync(await boot(), ['storage', 'tdx-cache'], ['storage', 'tdx-cache']);
@@ -264,7 +327,20 @@ describe('bootkey CLI against a real broker', () => {
     expect([restored.code, restored.stdout]).toEqual([0, 'vm-cli-keys storage: generation 1 is current (generation 2 is kept, superseded)\n']);
     expect((await vm.sync(await boot(), ['storage', 'tdx-cache'])).json).toEqual(original.json);
     const json = JSON.parse((await bootkey(['--ca-file', caFile, '--json', 'keys', 'list', 'vm-cli-keys'])).stdout);
-    expect(json).toMatchObject({ vm_name: 'vm-cli-keys', miner_hotkey: miner.address, volumes: [{ volume: 'storage', generations: [{ generation: 2, state: 'superseded' }, { generation: 1, state: 'current' }] }, { volume: 'tdx-cache' }] });
+    expect(json).toMatchObject({
+      vm_name: 'vm-cli-keys',
+      miner_hotkey: miner.address,
+      volumes: [
+        {
+          volume: 'storage',
+          generations: [
+            { generation: 2, state: 'superseded' },
+            { generation: 1, state: 'current' },
+          ],
+        },
+        { volume: 'tdx-cache' },
+      ],
+    });
 
     const asAdmin = await bootkey(['--ca-file', caFile, '--json', 'keys', 'list', 'vm-cli-keys', '--miner', miner.address], { as: 'admin' });
     expect([asAdmin.code, JSON.parse(asAdmin.stdout)]).toEqual([0, json]);
@@ -292,7 +368,10 @@ describe('bootkey CLI against a real broker', () => {
     const shredded = await bootkey(['--ca-file', caFile, 'keys', 'shred', 'vm-cli-keys', '--yes']);
     expect([shredded.code, shredded.stdout]).toEqual([0, 'vm-cli-keys: 3 key generations shredded\n']);
     const gone = await bootkey(['--ca-file', caFile, 'keys', 'restore', 'vm-cli-keys', 'storage', '1']);
-    expect([gone.code, gone.stderr]).toEqual([1, expect.stringMatching(/\(KEY_GENERATION_NOT_FOUND, HTTP 404\)\n {2}what to do: That VM has no such volume key generation/)]);
+    expect([gone.code, gone.stderr]).toEqual([
+      1,
+      expect.stringMatching(/\(KEY_GENERATION_NOT_FOUND, HTTP 404\)\n {2}what to do: That VM has no such volume key generation/),
+    ]);
     expect((await bootkey(['--ca-file', caFile, 'keys', 'list', 'vm-cli-keys'])).stdout).toBe('no volume keys are kept for vm-cli-keys\n');
   });
 
@@ -309,7 +388,10 @@ describe('bootkey CLI against a real broker', () => {
     expect(verified.stdout).toMatch(/^dcap verified: +yes$/m);
     expect(verified.stdout).toMatch(/^boot acceptable: +yes\nboot measurements: match gpu-vm 1\.0\.0\nruntime measurements: match gpu-vm 1\.0\.0\n$/m);
     const garbage = await bootkey(['--ca-file', caFile, 'quote', 'parse', writeFile('garbage.bin', 'not a quote at all!')], { as: 'nobody' });
-    expect([garbage.code, garbage.stderr]).toEqual([1, expect.stringMatching(/\(QUOTE_UNSUPPORTED, HTTP 400\)\n {2}what to do: This is not an Intel TDX quote/)]);
+    expect([garbage.code, garbage.stderr]).toEqual([
+      1,
+      expect.stringMatching(/\(QUOTE_UNSUPPORTED, HTTP 400\)\n {2}what to do: This is not an Intel TDX quote/),
+    ]);
   });
 
   it('admin: audit shows the registration attempts; retire a set; the admin hotkey from a Bittensor wallet', async () => {
@@ -326,7 +408,9 @@ describe('bootkey CLI against a real broker', () => {
     expect(items.filter((i) => i.kind === 'registration' && i.outcome === 'verified')).toHaveLength(2);
     expect(items.map((i) => i.error_code)).toContain('GPU_MISMATCH');
     const table = await bootkey([...asWallet, 'audit', '--kind', 'runtime', '--limit', '1'], { as: 'nobody' });
-    expect(table.stdout).toMatch(/^TIME\s+KIND\s+OUTCOME\s+CODE\s+HOTKEY\s+VM\s+IP\s+MEASUREMENT\s+TCB\n\S+\s+registration\s+failed\s+GPU_MISMATCH\s+\S+…\S+\s+srv-cli-9\s+127\.0\.0\.1\s+gpu-vm 1\.0\.0\s+UpToDate\n$/); // newest first
+    expect(table.stdout).toMatch(
+      /^TIME\s+KIND\s+OUTCOME\s+CODE\s+HOTKEY\s+VM\s+IP\s+MEASUREMENT\s+TCB\n\S+\s+registration\s+failed\s+GPU_MISMATCH\s+\S+…\S+\s+srv-cli-9\s+127\.0\.0\.1\s+gpu-vm 1\.0\.0\s+UpToDate\n$/,
+    ); // newest first
     expect(table.stderr).toMatch(/more rows: --all reads every page/);
 
     const retired = await bootkey([...asWallet, 'measurements', 'retire', '1.0.0'], { as: 'nobody' });
@@ -341,10 +425,17 @@ describe('bootkey CLI against a real broker', () => {
   it('a bad seed file is a usage error (2) and nothing is sent', async () => {
     const before = fake.nonces.length;
     const seedFile = writeFile('bad-seed', 'this is not a hex seed\n', 0o600);
-    const result = await bootkey(['--ca-file', caFile, '--seed-file', seedFile, 'servers', 'register', '--host', '127.0.0.1', '--id', 'srv-x', '--gpus-file', gpuFile('GPU-x')], {
-      as: 'nobody',
+    const result = await bootkey(
+      ['--ca-file', caFile, '--seed-file', seedFile, 'servers', 'register', '--host', '127.0.0.1', '--id', 'srv-x', '--gpus-file', gpuFile('GPU-x')],
+      {
+        as: 'nobody',
+      },
+    );
+    expect(result).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `bootkey: seed file ${seedFile} does not hold a hotkey seed: expected 32 bytes as 64 hex characters (optionally 0x-prefixed)\n`,
     });
-    expect(result).toEqual({ code: 2, stdout: '', stderr: `bootkey: seed file ${seedFile} does not hold a hotkey seed: expected 32 bytes as 64 hex characters (optionally 0x-prefixed)\n` });
     expect(fake.nonces.length).toBe(before);
   });
 

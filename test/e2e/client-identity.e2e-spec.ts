@@ -75,7 +75,7 @@ describe('client identity over real TLS', () => {
     expect(res.json).toEqual({ ip: '203.0.113.50', key_hash: other.spkiSha256, name: 'probe' });
   });
 
-  it('prefers X-Client-Cert over the trusted proxy\'s own client certificate, and never counts the proxy\'s as the client\'s', async () => {
+  it("prefers X-Client-Cert over the trusted proxy's own client certificate, and never counts the proxy's as the client's", async () => {
     const proxyCert = client;
     const forwarded = await httpRequest<Identity>(`${proxiedApp.baseUrl}/_probe/identity`, {
       body: probe,
@@ -83,7 +83,11 @@ describe('client identity over real TLS', () => {
       headers: { 'x-client-cert': encodeURIComponent(other.certPem), 'x-forwarded-for': '203.0.113.50:40123' },
     });
     expect(forwarded.json).toEqual({ ip: '203.0.113.50', key_hash: other.spkiSha256, name: 'probe' });
-    const none = await httpRequest<Identity>(`${proxiedApp.baseUrl}/_probe/identity`, { body: probe, clientCert: proxyCert, headers: { 'x-forwarded-for': '[2001:db8::5]:443' } });
+    const none = await httpRequest<Identity>(`${proxiedApp.baseUrl}/_probe/identity`, {
+      body: probe,
+      clientCert: proxyCert,
+      headers: { 'x-forwarded-for': '[2001:db8::5]:443' },
+    });
     expect(none.json).toEqual({ ip: '2001:db8::5', key_hash: null, name: 'probe' });
   });
 

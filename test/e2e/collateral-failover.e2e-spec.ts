@@ -35,7 +35,13 @@ let app: TestApp;
 let genuine18: QuoteCollateral;
 let quoteOnOtherPlatform: (fmspc: string, options?: ForgeQuoteOptions) => Promise<Buffer>;
 
-type VerifyBody = { dcap_verified: boolean; tcb_status: string | null; error_code: string | null; collateral: { origin: string; stale: boolean } | null; code?: string };
+type VerifyBody = {
+  dcap_verified: boolean;
+  tcb_status: string | null;
+  error_code: string | null;
+  collateral: { origin: string; stale: boolean } | null;
+  code?: string;
+};
 
 beforeAll(async () => {
   forge = await createForge({ now: NOW });
@@ -78,7 +84,12 @@ async function cachedRows(): Promise<{ fmspc: string; tcb_evaluation_data_number
 
 /** Collateral whose TCB info rates the OLD_MICROCODE platform UpToDate (as it was before a TCB recovery). */
 async function flattering(tcbEvaluationDataNumber: number): Promise<QuoteCollateral> {
-  return forge.collateralWith({ tcbEvaluationDataNumber, teeTcbSvn: OLD_MICROCODE, issueDate: new Date(NOW.getTime() - 40 * 86400_000), nextUpdate: new Date(NOW.getTime() + 20 * 86400_000) });
+  return forge.collateralWith({
+    tcbEvaluationDataNumber,
+    teeTcbSvn: OLD_MICROCODE,
+    issueDate: new Date(NOW.getTime() - 40 * 86400_000),
+    nextUpdate: new Date(NOW.getTime() + 20 * 86400_000),
+  });
 }
 
 describe('two PCCSes, one misbehaving', () => {
@@ -95,7 +106,7 @@ describe('two PCCSes, one misbehaving', () => {
   });
 
   it('refuses a PCK-signed first answer, asks the next PCCS, and caches only the verified bundle', async () => {
-    a.collateral = resignCollateral((await flattering(99)), { key: forge.pki.pckLeaf.key, chainPem: forge.pki.pckCertChainPem });
+    a.collateral = resignCollateral(await flattering(99), { key: forge.pki.pckLeaf.key, chainPem: forge.pki.pckCertChainPem });
     b.collateral = genuine18;
     resetRequests();
     const res = await verify(forge.quote({ teeTcbSvn: Buffer.from(OLD_MICROCODE) }));
@@ -159,7 +170,11 @@ describe('what a lookup costs upstream', () => {
 
 describe('a missing TCB level', () => {
   it('is the collateral’s fault (503) for a platform that never verified here', async () => {
-    const above = await forge.collateralWith({ fmspc: FMSPC_NO_LEVEL, tcbEvaluationDataNumber: 18, teeTcbSvn: [6, 1, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] });
+    const above = await forge.collateralWith({
+      fmspc: FMSPC_NO_LEVEL,
+      tcbEvaluationDataNumber: 18,
+      teeTcbSvn: [6, 1, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    });
     // Only the levels at or above microcode 9, and nothing older: this platform's level is absent.
     const tcb = JSON.parse(above.tcb_info) as { tcbLevels: unknown[] };
     const withoutOld = await forge.collateralWith({

@@ -52,7 +52,9 @@ describe('COLLATERAL_DIR collateral signed by a PCK key', () => {
     const row = await lastAudit();
     expect(row).toMatchObject({ outcome: 'failed', error_code: 'COLLATERAL_UNAVAILABLE', verdict: { dcap: { status: 'COLLATERAL_UNAVAILABLE' } } });
     // …saying why: the directory bundle was refused, its signer not Intel's TCB signing certificate.
-    expect(JSON.stringify((row.verdict.dcap as { problems: string[] }).problems)).toMatch(/COLLATERAL_DIR bundle refused \(COLLATERAL_INVALID: tcb_info_issuer_chain: has 3 certificates/);
+    expect(JSON.stringify((row.verdict.dcap as { problems: string[] }).problems)).toMatch(
+      /COLLATERAL_DIR bundle refused \(COLLATERAL_INVALID: tcb_info_issuer_chain: has 3 certificates/,
+    );
   });
 
   it('with the genuine bundle back, the same platform is OutOfDate and refused (403)', async () => {

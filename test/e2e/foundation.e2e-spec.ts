@@ -53,7 +53,11 @@ describe('foundation over HTTP', () => {
       body: { name: 'probe', tag: 'abcd', first_boot: true, nested: { a: [1, 2] } },
     });
     expect([extra.status, extra.json.name]).toEqual([201, 'probe']);
-    for (const body of [{ name: 5, tag: 'abcd', extra: 1 }, { tag: 'abcd', extra: 1 }, { name: 'probe', tag: 'ABCD', extra: 1 }]) {
+    for (const body of [
+      { name: 5, tag: 'abcd', extra: 1 },
+      { tag: 'abcd', extra: 1 },
+      { name: 'probe', tag: 'ABCD', extra: 1 },
+    ]) {
       const res = await httpRequest<{ code: string; message: string }>(`${app.baseUrl}/_probe/identity`, { body });
       expect([JSON.stringify(body), res.status, res.json.code]).toEqual([JSON.stringify(body), 422, 'VALIDATION_FAILED']);
     }
@@ -77,8 +81,17 @@ describe('foundation over HTTP', () => {
       ['33 levels', deep(33, '[', ']')],
     ]) {
       for (const path of ['/_probe/identity', '/servers/boot/attestation']) {
-        const res = await httpRequest<{ code: string; message: string; statusCode: number }>(`${app.baseUrl}${path}`, { rawBody: body, headers: { 'x-chutes-nonce': '00'.repeat(32) } });
-        expect([label, path, res.status, res.json.code, res.json.message]).toEqual([label, path, 422, 'VALIDATION_FAILED', 'JSON nested deeper than 32 levels']);
+        const res = await httpRequest<{ code: string; message: string; statusCode: number }>(`${app.baseUrl}${path}`, {
+          rawBody: body,
+          headers: { 'x-chutes-nonce': '00'.repeat(32) },
+        });
+        expect([label, path, res.status, res.json.code, res.json.message]).toEqual([
+          label,
+          path,
+          422,
+          'VALIDATION_FAILED',
+          'JSON nested deeper than 32 levels',
+        ]);
       }
     }
     // 32 levels is allowed through to validation (which ignores the unknown field); brackets in strings do not count.
@@ -111,7 +124,8 @@ describe('foundation over HTTP', () => {
     for (const route of registered) expect(documented).toContain(route);
     // Every operation states who may call it, and says what the guards enforce.
     const security = (path: string, method: string) => (res.json.paths[path][method] as { security: unknown }).security;
-    for (const [path, methods] of Object.entries(res.json.paths)) for (const method of Object.keys(methods)) expect([path, method, security(path, method)]).toEqual([path, method, expect.any(Array)]);
+    for (const [path, methods] of Object.entries(res.json.paths))
+      for (const method of Object.keys(methods)) expect([path, method, security(path, method)]).toEqual([path, method, expect.any(Array)]);
     expect(security('/servers', 'get')).toEqual([{ hotkeySignature: [] }]);
     expect(security('/servers/boot/attestation', 'post')).toEqual([]);
     expect(security('/servers/{vm_name}/luks', 'post')).toEqual([{ bootToken: [] }]);

@@ -138,7 +138,14 @@ function signedGet(app: TestApp, path: string, pair: KeyringPair, nonce = now())
 }
 
 /** A v2 signature for exactly this request (what the CLI sends; the only kind admin routes take). */
-function v2Headers(pair: KeyringPair, method: string, path: string, body?: string, options: SignOptions & { audience?: string } = {}, nonce = now()): Record<string, string> {
+function v2Headers(
+  pair: KeyringPair,
+  method: string,
+  path: string,
+  body?: string,
+  options: SignOptions & { audience?: string } = {},
+  nonce = now(),
+): Record<string, string> {
   return signedHeaders(pair, body, nonce, { ...options, v2: { method, path, audience: options.audience } });
 }
 
@@ -414,7 +421,10 @@ describe(`hotkey-signed requests on ${usingPostgres ? 'PostgreSQL' : 'PGlite'} (
       const body = '{"name":"v2"}';
       const tampered = await send(app, 'POST', '/_auth/miner', v2Headers(miner, 'POST', '/_auth/miner', body), '{"name":"v3"}');
       expect([tampered.status, tampered.json.code]).toEqual([401, 'SIGNATURE_INVALID']);
-      expect((await send(app, 'POST', '/_auth/miner', v2Headers(miner, 'POST', '/_auth/miner', body), body)).json).toEqual({ hotkey: miner.address, name: 'v2' });
+      expect((await send(app, 'POST', '/_auth/miner', v2Headers(miner, 'POST', '/_auth/miner', body), body)).json).toEqual({
+        hotkey: miner.address,
+        name: 'v2',
+      });
 
       // Without SIGNATURE_AUDIENCE: `-`, or the origin the request names (what the CLI signs).
       const audiences: [string, number][] = [
@@ -430,7 +440,7 @@ describe(`hotkey-signed requests on ${usingPostgres ? 'PostgreSQL' : 'PGlite'} (
       expect([badVersion.status, badVersion.json.code]).toEqual([401, 'SIGNATURE_INVALID']);
     });
 
-    it('refuses a v1 signature on admin routes, even an admin\'s (401 SIGNATURE_SCOPE), and records nothing', async () => {
+    it("refuses a v1 signature on admin routes, even an admin's (401 SIGNATURE_SCOPE), and records nothing", async () => {
       const before = await replayCount(app);
       const headers = signedHeaders(admin, undefined, now());
       for (const [method, path] of [

@@ -45,7 +45,8 @@ describeOnPostgres('KEK rotation racing a rekey on a broker still on the old act
     env?.cleanup();
   });
 
-  const start = (keks: string, active: string) => startTestApp({ database: db.target, clock, env: { ...env.env, BROKER_KEKS: keks, BROKER_ACTIVE_KEK: active } });
+  const start = (keks: string, active: string) =>
+    startTestApp({ database: db.target, clock, env: { ...env.env, BROKER_KEKS: keks, BROKER_ACTIVE_KEK: active } });
 
   it('loses no key', async () => {
     a = await start(`k1:${K1}`, 'k1');
@@ -113,7 +114,12 @@ describe(`a damaged row, status, and the start-up check (${usingPostgres ? 'Post
     env?.cleanup();
   });
 
-  const appEnv = (keks: string, active?: string) => ({ ...env.env, ADMIN_HOTKEYS: admin.address, BROKER_KEKS: keks, ...(active ? { BROKER_ACTIVE_KEK: active } : {}) });
+  const appEnv = (keks: string, active?: string) => ({
+    ...env.env,
+    ADMIN_HOTKEYS: admin.address,
+    BROKER_KEKS: keks,
+    ...(active ? { BROKER_ACTIVE_KEK: active } : {}),
+  });
 
   async function start(keks: string, active?: string): Promise<TestApp> {
     await app?.close();
@@ -146,9 +152,14 @@ describe(`a damaged row, status, and the start-up check (${usingPostgres ? 'Post
 
   const admin$ = <T = Record<string, unknown>>(method: string, route: string) => signedRequest<T>(admin, clock.now(), method, `${app!.baseUrl}${route}`);
 
-  type Status = { active_kek_id: string; configured_kek_ids: string[]; keks: { kek_id: string; in_ring: boolean; active: boolean; rows: number; tables: Record<string, number> }[]; missing_kek_ids: string[] };
+  type Status = {
+    active_kek_id: string;
+    configured_kek_ids: string[];
+    keks: { kek_id: string; in_ring: boolean; active: boolean; rows: number; tables: Record<string, number> }[];
+    missing_kek_ids: string[];
+  };
 
-  it('starts under k1 with a VM\'s volumes and the file\'s root passphrase', async () => {
+  it("starts under k1 with a VM's volumes and the file's root passphrase", async () => {
     app = await startTestApp({ database: db.target, clock, env: appEnv(`k1:${K1}`) });
     vm = await TestVm.create(app.baseUrl, env.forge, env.minerHotkey, 'vm-rotation');
     const sync = await vm.sync((await vm.boot()).json.boot_token, ['storage', 'tdx-cache'], ['storage', 'tdx-cache']);
@@ -157,15 +168,22 @@ describe(`a damaged row, status, and the start-up check (${usingPostgres ? 'Post
     const status = await admin$<Status>('GET', '/admin/keys/status');
     expect([status.status, status.json]).toEqual([
       200,
-      { active_kek_id: 'k1', configured_kek_ids: ['k1'], keks: [{ kek_id: 'k1', in_ring: true, active: true, rows: 3, tables: { luks_volumes: 2, measurement_sets: 1 } }], missing_kek_ids: [] },
+      {
+        active_kek_id: 'k1',
+        configured_kek_ids: ['k1'],
+        keks: [{ kek_id: 'k1', in_ring: true, active: true, rows: 3, tables: { luks_volumes: 2, measurement_sets: 1 } }],
+        missing_kek_ids: [],
+      },
     ]);
   });
 
   it('one damaged row does not abort the rotation: it is skipped and reported, every other row re-wrapped', async () => {
     // A flipped byte in tdx-cache's ciphertext: that row can no longer be opened by anyone.
-    await app!.app.get(DataSource).query(
-      `UPDATE luks_volumes SET ciphertext = set_byte(ciphertext, 30, get_byte(ciphertext, 30) # 1) WHERE vm_name = 'vm-rotation' AND volume = 'tdx-cache'`,
-    );
+    await app!.app
+      .get(DataSource)
+      .query(
+        `UPDATE luks_volumes SET ciphertext = set_byte(ciphertext, 30, get_byte(ciphertext, 30) # 1) WHERE vm_name = 'vm-rotation' AND volume = 'tdx-cache'`,
+      );
     await start(`k1:${K1},k2:${K2}`, 'k2');
     const rotated = await admin$('POST', '/admin/keys/rotate');
     expect([rotated.status, rotated.json]).toEqual([200, { kek_id: 'k2', rewrapped: 2, skipped: 1, remaining: 1 }]);
@@ -189,7 +207,7 @@ describe(`a damaged row, status, and the start-up check (${usingPostgres ? 'Post
     expect((error as Error).message).not.toContain(K1);
   });
 
-  it('starts once no row uses the removed KEK (the damaged key shredded by its miner\'s admin)', async () => {
+  it("starts once no row uses the removed KEK (the damaged key shredded by its miner's admin)", async () => {
     await start(`k1:${K1},k2:${K2}`, 'k2');
     const miner = env.minerHotkey;
     const shredded = await signedRequest(admin, clock.now(), 'DELETE', `${app!.baseUrl}/vms/vm-rotation/keys?hotkey=${miner}`, { confirm: 'vm-rotation' });

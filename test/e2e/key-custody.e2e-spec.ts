@@ -55,7 +55,10 @@ async function startFailure(env: Record<string, string>): Promise<unknown> {
 }
 
 function generatedKeyBase64(): string {
-  const line = fs.readFileSync(kekFile, 'utf8').split('\n').find((entry) => entry.startsWith('local:'));
+  const line = fs
+    .readFileSync(kekFile, 'utf8')
+    .split('\n')
+    .find((entry) => entry.startsWith('local:'));
   return line!.slice('local:'.length);
 }
 
@@ -113,10 +116,14 @@ describe(`key custody on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
     ];
     custody.registerSealedTable('in-memory', {
       rewrap: () =>
-        custody.rewrapAll(table, (row) => row, (row, rewrapped) => {
-          row.sealed = rewrapped;
-          return Promise.resolve(true);
-        }),
+        custody.rewrapAll(
+          table,
+          (row) => row,
+          (row, rewrapped) => {
+            row.sealed = rewrapped;
+            return Promise.resolve(true);
+          },
+        ),
       countByKek: () => {
         const counts = new Map<string, number>();
         for (const { sealed } of table) counts.set(sealed.kekId, (counts.get(sealed.kekId) ?? 0) + 1);
@@ -129,10 +136,11 @@ describe(`key custody on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
     expect(checks.map((row) => row.kek_id)).toEqual(['k2', 'local']);
 
     custody = await start({ BROKER_KEKS: `k2:${NEW_KEY}` });
-    expect(table.map(({ aad, sealed }) => text(custody.open(sealedFromRow({ kek_id: sealed.kekId, wrapped_key: sealed.wrappedKey, ciphertext: sealed.ciphertext }), aad)))).toEqual([
-      'passphrase-before-restart',
-      'root-under-k2',
-    ]);
+    expect(
+      table.map(({ aad, sealed }) =>
+        text(custody.open(sealedFromRow({ kek_id: sealed.kekId, wrapped_key: sealed.wrappedKey, ciphertext: sealed.ciphertext }), aad)),
+      ),
+    ).toEqual(['passphrase-before-restart', 'root-under-k2']);
   });
 
   it('refuses DATABASE_URL without a configured KEK, in one line', () => {

@@ -46,10 +46,20 @@ const call = <T = Json>(pair: KeyringPair, method: string, route: string, body?:
   signedRequest<T & { code?: string }>(pair, clock.now(), method, `${app.baseUrl}${route}`, body);
 
 function gpu(uuid: string) {
-  return { uuid, name: 'H100', memory: 80 * 1024 ** 3, clock_rate: 1980, device_index: 0, gpu_identifier: EXPECTED_GPU, verification_host: '127.0.0.1', verification_port: 8443 };
+  return {
+    uuid,
+    name: 'H100',
+    memory: 80 * 1024 ** 3,
+    clock_rate: 1980,
+    device_index: 0,
+    gpu_identifier: EXPECTED_GPU,
+    verification_host: '127.0.0.1',
+    verification_port: 8443,
+  };
 }
 
-const register = (pair: KeyringPair, id: string, name: string, uuid = `GPU-${id}`) => call(pair, 'POST', '/servers', { host: '127.0.0.1', id, name, gpus: [gpu(uuid)] });
+const register = (pair: KeyringPair, id: string, name: string, uuid = `GPU-${id}`) =>
+  call(pair, 'POST', '/servers', { host: '127.0.0.1', id, name, gpus: [gpu(uuid)] });
 
 /** A booting VM as it would run from `address` (nonce and attestation both from there). */
 async function bootFrom(vm: TestVm, address: string) {
@@ -73,7 +83,10 @@ function tick() {
 
 const dataSource = () => app.app.get(DataSource);
 
-async function events(vmName: string, kind: string): Promise<{ kind: string; rekeyed: string[]; pruned: string[]; returned: string[]; detail: Record<string, unknown>; client_ip: string | null }[]> {
+async function events(
+  vmName: string,
+  kind: string,
+): Promise<{ kind: string; rekeyed: string[]; pruned: string[]; returned: string[]; detail: Record<string, unknown>; client_ip: string | null }[]> {
   // Events of one transaction share created_at: within it, by the volume they name.
   return dataSource().query(
     `SELECT kind, rekeyed, pruned, returned, detail, client_ip FROM key_release_events WHERE vm_name = $1 AND kind = $2 ORDER BY created_at, detail->>'volume', id`,
@@ -122,7 +135,7 @@ describe(`key custody that never loses a key (${usingPostgres ? 'PostgreSQL' : '
     let original: Record<string, string>;
     let hijacked: Record<string, string>;
 
-    it('an intruder TD claiming the victim\'s hotkey and VM name rekeys its volumes (the VM name is not registered: nothing pins it)', async () => {
+    it("an intruder TD claiming the victim's hotkey and VM name rekeys its volumes (the VM name is not registered: nothing pins it)", async () => {
       victimVm = await TestVm.create(app.baseUrl, env.forge, victim.address, 'vm-victim');
       intruder = await TestVm.create(app.baseUrl, env.forge, victim.address, 'vm-victim');
       tick();
@@ -147,7 +160,11 @@ describe(`key custody that never loses a key (${usingPostgres ? 'PostgreSQL' : '
       ]);
       const metrics = await httpRequest(`${app.baseUrl}/metrics`);
       expect(metrics.text).toMatch(/^bootkey_key_replacements_total\{cause="rekey"\} 2$/m);
-      const trail = await call<{ items: { kind: string; vm_name: string; rekeyed: string[] }[] }>(admin, 'GET', '/admin/key-events?kind=replaced&vm_name=vm-victim');
+      const trail = await call<{ items: { kind: string; vm_name: string; rekeyed: string[] }[] }>(
+        admin,
+        'GET',
+        '/admin/key-events?kind=replaced&vm_name=vm-victim',
+      );
       // One transaction wrote both (same created_at): compared without their order.
       expect([trail.status, trail.json.items.map((item) => [item.kind, item.vm_name, item.rekeyed]).sort()]).toEqual([
         200,
@@ -164,7 +181,7 @@ describe(`key custody that never loses a key (${usingPostgres ? 'PostgreSQL' : '
       ]);
     });
 
-    it('the victim\'s miner lists the generations (metadata only: who caused each one)', async () => {
+    it("the victim's miner lists the generations (metadata only: who caused each one)", async () => {
       const listed = await call<VmKeys>(victim, 'GET', '/vms/vm-victim/keys');
       expect(listed.status).toBe(200);
       expect([listed.json.vm_name, listed.json.miner_hotkey]).toEqual(['vm-victim', victim.address]);
@@ -179,14 +196,20 @@ describe(`key custody that never loses a key (${usingPostgres ? 'PostgreSQL' : '
       for (const secret of [...Object.values(original), ...Object.values(hijacked)]) expect(listed.text).not.toContain(secret);
     });
 
-    it('only the VM\'s miner (or an admin, with ?hotkey=) sees or changes its keys', async () => {
+    it("only the VM's miner (or an admin, with ?hotkey=) sees or changes its keys", async () => {
       expect((await call(stranger, 'GET', '/vms/vm-victim/keys')).json.code).toBe('NOT_FOUND');
       const foreign = await call(stranger, 'GET', `/vms/vm-victim/keys?hotkey=${victim.address}`);
       expect([foreign.status, foreign.json.code]).toEqual([403, 'NOT_ADMIN']);
       const restore = await call(stranger, 'POST', `/vms/vm-victim/keys/restore?hotkey=${victim.address}`, { volume: 'storage', generation: 1 });
       expect([restore.status, restore.json.code]).toEqual([403, 'NOT_ADMIN']);
       const asAdmin = await call<VmKeys>(admin, 'GET', `/vms/vm-victim/keys?hotkey=${victim.address}`);
-      expect([asAdmin.status, generationsOf(asAdmin.json, 'tdx-cache')]).toEqual([200, [[2, 'current'], [1, 'superseded']]]);
+      expect([asAdmin.status, generationsOf(asAdmin.json, 'tdx-cache')]).toEqual([
+        200,
+        [
+          [2, 'current'],
+          [1, 'superseded'],
+        ],
+      ]);
       expect(await volumeRows('vm-victim')).toContainEqual({ volume: 'storage', generation: 2, state: 'current' });
     });
 
@@ -201,11 +224,14 @@ describe(`key custody that never loses a key (${usingPostgres ? 'PostgreSQL' : '
       }
     });
 
-    it('the miner restores the previous generations; the victim\'s next sync returns the original keys', async () => {
+    it("the miner restores the previous generations; the victim's next sync returns the original keys", async () => {
       tick();
       for (const volume of ['storage', 'tdx-cache']) {
         const restored = await call(victim, 'POST', '/vms/vm-victim/keys/restore', { volume, generation: 1 });
-        expect([restored.status, restored.json]).toEqual([200, { vm_name: 'vm-victim', miner_hotkey: victim.address, volume, generation: 1, state: 'current', replaced_generation: 2 }]);
+        expect([restored.status, restored.json]).toEqual([
+          200,
+          { vm_name: 'vm-victim', miner_hotkey: victim.address, volume, generation: 1, state: 'current', replaced_generation: 2 },
+        ]);
       }
       const again = await call(victim, 'POST', '/vms/vm-victim/keys/restore', { volume: 'storage', generation: 1 });
       expect([again.status, again.json.replaced_generation]).toEqual([200, null]);
@@ -231,7 +257,10 @@ describe(`key custody that never loses a key (${usingPostgres ? 'PostgreSQL' : '
       });
       expect([res.status, res.json]).toEqual([
         200,
-        { storage: { current: original.storage, previous: [hijacked.storage] }, 'tdx-cache': { current: original['tdx-cache'], previous: [hijacked['tdx-cache']] } },
+        {
+          storage: { current: original.storage, previous: [hijacked.storage] },
+          'tdx-cache': { current: original['tdx-cache'], previous: [hijacked['tdx-cache']] },
+        },
       ]);
     });
   });
@@ -240,7 +269,7 @@ describe(`key custody that never loses a key (${usingPostgres ? 'PostgreSQL' : '
     let pinned: TestVm;
     let keys: Record<string, string>;
 
-    it('the registered VM boots from its server\'s host and gets its keys', async () => {
+    it("the registered VM boots from its server's host and gets its keys", async () => {
       expect((await register(victim, 'srv-pinned', 'vm-pinned')).status).toBe(201);
       pinned = await TestVm.create(app.baseUrl, env.forge, victim.address, 'vm-pinned');
       tick();
@@ -257,7 +286,11 @@ describe(`key custody that never loses a key (${usingPostgres ? 'PostgreSQL' : '
 
     it('an intruder claiming it from another address is 403 IDENTITY_HOST_MISMATCH, audited with both addresses; nothing changes', async () => {
       const intruder = await TestVm.create(app.baseUrl, env.forge, victim.address, 'vm-pinned');
-      const before = { rows: await volumeRows('vm-pinned'), releases: (await events('vm-pinned', 'sync')).length, tokens: await dataSource().query(`SELECT count(*)::int AS n FROM boot_tokens WHERE vm_name = 'vm-pinned'`) };
+      const before = {
+        rows: await volumeRows('vm-pinned'),
+        releases: (await events('vm-pinned', 'sync')).length,
+        tokens: await dataSource().query(`SELECT count(*)::int AS n FROM boot_tokens WHERE vm_name = 'vm-pinned'`),
+      };
       tick();
       const boot = await bootFrom(intruder, '127.0.0.2');
       expect([boot.status, boot.json.code, boot.json.key, boot.json.boot_token]).toEqual([403, 'IDENTITY_HOST_MISMATCH', undefined, undefined]);
@@ -265,7 +298,11 @@ describe(`key custody that never loses a key (${usingPostgres ? 'PostgreSQL' : '
         `SELECT outcome, error_code, client_ip, verdict FROM boot_attestations WHERE vm_name = 'vm-pinned' ORDER BY created_at DESC LIMIT 1`,
       );
       expect(rows[0]).toMatchObject({ outcome: 'failed', error_code: 'IDENTITY_HOST_MISMATCH', client_ip: '127.0.0.2' });
-      expect(rows[0].verdict.identity).toEqual({ result: 'host_mismatch', client_ip: '127.0.0.2', registered: [{ server_id: 'srv-pinned', host: '127.0.0.1', addresses: ['127.0.0.1'] }] });
+      expect(rows[0].verdict.identity).toEqual({
+        result: 'host_mismatch',
+        client_ip: '127.0.0.2',
+        registered: [{ server_id: 'srv-pinned', host: '127.0.0.1', addresses: ['127.0.0.1'] }],
+      });
       expect(await volumeRows('vm-pinned')).toEqual(before.rows);
       expect((await events('vm-pinned', 'sync')).length).toBe(before.releases);
       expect(await dataSource().query(`SELECT count(*)::int AS n FROM boot_tokens WHERE vm_name = 'vm-pinned'`)).toEqual(before.tokens);
@@ -299,18 +336,26 @@ describe(`key custody that never loses a key (${usingPostgres ? 'PostgreSQL' : '
       expect([sync.status, sync.json]).toEqual([200, keys]);
     });
 
-    it('DELETE ?destroy_keys=true shreds that server\'s own VM keys in the same transaction, audited; the next boot gets fresh ones', async () => {
+    it("DELETE ?destroy_keys=true shreds that server's own VM keys in the same transaction, audited; the next boot gets fresh ones", async () => {
       const removed = await call(victim, 'DELETE', '/servers/vm-pinned?destroy_keys=true');
       expect([removed.status, removed.json]).toEqual([
         200,
-        { message: expect.stringMatching(/shredded/), server_id: 'srv-pinned', vm_name: 'vm-pinned', keys_kept: false, destroyed_volumes: ['storage', 'tdx-cache'] },
+        {
+          message: expect.stringMatching(/shredded/),
+          server_id: 'srv-pinned',
+          vm_name: 'vm-pinned',
+          keys_kept: false,
+          destroyed_volumes: ['storage', 'tdx-cache'],
+        },
       ]);
       const shreds = await events('vm-pinned', 'shred');
       expect(shreds.map((e) => [e.pruned, e.detail])).toEqual([
         [['storage', 'tdx-cache'], { generations: { storage: [1], 'tdx-cache': [1] }, actor: victim.address, actor_role: 'miner', reason: 'server_deleted' }],
       ]);
       expect((await call<VmKeys>(victim, 'GET', '/vms/vm-pinned/keys')).json.volumes).toEqual([]);
-      expect(await dataSource().query(`SELECT count(*)::int AS n FROM luks_volumes WHERE vm_name = 'vm-pinned' AND ciphertext IS NOT NULL`)).toEqual([{ n: 0 }]);
+      expect(await dataSource().query(`SELECT count(*)::int AS n FROM luks_volumes WHERE vm_name = 'vm-pinned' AND ciphertext IS NOT NULL`)).toEqual([
+        { n: 0 },
+      ]);
       tick();
       const sync = await pinned.sync((await pinned.boot()).json.boot_token, ['storage', 'tdx-cache']);
       expect(sync.status).toBe(200);
@@ -321,11 +366,16 @@ describe(`key custody that never loses a key (${usingPostgres ? 'PostgreSQL' : '
   });
 
   describe('server names, ids and VM names never collide', () => {
-    it('refuses a name or id equal to another server\'s name, id or VM name of the same miner', async () => {
+    it("refuses a name or id equal to another server's name, id or VM name of the same miner", async () => {
       expect((await register(victim, 'srv-a', 'alpha')).status).toBe(201);
       expect((await call(victim, 'PATCH', '/servers/srv-a?server_name=beta')).status).toBe(200);
       // srv-a's VM is still "alpha" (its keys live there): a new server may not take that name or id.
-      for (const [id, name] of [['srv-b', 'alpha'], ['alpha', 'gamma'], ['srv-b', 'srv-a'], ['beta', 'delta']]) {
+      for (const [id, name] of [
+        ['srv-b', 'alpha'],
+        ['alpha', 'gamma'],
+        ['srv-b', 'srv-a'],
+        ['beta', 'delta'],
+      ]) {
         const res = await register(victim, id, name, `GPU-clash-${id}-${name}`);
         expect([id, name, res.status, res.json.code]).toEqual([id, name, 409, 'SERVER_NAME_TAKEN']);
       }
@@ -341,7 +391,7 @@ describe(`key custody that never loses a key (${usingPostgres ? 'PostgreSQL' : '
       expect([takenId.status, takenId.json.code]).toEqual([409, 'SERVER_EXISTS']);
     });
 
-    it('destroy_keys shreds only the server\'s own vm_name, never the keys stored under its new name', async () => {
+    it("destroy_keys shreds only the server's own vm_name, never the keys stored under its new name", async () => {
       const beta = await TestVm.create(app.baseUrl, env.forge, victim.address, 'beta');
       tick();
       const sync = await beta.sync((await beta.boot()).json.boot_token, ['storage'], ['storage']);
@@ -351,10 +401,16 @@ describe(`key custody that never loses a key (${usingPostgres ? 'PostgreSQL' : '
       expect(await volumeRows('beta')).toEqual([{ volume: 'storage', generation: 1, state: 'current' }]);
     });
 
-    it('a name that is one server\'s id and another\'s name (older registrations) is 409 SERVER_NAME_AMBIGUOUS; by=id or by=name says which', async () => {
+    it("a name that is one server's id and another's name (older registrations) is 409 SERVER_NAME_AMBIGUOUS; by=id or by=name says which", async () => {
       const now = clock.now();
-      for (const [id, name] of [['dup', 'dup-one'], ['dup-two', 'dup']]) {
-        await dataSource().query(`INSERT INTO servers (id, miner_hotkey, name, vm_name, host, created_at, updated_at) VALUES ($1, $2, $3, $3, '127.0.0.1', $4, $4)`, [id, victim.address, name, now]);
+      for (const [id, name] of [
+        ['dup', 'dup-one'],
+        ['dup-two', 'dup'],
+      ]) {
+        await dataSource().query(
+          `INSERT INTO servers (id, miner_hotkey, name, vm_name, host, created_at, updated_at) VALUES ($1, $2, $3, $3, '127.0.0.1', $4, $4)`,
+          [id, victim.address, name, now],
+        );
       }
       const ambiguous = await call(victim, 'DELETE', '/servers/dup');
       expect([ambiguous.status, ambiguous.json.code]).toEqual([409, 'SERVER_NAME_AMBIGUOUS']);
@@ -380,14 +436,19 @@ describe(`key custody that never loses a key (${usingPostgres ? 'PostgreSQL' : '
       const fourth = await vm.sync(token, ['storage', 'tdx-cache'], ['storage', 'tdx-cache']);
       expect([fourth.status, fourth.json.code]).toEqual([401, 'BOOT_TOKEN_INVALID']);
       const replays = await events('vm-retry', 'sync_replay');
-      expect(replays.map((e) => [e.returned, e.detail.replay, e.detail.generations])).toEqual([1, 2, 3].map((n) => [['storage', 'tdx-cache'], n, { storage: 1, 'tdx-cache': 1 }]));
+      expect(replays.map((e) => [e.returned, e.detail.replay, e.detail.generations])).toEqual(
+        [1, 2, 3].map((n) => [['storage', 'tdx-cache'], n, { storage: 1, 'tdx-cache': 1 }]),
+      );
       // No new generation was made by the retries.
       expect((await volumeRows('vm-retry')).map((row) => row.generation)).toEqual([1, 1]);
 
       tick();
       const other = (await vm.boot()).json.boot_token;
       expect((await vm.sync(other, ['storage', 'tdx-cache'])).status).toBe(200);
-      for (const [volumes, rekey] of [[['storage', 'tdx-cache'], ['storage']], [['storage'], []]] as [string[], string[]][]) {
+      for (const [volumes, rekey] of [
+        [['storage', 'tdx-cache'], ['storage']],
+        [['storage'], []],
+      ] as [string[], string[]][]) {
         const different = await vm.sync(other, volumes, rekey);
         expect([volumes, rekey, different.status, different.json.code]).toEqual([volumes, rekey, 401, 'BOOT_TOKEN_INVALID']);
       }
@@ -411,7 +472,7 @@ describe(`key custody that never loses a key (${usingPostgres ? 'PostgreSQL' : '
   });
 
   describe('explicit shredding and the retention purge', () => {
-    it('the miner shreds a VM\'s keys only with confirm = its name; audited', async () => {
+    it("the miner shreds a VM's keys only with confirm = its name; audited", async () => {
       const vm = await TestVm.create(app.baseUrl, env.forge, victim.address, 'vm-shred');
       tick();
       expect((await vm.sync((await vm.boot()).json.boot_token, ['storage', 'tdx-cache'], ['storage', 'tdx-cache'])).status).toBe(200);
@@ -459,7 +520,9 @@ describe(`key custody that never loses a key (${usingPostgres ? 'PostgreSQL' : '
       // Every current generation of every VM survived the purge.
       expect(await dataSource().query(`SELECT count(*)::int AS n FROM luks_volumes WHERE state = 'current' AND ciphertext IS NULL`)).toEqual([{ n: 0 }]);
       const purges = await events('vm-retention', 'purge');
-      expect(purges.map((e) => [e.pruned, e.detail.generations, e.detail.retention_days])).toEqual([[['storage', 'tdx-cache'], { storage: [1], 'tdx-cache': [1] }, 30]]);
+      expect(purges.map((e) => [e.pruned, e.detail.generations, e.detail.retention_days])).toEqual([
+        [['storage', 'tdx-cache'], { storage: [1], 'tdx-cache': [1] }, 30],
+      ]);
       const restore = await call(victim, 'POST', '/vms/vm-retention/keys/restore', { volume: 'storage', generation: 1 });
       expect([restore.status, restore.json.code]).toEqual([404, 'KEY_GENERATION_NOT_FOUND']);
       expect(await purge.purgeExpired()).toBe(0);

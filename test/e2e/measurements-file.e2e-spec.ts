@@ -36,7 +36,10 @@ const genC = fs.readFileSync(path.join(VECTORS, 'chutes-gen-c.yaml'), 'utf8');
 const releases = (parseYaml(genC, { schema: 'failsafe' }) as { measurements: Release[] }).measurements;
 /** Both fixtures in one file; the 1.4.0 release names the test's root passphrase file. */
 const fixtureText = () =>
-  [genC.replace('  - version: "1.4.0"\n', '  - version: "1.4.0"\n    root_passphrase_file: root-passphrase\n'), genB.slice(genB.indexOf('measurements:\n') + 'measurements:\n'.length)].join('\n');
+  [
+    genC.replace('  - version: "1.4.0"\n', '  - version: "1.4.0"\n    root_passphrase_file: root-passphrase\n'),
+    genB.slice(genB.indexOf('measurements:\n') + 'measurements:\n'.length),
+  ].join('\n');
 
 const buf = (hex: string) => Buffer.from(hex, 'hex');
 /** A gen-C boot quote of `release` on hardware `index`: RTMR3 is still zero at boot. */
@@ -47,7 +50,8 @@ const bootQuote = (release: Release, index: number) => ({
 
 const call = (method: string, route: string, body?: unknown) => signedRequest<Json>(admin, clock.now(), method, `${app.baseUrl}${route}`, body);
 const readyz = async () => (await httpRequest<{ measurements: Json & { skipped: Json[] } }>(`${app.baseUrl}/readyz`)).json.measurements;
-const sets = async () => ((await call('GET', '/admin/measurements')).json.items as Json[]).map((set) => `${String(set.name)} ${String(set.version)}${set.rc ? ' rc' : ''}`);
+const sets = async () =>
+  ((await call('GET', '/admin/measurements')).json.items as Json[]).map((set) => `${String(set.name)} ${String(set.version)}${set.rc ? ' rc' : ''}`);
 
 async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
   const deadline = Date.now() + 15_000;
@@ -101,7 +105,7 @@ describe('MEASUREMENTS_FILE in the Chutes shapes', () => {
     expect((await httpRequest(`${app.baseUrl}/metrics`)).text).toMatch(/^bootkey_measurement_entries_skipped 1$/m);
   });
 
-  it('boots a gen-C VM against its own hardware set (RTMR3 zero at boot), with the release\'s root passphrase', async () => {
+  it("boots a gen-C VM against its own hardware set (RTMR3 zero at boot), with the release's root passphrase", async () => {
     for (const index of [0, 1]) {
       clock.advance(1);
       const res = await vm.boot(bootQuote(releases[0], index));
@@ -113,7 +117,7 @@ describe('MEASUREMENTS_FILE in the Chutes shapes', () => {
     }
   });
 
-  it('never matches an rc set for anyone (the hotkey-proven rc gate is not open), and refuses another hardware\'s RTMR0', async () => {
+  it("never matches an rc set for anyone (the hotkey-proven rc gate is not open), and refuses another hardware's RTMR0", async () => {
     clock.advance(1);
     const rc = await vm.boot(bootQuote(releases[1], 0));
     expect([rc.status, rc.json.code]).toEqual([403, 'MEASUREMENT_MISMATCH']);
@@ -130,12 +134,16 @@ describe('MEASUREMENTS_FILE in the Chutes shapes', () => {
       .replace(releases[0].rtmr2, 'ab'.repeat(48))
       // The placeholder entry fixed into a real one.
       .replace(/rtmr0: "REPLACE_WITH[^"]*"/, `rtmr0: "${'cd'.repeat(48)}"`);
-    rewrite(`${changed}\n  - version: "1.5.0"\n    mrtd: "${'e1'.repeat(48)}"\n    rtmr1: "${'e2'.repeat(48)}"\n    rtmr2: "${'e3'.repeat(48)}"\n    runtime_rtmr3: "${'e4'.repeat(48)}"\n    hardware:\n      - { name: 8xh200, rtmr0: "${'e5'.repeat(48)}", expected_gpus: [h200], gpu_count: 8 }\n`);
+    rewrite(
+      `${changed}\n  - version: "1.5.0"\n    mrtd: "${'e1'.repeat(48)}"\n    rtmr1: "${'e2'.repeat(48)}"\n    rtmr2: "${'e3'.repeat(48)}"\n    runtime_rtmr3: "${'e4'.repeat(48)}"\n    hardware:\n      - { name: 8xh200, rtmr0: "${'e5'.repeat(48)}", expected_gpus: [h200], gpu_count: 8 }\n`,
+    );
     const after = await until(sets, (names) => names.includes('8xh200 1.5.0'));
     expect(after).toEqual(expect.arrayContaining(['8xh200 1.5.0', 'next-image 2']));
     expect(after).toHaveLength(7);
     expect((await call('GET', '/admin/measurements/1.4.0?name=8xh200')).json).toEqual(h200Before);
-    expect(warnings.mock.calls.some(([message]) => /8xh200 1\.4\.0 is already registered and differs in bootRtmrs, runtimeRtmrs/.test(String(message)))).toBe(true);
+    expect(warnings.mock.calls.some(([message]) => /8xh200 1\.4\.0 is already registered and differs in bootRtmrs, runtimeRtmrs/.test(String(message)))).toBe(
+      true,
+    );
     expect(await readyz()).toMatchObject({ sets: 7, entries_skipped: 0, skipped: [] });
     expect((await httpRequest(`${app.baseUrl}/metrics`)).text).toMatch(/^bootkey_measurement_entries_skipped 0$/m);
   });

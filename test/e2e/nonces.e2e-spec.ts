@@ -43,7 +43,12 @@ describe(`nonces on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
       [
         'wrong_server',
         async () =>
-          nonces.consume((await nonces.issue('runtime', '192.0.2.1', '00000000-0000-4000-8000-000000000001')).nonce, 'runtime', '192.0.2.1', '00000000-0000-4000-8000-000000000002'),
+          nonces.consume(
+            (await nonces.issue('runtime', '192.0.2.1', '00000000-0000-4000-8000-000000000001')).nonce,
+            'runtime',
+            '192.0.2.1',
+            '00000000-0000-4000-8000-000000000002',
+          ),
       ],
     ];
     for (const [expected, attempt] of cases) expect([expected, await attempt()]).toEqual([expected, expected]);

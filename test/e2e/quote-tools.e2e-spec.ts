@@ -95,7 +95,14 @@ describe('POST /attestation/quote/verify', () => {
   it('verifies the real fixture as UpToDate with no advisories, and says no set matches yet', async () => {
     const res = await verify();
     expect(res.status).toBe(200);
-    expect(res.json).toMatchObject({ dcap_verified: true, tcb_status: 'UpToDate', advisory_ids: [], debug: false, fmspc: 'b0c06f000000', boot_acceptable: false });
+    expect(res.json).toMatchObject({
+      dcap_verified: true,
+      tcb_status: 'UpToDate',
+      advisory_ids: [],
+      debug: false,
+      fmspc: 'b0c06f000000',
+      boot_acceptable: false,
+    });
     expect(res.json.collateral).toMatchObject({ origin: 'directory', stale: false });
     expect(res.json.measurements.boot).toEqual({ matched: false, name: null, version: null, differences: [] });
   });
@@ -110,7 +117,11 @@ describe('POST /attestation/quote/verify', () => {
     });
     const res = await verify();
     expect(res.json.measurements.boot).toEqual({ matched: true, name: 'fixture-image', version: '2025.07.1' });
-    expect(res.json.measurements.runtime).toMatchObject({ matched: false, version: '2025.07.1', differences: [{ register: 'rtmr2', expected: 'ff'.repeat(48), actual: FIXTURE.rtmr2, match: false }] });
+    expect(res.json.measurements.runtime).toMatchObject({
+      matched: false,
+      version: '2025.07.1',
+      differences: [{ register: 'rtmr2', expected: 'ff'.repeat(48), actual: FIXTURE.rtmr2, match: false }],
+    });
     expect(res.json.boot_acceptable).toBe(true);
   });
 

@@ -31,11 +31,27 @@ const reg = (hex: string) => Buffer.from(hex, 'hex');
 const unix = (date: Date) => Math.floor(date.getTime() / 1000);
 
 function gpu(uuid: string, deviceIndex = 0) {
-  return { uuid, name: 'H100', memory: 80 * 1024 ** 3, clock_rate: 1980, device_index: deviceIndex, gpu_identifier: EXPECTED_GPU, verification_host: '127.0.0.1', verification_port: 8443 };
+  return {
+    uuid,
+    name: 'H100',
+    memory: 80 * 1024 ** 3,
+    clock_rate: 1980,
+    device_index: deviceIndex,
+    gpu_identifier: EXPECTED_GPU,
+    verification_host: '127.0.0.1',
+    verification_port: 8443,
+  };
 }
 
 const register = (id: string, gpus = [gpu(`GPU-${id}`)]) =>
-  signedRequest<{ code?: string; message: string }>(miner, clock.now(), 'POST', `${app.baseUrl}/servers/`, { host: '127.0.0.1', id, name: `vm-${id}`, gpus }, { signature: 'v1' });
+  signedRequest<{ code?: string; message: string }>(
+    miner,
+    clock.now(),
+    'POST',
+    `${app.baseUrl}/servers/`,
+    { host: '127.0.0.1', id, name: `vm-${id}`, gpus },
+    { signature: 'v1' },
+  );
 
 /** What the fake chutes-nvattest saw on one run. */
 interface NvattestRun {
@@ -79,7 +95,13 @@ process.exit(exit);
 
 function nvattestRuns(): NvattestRun[] {
   const log = path.join(env.dir, 'nvattest-runs.jsonl');
-  return fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as NvattestRun) : [];
+  return fs.existsSync(log)
+    ? fs
+        .readFileSync(log, 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as NvattestRun)
+    : [];
 }
 
 beforeAll(async () => {
@@ -93,11 +115,21 @@ beforeAll(async () => {
   validator = await testKeypair(`0x${seed.toString('hex')}`);
   fake.validatorRule = { allowed: [validator.address], now: () => clock.now() };
   const keyFile = path.join(env.dir, 'validator-hotkey.json');
-  fs.writeFileSync(keyFile, JSON.stringify({ accountId: '0x', publicKey: '0x', secretPhrase: null, secretSeed: `0x${seed.toString('hex')}`, ss58Address: validator.address }), { mode: 0o600 });
+  fs.writeFileSync(
+    keyFile,
+    JSON.stringify({ accountId: '0x', publicKey: '0x', secretPhrase: null, secretSeed: `0x${seed.toString('hex')}`, ss58Address: validator.address }),
+    { mode: 0o600 },
+  );
   app = await startTestApp({
     database: db.target,
     clock,
-    env: { ...env.env, ALLOW_PRIVATE_HOSTS: 'true', ATTESTATION_PORT: String(fake.port), GPU_EVIDENCE_VERIFIER: writeFakeNvattest(), VALIDATOR_KEY_FILE: keyFile },
+    env: {
+      ...env.env,
+      ALLOW_PRIVATE_HOSTS: 'true',
+      ATTESTATION_PORT: String(fake.port),
+      GPU_EVIDENCE_VERIFIER: writeFakeNvattest(),
+      VALIDATOR_KEY_FILE: keyFile,
+    },
   });
 });
 
@@ -126,7 +158,10 @@ describe('registration evidence signed as a validator', () => {
   });
 
   it('runs the GPU verifier as chutes-nvattest: --nonce <the fetch nonce> --evidence <the array, decoded once>, declared GPUs in BOOTKEY_DECLARED_GPUS_FILE', async () => {
-    fake.gpuEvidence = [{ gpu: 'GPU-c0', evidence: 'ZXZpZGVuY2U=', certificate: 'Y2VydA==', arch: 'HOPPER' }, { gpu: 'GPU-c1', evidence: 'ZXZpZGVuY2U=', certificate: 'Y2VydA==', arch: 'HOPPER' }];
+    fake.gpuEvidence = [
+      { gpu: 'GPU-c0', evidence: 'ZXZpZGVuY2U=', certificate: 'Y2VydA==', arch: 'HOPPER' },
+      { gpu: 'GPU-c1', evidence: 'ZXZpZGVuY2U=', certificate: 'Y2VydA==', arch: 'HOPPER' },
+    ];
     const gpus = [gpu('GPU-c0'), { ...gpu('GPU-c1', 1), major: 9, minor: 0, ecc: true }];
     const before = nvattestRuns().length;
     const res = await register('srv-c', gpus);
@@ -156,7 +191,11 @@ describe('registration evidence signed as a validator', () => {
     const notArray = await register('srv-d');
     fake.gpuEvidence = saved;
     expect([rejected.status, rejected.json.code, notArray.status, notArray.json.code]).toEqual([403, 'GPU_EVIDENCE_INVALID', 403, 'GPU_EVIDENCE_INVALID']);
-    expect(nvattestRuns().slice(before).map((run) => run.exit)).toEqual([1]);
+    expect(
+      nvattestRuns()
+        .slice(before)
+        .map((run) => run.exit),
+    ).toEqual([1]);
   });
 
   it('signs every fetch afresh with the time of that fetch', async () => {
@@ -168,8 +207,16 @@ describe('registration evidence signed as a validator', () => {
   });
 
   it.each([
-    ['a VM that does not list this validator', () => (fake.validatorRule!.allowed = ['5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY']), 'not an allowed validator'],
-    ['a VM whose clock is 30 s ahead (the signature is stale for it)', () => (fake.validatorRule!.now = () => new Date(clock.now().getTime() + 30_000)), 'stale'],
+    [
+      'a VM that does not list this validator',
+      () => (fake.validatorRule!.allowed = ['5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY']),
+      'not an allowed validator',
+    ],
+    [
+      'a VM whose clock is 30 s ahead (the signature is stale for it)',
+      () => (fake.validatorRule!.now = () => new Date(clock.now().getTime() + 30_000)),
+      'stale',
+    ],
   ])('refuses %s: 502 ATTESTATION_SERVICE_REFUSED naming the validator, nothing stored, one failed audit row', async (_name, arrange, verdict) => {
     clock.advance(1);
     const saved = { ...fake.validatorRule! };

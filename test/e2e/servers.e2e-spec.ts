@@ -30,7 +30,16 @@ const reg = (hex: string) => Buffer.from(hex, 'hex');
 const runtimeQuote = { mrtd: reg(IMAGE.mrtd), rtmrs: { rtmr0: reg(IMAGE.rtmr0), rtmr1: reg(IMAGE.rtmr1), rtmr2: reg(IMAGE.rtmr2), rtmr3: reg(IMAGE.rtmr3) } };
 
 function gpu(uuid: string, identifier = EXPECTED_GPU) {
-  return { uuid, name: 'H100', memory: 80 * 1024 ** 3, clock_rate: 1980, device_index: 0, gpu_identifier: identifier, verification_host: '127.0.0.1', verification_port: 8443 };
+  return {
+    uuid,
+    name: 'H100',
+    memory: 80 * 1024 ** 3,
+    clock_rate: 1980,
+    device_index: 0,
+    gpu_identifier: identifier,
+    verification_host: '127.0.0.1',
+    verification_port: 8443,
+  };
 }
 
 const call = <T = Record<string, unknown>>(pair: KeyringPair, method: string, route: string, body?: unknown, options = {}) =>
@@ -72,23 +81,37 @@ describe('server registry and runtime attestation', () => {
     expect(rows).toEqual([{ kind: 'registration', outcome: 'verified' }]);
   });
 
-  it('lists and shows only the caller\'s servers, with ip as well as host', async () => {
+  it("lists and shows only the caller's servers, with ip as well as host", async () => {
     const list = await call<{ items: { server_id: string; host: string; ip: string; gpus: { gpu_identifier: string }[] }[] }>(miner, 'GET', '/servers');
     expect(list.json.items.map((s) => [s.server_id, s.host, s.ip])).toEqual([['srv-1', '127.0.0.1', '127.0.0.1']]);
     expect(list.json.items[0].gpus[0].gpu_identifier).toBe(EXPECTED_GPU);
     expect((await call<{ items: unknown[] }>(stranger, 'GET', '/servers/')).json.items).toEqual([]);
-    expect((await call(miner, 'GET', '/servers/srv-1')).json).toMatchObject({ server_id: 'srv-1', name: 'vm-001', host: '127.0.0.1', ip: '127.0.0.1', measurement_version: IMAGE.version });
+    expect((await call(miner, 'GET', '/servers/srv-1')).json).toMatchObject({
+      server_id: 'srv-1',
+      name: 'vm-001',
+      host: '127.0.0.1',
+      ip: '127.0.0.1',
+      measurement_version: IMAGE.version,
+    });
     expect((await call(stranger, 'GET', '/servers/srv-1')).status).toBe(404);
   });
 
-  it('says verified right after registration: the registration\'s attestation counts', async () => {
+  it("says verified right after registration: the registration's attestation counts", async () => {
     const status = await call<{ attestation_status: string; last_attestation: Record<string, unknown> }>(miner, 'GET', '/servers/srv-1/attestation/status');
-    const [row]: { id: string }[] = await app.app.get(DataSource).query(`SELECT id FROM server_attestations WHERE server_id = 'srv-1' AND kind = 'registration'`);
+    const [row]: { id: string }[] = await app.app
+      .get(DataSource)
+      .query(`SELECT id FROM server_attestations WHERE server_id = 'srv-1' AND kind = 'registration'`);
     expect(status.json).toEqual({
       server_id: 'srv-1',
       name: 'vm-001',
       attestation_status: 'verified',
-      last_attestation: { attestation_id: row.id, created_at: clock.now().toISOString(), status: 'verified', error_code: null, measurement_version: IMAGE.version },
+      last_attestation: {
+        attestation_id: row.id,
+        created_at: clock.now().toISOString(),
+        status: 'verified',
+        error_code: null,
+        measurement_version: IMAGE.version,
+      },
     });
   });
 
@@ -121,7 +144,10 @@ describe('server registry and runtime attestation', () => {
     // Registered an hour "earlier" under an id that sorts last: only created_at can put it last.
     const now = clock.now();
     clock.set(new Date(now.getTime() - 3600_000));
-    expect((await call(miner, 'POST', '/servers', { host: '127.0.0.1', id: 'srv-z', name: 'vm-z', gpus: [gpu('GPU-z1'), { ...gpu('GPU-z0'), device_index: 1 }] })).status).toBe(201);
+    expect(
+      (await call(miner, 'POST', '/servers', { host: '127.0.0.1', id: 'srv-z', name: 'vm-z', gpus: [gpu('GPU-z1'), { ...gpu('GPU-z0'), device_index: 1 }] }))
+        .status,
+    ).toBe(201);
     clock.set(now);
     type Inventory = { servers: Record<string, unknown>[] };
     for (const path of ['/miner/servers/', '/miner/servers']) {
@@ -138,8 +164,20 @@ describe('server registry and runtime attestation', () => {
         created_at: new Date(now.getTime() - 3600_000).toISOString(),
         updated_at: new Date(now.getTime() - 3600_000).toISOString(),
         gpus: [
-          { uuid: 'GPU-z1', gpu_identifier: EXPECTED_GPU, device_index: 0, verified_at: new Date(now.getTime() - 3600_000).toISOString(), verification_error: null },
-          { uuid: 'GPU-z0', gpu_identifier: EXPECTED_GPU, device_index: 1, verified_at: new Date(now.getTime() - 3600_000).toISOString(), verification_error: null },
+          {
+            uuid: 'GPU-z1',
+            gpu_identifier: EXPECTED_GPU,
+            device_index: 0,
+            verified_at: new Date(now.getTime() - 3600_000).toISOString(),
+            verification_error: null,
+          },
+          {
+            uuid: 'GPU-z0',
+            gpu_identifier: EXPECTED_GPU,
+            device_index: 1,
+            verified_at: new Date(now.getTime() - 3600_000).toISOString(),
+            verification_error: null,
+          },
         ],
       });
     }
@@ -153,13 +191,49 @@ describe('server registry and runtime attestation', () => {
   });
 
   it.each([
-    ['a GPU uuid already registered', () => ({ host: '127.0.0.1', id: 'srv-x', name: 'vm-x', gpus: [gpu('GPU-aaa')] }), undefined, 409, 'GPU_ALREADY_REGISTERED'],
+    [
+      'a GPU uuid already registered',
+      () => ({ host: '127.0.0.1', id: 'srv-x', name: 'vm-x', gpus: [gpu('GPU-aaa')] }),
+      undefined,
+      409,
+      'GPU_ALREADY_REGISTERED',
+    ],
     ['an id already registered', () => ({ host: '127.0.0.1', id: 'srv-1', name: 'vm-y', gpus: [gpu('GPU-y')] }), undefined, 409, 'SERVER_EXISTS'],
-    ['a GPU the set does not expect', () => ({ host: '127.0.0.1', id: 'srv-g', name: 'vm-g', gpus: [gpu('GPU-g', 'rtx-4090')] }), undefined, 403, 'GPU_MISMATCH'],
-    ['evidence bound to another TLS key', () => ({ host: '127.0.0.1', id: 'srv-k', name: 'vm-k', gpus: [gpu('GPU-k')] }), 'wrong-key', 401, 'REPORT_DATA_MISMATCH'],
-    ['an attestation service answering garbage', () => ({ host: '127.0.0.1', id: 'srv-j', name: 'vm-j', gpus: [gpu('GPU-j')] }), 'garbage', 502, 'ATTESTATION_SERVICE_INVALID'],
-    ['an attestation service that fails', () => ({ host: '127.0.0.1', id: 'srv-f', name: 'vm-f', gpus: [gpu('GPU-f')] }), 'error500', 502, 'ATTESTATION_SERVICE_INVALID'],
-    ['an attestation service that redirects (never followed)', () => ({ host: '127.0.0.1', id: 'srv-r', name: 'vm-r', gpus: [gpu('GPU-r')] }), 'redirect', 502, 'ATTESTATION_SERVICE_INVALID'],
+    [
+      'a GPU the set does not expect',
+      () => ({ host: '127.0.0.1', id: 'srv-g', name: 'vm-g', gpus: [gpu('GPU-g', 'rtx-4090')] }),
+      undefined,
+      403,
+      'GPU_MISMATCH',
+    ],
+    [
+      'evidence bound to another TLS key',
+      () => ({ host: '127.0.0.1', id: 'srv-k', name: 'vm-k', gpus: [gpu('GPU-k')] }),
+      'wrong-key',
+      401,
+      'REPORT_DATA_MISMATCH',
+    ],
+    [
+      'an attestation service answering garbage',
+      () => ({ host: '127.0.0.1', id: 'srv-j', name: 'vm-j', gpus: [gpu('GPU-j')] }),
+      'garbage',
+      502,
+      'ATTESTATION_SERVICE_INVALID',
+    ],
+    [
+      'an attestation service that fails',
+      () => ({ host: '127.0.0.1', id: 'srv-f', name: 'vm-f', gpus: [gpu('GPU-f')] }),
+      'error500',
+      502,
+      'ATTESTATION_SERVICE_INVALID',
+    ],
+    [
+      'an attestation service that redirects (never followed)',
+      () => ({ host: '127.0.0.1', id: 'srv-r', name: 'vm-r', gpus: [gpu('GPU-r')] }),
+      'redirect',
+      502,
+      'ATTESTATION_SERVICE_INVALID',
+    ],
     ['an answer over 1 MiB', () => ({ host: '127.0.0.1', id: 'srv-o', name: 'vm-o', gpus: [gpu('GPU-o')] }), 'oversized', 502, 'ATTESTATION_SERVICE_INVALID'],
     ['a bad NodeArgs', () => ({ host: '127.0.0.1', id: 'srv-n', gpus: [{ ...gpu('GPU-n'), device_index: 12 }] }), undefined, 422, 'VALIDATION_FAILED'],
   ] as const)('refuses %s', async (_name, body, mode, status, code) => {
@@ -189,7 +263,9 @@ describe('server registry and runtime attestation', () => {
   it('an unexpected error while storing a registration: 500, nothing stored, exactly one INTERNAL audit row', async () => {
     const dataSource = app.app.get(DataSource);
     // Every check passes; then storing the GPUs fails with a plain SQL error, inside the transaction.
-    const res = await whileFailing(dataSource, 'INSERT', 'server_nodes', () => call(miner, 'POST', '/servers', { host: '127.0.0.1', id: 'srv-i', name: 'vm-i', gpus: [gpu('GPU-i')] }));
+    const res = await whileFailing(dataSource, 'INSERT', 'server_nodes', () =>
+      call(miner, 'POST', '/servers', { host: '127.0.0.1', id: 'srv-i', name: 'vm-i', gpus: [gpu('GPU-i')] }),
+    );
     expect([res.status, res.json.code]).toEqual([500, 'INTERNAL']);
     const rows: unknown[] = await dataSource.query(`SELECT kind, outcome, error_code, measurement_version FROM server_attestations WHERE server_id = 'srv-i'`);
     expect(rows).toEqual([{ kind: 'registration', outcome: 'failed', error_code: 'INTERNAL', measurement_version: IMAGE.version }]);
@@ -218,9 +294,13 @@ describe('server registry and runtime attestation', () => {
 
   describe('runtime attestation', () => {
     const quoteFor = (nonce: string, cert: TestCert, options = {}) =>
-      env.forge.quote({ ...runtimeQuote, ...options, reportData: Buffer.concat([Buffer.from(nonce, 'hex'), Buffer.from(cert.spkiSha256, 'hex')]) }).toString('base64');
-    const runtimeNonce = async (localAddress?: string) => call<{ nonce: string }>(miner, 'GET', '/servers/srv-1/nonce', undefined, { localAddress, clientCert: serverCert });
-    const attest = (quote: string, cert = serverCert) => call<{ attestation_id: string; status: string }>(miner, 'POST', '/servers/srv-1/attestation', { quote }, { clientCert: cert });
+      env.forge
+        .quote({ ...runtimeQuote, ...options, reportData: Buffer.concat([Buffer.from(nonce, 'hex'), Buffer.from(cert.spkiSha256, 'hex')]) })
+        .toString('base64');
+    const runtimeNonce = async (localAddress?: string) =>
+      call<{ nonce: string }>(miner, 'GET', '/servers/srv-1/nonce', undefined, { localAddress, clientCert: serverCert });
+    const attest = (quote: string, cert = serverCert) =>
+      call<{ attestation_id: string; status: string }>(miner, 'POST', '/servers/srv-1/attestation', { quote }, { clientCert: cert });
 
     it('says never_attested when the server has no attestation row at all (e.g. purged)', async () => {
       const dataSource = app.app.get(DataSource);
@@ -247,16 +327,46 @@ describe('server registry and runtime attestation', () => {
       const res = await attest(quoteFor(json.nonce, serverCert));
       expect(res.status).toBe(200);
       expect(res.json).toMatchObject({ status: 'verified', attestation_id: expect.stringMatching(/^[0-9a-f-]{36}$/) });
-      const status = await call<{ attestation_status: string; last_attestation: { attestation_id: string } }>(miner, 'GET', '/servers/srv-1/attestation/status');
+      const status = await call<{ attestation_status: string; last_attestation: { attestation_id: string } }>(
+        miner,
+        'GET',
+        '/servers/srv-1/attestation/status',
+      );
       expect(status.json.attestation_status).toBe('verified');
       expect(status.json.last_attestation.attestation_id).toBe(res.json.attestation_id);
     });
 
     it.each([
-      ['a replayed nonce', async () => { const { json } = await runtimeNonce(); await attest(quoteFor(json.nonce, serverCert)); clock.advance(1); return attest(quoteFor(json.nonce, serverCert)); }, 401, 'NONCE_INVALID'],
+      [
+        'a replayed nonce',
+        async () => {
+          const { json } = await runtimeNonce();
+          await attest(quoteFor(json.nonce, serverCert));
+          clock.advance(1);
+          return attest(quoteFor(json.nonce, serverCert));
+        },
+        401,
+        'NONCE_INVALID',
+      ],
       ['a nonce never issued', async () => attest(quoteFor('ab'.repeat(32), serverCert)), 401, 'NONCE_INVALID'],
-      ['a quote bound to another key', async () => { const { json } = await runtimeNonce(); return attest(quoteFor(json.nonce, serverCert), await selfSignedCert('intruder')); }, 401, 'REPORT_DATA_MISMATCH'],
-      ['boot-only measurements (RTMR3 differs)', async () => { const { json } = await runtimeNonce(); return attest(quoteFor(json.nonce, serverCert, { rtmrs: { ...runtimeQuote.rtmrs, rtmr3: Buffer.alloc(48, 7) } })); }, 403, 'MEASUREMENT_MISMATCH'],
+      [
+        'a quote bound to another key',
+        async () => {
+          const { json } = await runtimeNonce();
+          return attest(quoteFor(json.nonce, serverCert), await selfSignedCert('intruder'));
+        },
+        401,
+        'REPORT_DATA_MISMATCH',
+      ],
+      [
+        'boot-only measurements (RTMR3 differs)',
+        async () => {
+          const { json } = await runtimeNonce();
+          return attest(quoteFor(json.nonce, serverCert, { rtmrs: { ...runtimeQuote.rtmrs, rtmr3: Buffer.alloc(48, 7) } }));
+        },
+        403,
+        'MEASUREMENT_MISMATCH',
+      ],
       ['a malformed quote', async () => attest('%%%'), 400, 'QUOTE_MALFORMED'],
     ] as const)('refuses %s, and the status says failed', async (_name, attempt, status, code) => {
       clock.advance(1);
@@ -270,7 +380,9 @@ describe('server registry and runtime attestation', () => {
       clock.advance(1);
       const dataSource = app.app.get(DataSource);
       const runtimeRows = async (): Promise<{ outcome: string; error_code: string | null }[]> =>
-        dataSource.query(`SELECT outcome, error_code FROM server_attestations WHERE server_id = 'srv-1' AND kind = 'runtime' ORDER BY created_at DESC, id DESC`);
+        dataSource.query(
+          `SELECT outcome, error_code FROM server_attestations WHERE server_id = 'srv-1' AND kind = 'runtime' ORDER BY created_at DESC, id DESC`,
+        );
       const before = (await runtimeRows()).length;
       const { json } = await runtimeNonce();
       // The quote is good; consuming its nonce fails with a plain SQL error.
@@ -284,12 +396,12 @@ describe('server registry and runtime attestation', () => {
     });
   });
 
-  it('refuses unsigned requests and answers 404 for another miner\'s server', async () => {
+  it("refuses unsigned requests and answers 404 for another miner's server", async () => {
     expect((await httpRequest<{ code: string }>(`${app.baseUrl}/servers`)).status).toBe(401);
     expect((await call(stranger, 'DELETE', '/servers/srv-1')).status).toBe(404);
   });
 
-  it('deletes a server by name and keeps its VM\'s volume keys (DELETE never destroys them unless asked)', async () => {
+  it("deletes a server by name and keeps its VM's volume keys (DELETE never destroys them unless asked)", async () => {
     const vm = await TestVm.create(app.baseUrl, env.forge, miner.address, 'vm-001');
     const boot = await vm.boot();
     const keys = await vm.sync(boot.json.boot_token, ['storage', 'tdx-cache'], ['storage', 'tdx-cache']);

@@ -27,11 +27,25 @@ type Json = Record<string, unknown> & { code?: string };
 const reg = (hex: string) => Buffer.from(hex, 'hex');
 
 function gpu(uuid: string) {
-  return { uuid, name: 'H100', memory: 80 * 1024 ** 3, clock_rate: 1980, device_index: 0, gpu_identifier: EXPECTED_GPU, verification_host: '127.0.0.1', verification_port: 8443 };
+  return {
+    uuid,
+    name: 'H100',
+    memory: 80 * 1024 ** 3,
+    clock_rate: 1980,
+    device_index: 0,
+    gpu_identifier: EXPECTED_GPU,
+    verification_host: '127.0.0.1',
+    verification_port: 8443,
+  };
 }
 
 /** A request sent with exactly these (already signed) headers, as a replaying attacker or a looping tool would. */
-function sendWith(headers: Record<string, string>, method: string, route: string, options: Omit<HttpOptions, 'method' | 'headers'> = {}): Promise<HttpResult<Json>> {
+function sendWith(
+  headers: Record<string, string>,
+  method: string,
+  route: string,
+  options: Omit<HttpOptions, 'method' | 'headers'> = {},
+): Promise<HttpResult<Json>> {
   return httpRequest<Json>(`${app.baseUrl}${route}`, { ...options, method, headers });
 }
 
@@ -85,7 +99,7 @@ describe('signature scope on the server and admin routes', () => {
     expect(await serverIds()).toEqual(['srv-a', 'srv-b', 'srv-c']);
   });
 
-  it('an admin\'s v1 signature (the Chutes message) opens no admin route: a measurement set is not retired', async () => {
+  it("an admin's v1 signature (the Chutes message) opens no admin route: a measurement set is not retired", async () => {
     const headers = v1(admin);
     const retire = await sendWith(headers, 'DELETE', `/admin/measurements/${IMAGE.version}`);
     expect([retire.status, retire.json.code]).toEqual([401, 'SIGNATURE_SCOPE']);

@@ -57,7 +57,10 @@ describe(`VolumeKeyGenerations migration (${usingPostgres ? 'PostgreSQL' : 'PGli
       `INSERT INTO luks_volumes (miner_hotkey, vm_name, volume, kek_id, wrapped_key, ciphertext, created_at, updated_at) VALUES ($1, 'vm-old', 'storage', $2, $3, $4, $5, $6)`,
       [env.minerHotkey, sealed.kekId, Buffer.from(sealed.wrappedKey), Buffer.from(sealed.ciphertext), created, rekeyed],
     );
-    await dataSource.query(`INSERT INTO key_release_events (id, created_at, kind, miner_hotkey, vm_name) VALUES (gen_random_uuid(), $1, 'destroy', $2, 'vm-gone')`, [created, env.minerHotkey]);
+    await dataSource.query(
+      `INSERT INTO key_release_events (id, created_at, kind, miner_hotkey, vm_name) VALUES (gen_random_uuid(), $1, 'destroy', $2, 'vm-gone')`,
+      [created, env.minerHotkey],
+    );
     await run('up');
 
     const rows: { generation: number; state: string; created_at: Date; noncurrent_since: Date | null }[] = await dataSource.query(
@@ -75,7 +78,9 @@ describe(`VolumeKeyGenerations migration (${usingPostgres ? 'PostgreSQL' : 'PGli
     const vm = await TestVm.create(app.baseUrl, env.forge, env.minerHotkey, 'vm-old');
     const rekeyed = await vm.sync((await vm.boot()).json.boot_token, ['storage'], ['storage']);
     expect(rekeyed.status).toBe(200);
-    await expect(run('down')).rejects.toThrow('cannot undo VolumeKeyGenerations: 1 volume keys in use are generation 2 or later, which the previous schema cannot open');
+    await expect(run('down')).rejects.toThrow(
+      'cannot undo VolumeKeyGenerations: 1 volume keys in use are generation 2 or later, which the previous schema cannot open',
+    );
     const again = await vm.sync((await vm.boot()).json.boot_token, ['storage']);
     expect([again.status, again.json]).toEqual([200, rekeyed.json]);
   });

@@ -51,8 +51,12 @@ export async function createBootEnv(extraEnv: Record<string, string> = {}): Prom
   forge.writeCollateral(collateralDir);
   fs.writeFileSync(path.join(dir, 'root-ca.pem'), forge.rootCaPem);
   fs.writeFileSync(path.join(dir, 'root-passphrase'), `${ROOT_PASSPHRASE}\n`, { mode: 0o600 });
-  const rtmrs = (indent: string, withRtmr3: boolean) =>
-    [`${indent}rtmr0: ${IMAGE.rtmr0}`, `${indent}rtmr1: ${IMAGE.rtmr1}`, `${indent}rtmr2: ${IMAGE.rtmr2}`, ...(withRtmr3 ? [`${indent}rtmr3: ${IMAGE.rtmr3}`] : [])];
+  const rtmrs = (indent: string, withRtmr3: boolean) => [
+    `${indent}rtmr0: ${IMAGE.rtmr0}`,
+    `${indent}rtmr1: ${IMAGE.rtmr1}`,
+    `${indent}rtmr2: ${IMAGE.rtmr2}`,
+    ...(withRtmr3 ? [`${indent}rtmr3: ${IMAGE.rtmr3}`] : []),
+  ];
   const set = (name: string, version: string, mrtd: string, extra: string[]) => [
     `  - name: ${name}`,
     `    version: ${version}`,
@@ -67,7 +71,10 @@ export async function createBootEnv(extraEnv: Record<string, string> = {}): Prom
     path.join(dir, 'measurements.yaml'),
     [
       'measurements:',
-      ...set(IMAGE.name, IMAGE.version, IMAGE.mrtd.toUpperCase(), [`    expected_gpus: [${EXPECTED_GPU.toUpperCase()}]`, '    root_passphrase_file: root-passphrase']),
+      ...set(IMAGE.name, IMAGE.version, IMAGE.mrtd.toUpperCase(), [
+        `    expected_gpus: [${EXPECTED_GPU.toUpperCase()}]`,
+        '    root_passphrase_file: root-passphrase',
+      ]),
       // Matches like the image but holds no root passphrase.
       ...set('keyless-image', '2', reg('c1'), []),
       '',
@@ -121,7 +128,12 @@ export class TestVm {
     return this.forge.quote({
       reportData: Buffer.concat([Buffer.from(nonce, 'hex'), Buffer.from(this.cert.spkiSha256, 'hex')]),
       mrtd: Buffer.from(IMAGE.mrtd, 'hex'),
-      rtmrs: { rtmr0: Buffer.from(IMAGE.rtmr0, 'hex'), rtmr1: Buffer.from(IMAGE.rtmr1, 'hex'), rtmr2: Buffer.from(IMAGE.rtmr2, 'hex'), rtmr3: Buffer.from(IMAGE.rtmr3, 'hex') },
+      rtmrs: {
+        rtmr0: Buffer.from(IMAGE.rtmr0, 'hex'),
+        rtmr1: Buffer.from(IMAGE.rtmr1, 'hex'),
+        rtmr2: Buffer.from(IMAGE.rtmr2, 'hex'),
+        rtmr3: Buffer.from(IMAGE.rtmr3, 'hex'),
+      },
       ...options,
     });
   }

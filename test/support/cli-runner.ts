@@ -27,7 +27,11 @@ let compiled: { dir: string; entry: string } | undefined;
 export function compileCli(): string {
   if (compiled) return compiled.entry;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bootkey-cli-build-'));
-  const config = ts.getParsedCommandLineOfConfigFile(path.join(REPO, 'tsconfig.build.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined });
+  const config = ts.getParsedCommandLineOfConfigFile(
+    path.join(REPO, 'tsconfig.build.json'),
+    {},
+    { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined },
+  );
   if (!config) throw new Error('cannot read tsconfig.build.json');
   const program = ts.createProgram([path.join(REPO, 'src/cli/main.ts')], { ...config.options, outDir: dir, rootDir: REPO, sourceMap: false, noEmit: false });
   const result = program.emit();

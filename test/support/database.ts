@@ -18,7 +18,10 @@ export interface TestDatabase {
 export function testDatabase(label: string, pgliteDir?: string): TestDatabase {
   const url = process.env.TEST_DATABASE_URL;
   if (!url) return { target: { pgliteDir }, engine: 'pglite', drop: () => Promise.resolve() };
-  const schema = `t_${label.replace(/[^a-z0-9]/gi, '_').toLowerCase().slice(0, 30)}_${randomBytes(4).toString('hex')}`;
+  const schema = `t_${label
+    .replace(/[^a-z0-9]/gi, '_')
+    .toLowerCase()
+    .slice(0, 30)}_${randomBytes(4).toString('hex')}`;
   return {
     target: { url, schema },
     engine: 'postgresql',

@@ -81,7 +81,10 @@ export class FakeAttestationService {
       if (this.mode === 'redirect') return void res.writeHead(302, { location: `https://127.0.0.1:${this.port}/server/attest?nonce=${nonce}&again=1` }).end();
       if (this.mode === 'oversized') return void res.writeHead(200, { 'content-type': 'application/json' }).end(`{"quote":"${'A'.repeat(1024 * 1024 + 16)}"}`);
       const keyHash = this.mode === 'wrong-key' ? this.stranger.spkiSha256 : this.cert.spkiSha256;
-      const quote = this.forge.quote({ ...this.quoteOptions, reportData: Buffer.concat([Buffer.from(nonce.padEnd(64, '0').slice(0, 64), 'hex'), Buffer.from(keyHash, 'hex')]) });
+      const quote = this.forge.quote({
+        ...this.quoteOptions,
+        reportData: Buffer.concat([Buffer.from(nonce.padEnd(64, '0').slice(0, 64), 'hex'), Buffer.from(keyHash, 'hex')]),
+      });
       const body =
         this.answerShape === 'chutes'
           ? { tdx_quote: quote.toString('base64'), nvtrust_evidence: JSON.stringify(this.gpuEvidence) }

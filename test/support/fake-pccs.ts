@@ -64,14 +64,20 @@ export class FakePccs {
           res.writeHead(404).end();
           return;
         }
-        res.writeHead(200, { 'content-type': 'application/json', 'TCB-Info-Issuer-Chain': chain(match.tcb_info_issuer_chain) }).end(toPcsResponseBodies(match).tcbInfo);
+        res
+          .writeHead(200, { 'content-type': 'application/json', 'TCB-Info-Issuer-Chain': chain(match.tcb_info_issuer_chain) })
+          .end(toPcsResponseBodies(match).tcbInfo);
         return;
       }
       case '/tdx/certification/v4/qe/identity':
-        res.writeHead(200, { 'content-type': 'application/json', 'SGX-Enclave-Identity-Issuer-Chain': chain(c.qe_identity_issuer_chain) }).end(bodies.qeIdentity);
+        res
+          .writeHead(200, { 'content-type': 'application/json', 'SGX-Enclave-Identity-Issuer-Chain': chain(c.qe_identity_issuer_chain) })
+          .end(bodies.qeIdentity);
         return;
       case '/sgx/certification/v4/pckcrl':
-        res.writeHead(200, { 'content-type': 'application/pkix-crl', 'SGX-PCK-CRL-Issuer-Chain': chain(c.pck_crl_issuer_chain) }).end(Buffer.from(c.pck_crl, 'hex'));
+        res
+          .writeHead(200, { 'content-type': 'application/pkix-crl', 'SGX-PCK-CRL-Issuer-Chain': chain(c.pck_crl_issuer_chain) })
+          .end(Buffer.from(c.pck_crl, 'hex'));
         return;
       case '/sgx/certification/v4/rootcacrl':
         res.writeHead(200, { 'content-type': 'text/plain' }).end(c.root_ca_crl);

@@ -89,7 +89,9 @@ export function signedHeaders(
   nonceSeconds: number,
   options: SignOptions = {},
 ): Record<string, string> {
-  const message = options.v2 ? signingMessageV2(pair.address, nonceSeconds, options.v2, body) : signingMessage(pair.address, nonceSeconds, body, options.purpose);
+  const message = options.v2
+    ? signingMessageV2(pair.address, nonceSeconds, options.v2, body)
+    : signingMessage(pair.address, nonceSeconds, body, options.purpose);
   const signature = signHex(pair, message);
   return {
     'X-Chutes-Hotkey': options.hotkeyHeader ?? pair.address,

@@ -18,6 +18,15 @@ export async function insertMeasurementSet(app: TestApp, set: TestMeasurementSet
     .get(DataSource)
     .query(
       `INSERT INTO measurement_sets (id, name, version, mrtd, boot_rtmrs, runtime_rtmrs, expected_gpus, gpu_count) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [randomUUID(), set.name, set.version, set.mrtd, JSON.stringify(set.boot_rtmrs), JSON.stringify(set.runtime_rtmrs), JSON.stringify(set.expected_gpus ?? []), set.gpu_count ?? null],
+      [
+        randomUUID(),
+        set.name,
+        set.version,
+        set.mrtd,
+        JSON.stringify(set.boot_rtmrs),
+        JSON.stringify(set.runtime_rtmrs),
+        JSON.stringify(set.expected_gpus ?? []),
+        set.gpu_count ?? null,
+      ],
     );
 }

@@ -79,7 +79,13 @@ export class StackVm {
     readonly identity: VmIdentity,
   ) {}
 
-  request<T = unknown>(method: string, path: string, headers: Record<string, string> = {}, body?: unknown, options: { cert?: TestCert | null } = {}): Promise<Answer<T>> {
+  request<T = unknown>(
+    method: string,
+    path: string,
+    headers: Record<string, string> = {},
+    body?: unknown,
+    options: { cert?: TestCert | null } = {},
+  ): Promise<Answer<T>> {
     const payload = body === undefined ? undefined : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
     const cert = options.cert === null ? undefined : (options.cert ?? this.identity.cert);
     return new Promise((resolve, reject) => {
@@ -122,7 +128,12 @@ export class StackVm {
     return forgeQuote(this.pki, {
       reportData: Buffer.concat([Buffer.from(nonce, 'hex'), Buffer.from(cert.spkiSha256, 'hex')]),
       mrtd: Buffer.from(IMAGE.mrtd, 'hex'),
-      rtmrs: { rtmr0: Buffer.from(IMAGE.rtmr0, 'hex'), rtmr1: Buffer.from(IMAGE.rtmr1, 'hex'), rtmr2: Buffer.from(IMAGE.rtmr2, 'hex'), rtmr3: Buffer.from(IMAGE.rtmr3, 'hex') },
+      rtmrs: {
+        rtmr0: Buffer.from(IMAGE.rtmr0, 'hex'),
+        rtmr1: Buffer.from(IMAGE.rtmr1, 'hex'),
+        rtmr2: Buffer.from(IMAGE.rtmr2, 'hex'),
+        rtmr3: Buffer.from(IMAGE.rtmr3, 'hex'),
+      },
       attestationKey: this.identity.attestationKey,
     });
   }

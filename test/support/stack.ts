@@ -93,8 +93,12 @@ export async function prepareFixtures(dir: string, miners = 1): Promise<StackFix
   const forgeStateDir = path.join(dir, 'forge');
   const forge = await openForgeState(forgeStateDir);
   fs.writeFileSync(path.join(dir, 'root-passphrase'), `${ROOT_PASSPHRASE}\n`, { mode: 0o600 });
-  const rtmrs = (indent: string, withRtmr3: boolean) =>
-    [`${indent}rtmr0: ${IMAGE.rtmr0}`, `${indent}rtmr1: ${IMAGE.rtmr1}`, `${indent}rtmr2: ${IMAGE.rtmr2}`, ...(withRtmr3 ? [`${indent}rtmr3: ${IMAGE.rtmr3}`] : [])];
+  const rtmrs = (indent: string, withRtmr3: boolean) => [
+    `${indent}rtmr0: ${IMAGE.rtmr0}`,
+    `${indent}rtmr1: ${IMAGE.rtmr1}`,
+    `${indent}rtmr2: ${IMAGE.rtmr2}`,
+    ...(withRtmr3 ? [`${indent}rtmr3: ${IMAGE.rtmr3}`] : []),
+  ];
   fs.writeFileSync(
     path.join(dir, 'measurements.yaml'),
     [
@@ -173,7 +177,9 @@ export class BrokerProcess {
 
   async start(timeoutMs = 90_000): Promise<void> {
     const out = fs.openSync(this.options.logFile, 'a');
-    const tlsEnv: Record<string, string> = this.options.tls ? { TLS_CERT_FILE: this.fixtures.serverCert.certFile, TLS_KEY_FILE: this.fixtures.serverCert.keyFile } : {};
+    const tlsEnv: Record<string, string> = this.options.tls
+      ? { TLS_CERT_FILE: this.fixtures.serverCert.certFile, TLS_KEY_FILE: this.fixtures.serverCert.keyFile }
+      : {};
     this.child = spawn(process.execPath, [...(this.options.nodeArgs ?? []), this.options.main], {
       cwd: REPO,
       env: {
@@ -294,7 +300,7 @@ export class NginxFront {
 
   async start(timeoutMs = 15_000): Promise<void> {
     const nginx = this.options.nginx ?? findNginx();
-    if (!nginx) throw new Error('nginx is not installed (deploy/install-deps.sh installs Debian\'s nginx-light)');
+    if (!nginx) throw new Error("nginx is not installed (deploy/install-deps.sh installs Debian's nginx-light)");
     const dir = this.options.dir;
     fs.mkdirSync(path.join(dir, 'tmp'), { recursive: true });
     const conf = path.join(dir, 'nginx.conf');
@@ -327,12 +333,7 @@ export class NginxFront {
 /** Direct children of `pid`, from /proc. */
 export function childPids(pid: number): number[] {
   try {
-    return fs
-      .readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
-      .trim()
-      .split(/\s+/)
-      .filter(Boolean)
-      .map(Number);
+    return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
   } catch {
     return [];
   }

@@ -19,8 +19,15 @@ const { parseArgs } = require('node:util');
 
 const { values } = parseArgs({
   options: {
-    cert: { type: 'string' }, key: { type: 'string' }, 'forge-dir': { type: 'string' }, 'state-dir': { type: 'string' },
-    mrtd: { type: 'string' }, rtmr0: { type: 'string' }, rtmr1: { type: 'string' }, rtmr2: { type: 'string' }, rtmr3: { type: 'string' },
+    cert: { type: 'string' },
+    key: { type: 'string' },
+    'forge-dir': { type: 'string' },
+    'state-dir': { type: 'string' },
+    mrtd: { type: 'string' },
+    rtmr0: { type: 'string' },
+    rtmr1: { type: 'string' },
+    rtmr2: { type: 'string' },
+    rtmr3: { type: 'string' },
   },
 });
 
@@ -30,7 +37,9 @@ async function main() {
   const { forgeQuote } = require(path.join(values['forge-dir'], 'quote.ts'));
   const state = await openForgeState(values['state-dir']);
   const key = fs.readFileSync(values.key);
-  const spki = createHash('sha256').update(createPublicKey(key).export({ type: 'spki', format: 'der' })).digest();
+  const spki = createHash('sha256')
+    .update(createPublicKey(key).export({ type: 'spki', format: 'der' }))
+    .digest();
   const reg = (name) => Buffer.from(values[name], 'hex');
   const server = https.createServer({ cert: fs.readFileSync(values.cert), key }, (req, res) => {
     const url = new URL(req.url ?? '/', 'https://vm');

@@ -22,31 +22,44 @@ const { parseArgs } = require('node:util');
 
 const { values } = parseArgs({
   options: {
-    url: { type: 'string' }, ca: { type: 'string' }, cert: { type: 'string' }, key: { type: 'string' },
-    'spki-sha256': { type: 'string' }, hotkey: { type: 'string' }, vm: { type: 'string' },
-    volumes: { type: 'string' }, forge: { type: 'string' }, 'forge-state': { type: 'string' },
-    'forge-arg': { type: 'string', multiple: true }, rekey: { type: 'string' }, previous: { type: 'boolean' },
+    url: { type: 'string' },
+    ca: { type: 'string' },
+    cert: { type: 'string' },
+    key: { type: 'string' },
+    'spki-sha256': { type: 'string' },
+    hotkey: { type: 'string' },
+    vm: { type: 'string' },
+    volumes: { type: 'string' },
+    forge: { type: 'string' },
+    'forge-state': { type: 'string' },
+    'forge-arg': { type: 'string', multiple: true },
+    rekey: { type: 'string' },
+    previous: { type: 'boolean' },
   },
 });
 
 function request(method, path, headers, body) {
   const url = new URL(path, values.url);
   return new Promise((resolve, reject) => {
-    const req = https.request(url, {
-      method,
-      ca: fs.readFileSync(values.ca),
-      cert: fs.readFileSync(values.cert),
-      key: fs.readFileSync(values.key),
-      headers: { accept: 'application/json', ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
-    }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        if (res.statusCode !== 200) reject(new Error(`${method} ${path}: ${res.statusCode} ${text}`));
-        else resolve(JSON.parse(text));
-      });
-    });
+    const req = https.request(
+      url,
+      {
+        method,
+        ca: fs.readFileSync(values.ca),
+        cert: fs.readFileSync(values.cert),
+        key: fs.readFileSync(values.key),
+        headers: { accept: 'application/json', ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
+      },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          if (res.statusCode !== 200) reject(new Error(`${method} ${path}: ${res.statusCode} ${text}`));
+          else resolve(JSON.parse(text));
+        });
+      },
+    );
     req.on('error', reject);
     if (body) req.write(JSON.stringify(body));
     req.end();
@@ -55,13 +68,23 @@ function request(method, path, headers, body) {
 
 async function main() {
   const { nonce } = await request('GET', '/servers/nonce', {});
-  const quote = execFileSync(process.execPath, [values.forge, '--state-dir', values['forge-state'],
-    '--report-data', nonce + values['spki-sha256'], ...(values['forge-arg'] ?? [])]).toString('utf8').trim();
-  const attested = await request('POST', '/servers/boot/attestation', { 'x-chutes-nonce': nonce },
-    { quote, miner_hotkey: values.hotkey, vm_name: values.vm });
-  const answer = await request('POST', `/servers/${values.vm}/luks`,
+  const quote = execFileSync(process.execPath, [
+    values.forge,
+    '--state-dir',
+    values['forge-state'],
+    '--report-data',
+    nonce + values['spki-sha256'],
+    ...(values['forge-arg'] ?? []),
+  ])
+    .toString('utf8')
+    .trim();
+  const attested = await request('POST', '/servers/boot/attestation', { 'x-chutes-nonce': nonce }, { quote, miner_hotkey: values.hotkey, vm_name: values.vm });
+  const answer = await request(
+    'POST',
+    `/servers/${values.vm}/luks`,
     { 'x-chutes-hotkey': values.hotkey, 'x-boot-token': attested.boot_token },
-    { volumes: values.volumes.split(','), rekey: values.rekey ? values.rekey.split(',') : [], ...(values.previous ? { previous: true } : {}) });
+    { volumes: values.volumes.split(','), rekey: values.rekey ? values.rekey.split(',') : [], ...(values.previous ? { previous: true } : {}) },
+  );
   if (!values.previous) {
     process.stdout.write(JSON.stringify({ root_key: attested.key, volumes: answer }) + '\n');
     return;

@@ -16,20 +16,28 @@ const { parseArgs } = require('node:util');
 
 const { values } = parseArgs({
   options: {
-    target: { type: 'string' }, reject: { type: 'string' }, 'retry-after': { type: 'string' },
-    cert: { type: 'string' }, key: { type: 'string' },
+    target: { type: 'string' },
+    reject: { type: 'string' },
+    'retry-after': { type: 'string' },
+    cert: { type: 'string' },
+    key: { type: 'string' },
   },
 });
 
 let remaining = Number(values.reject);
 const body = JSON.stringify({ statusCode: 429, error: 'Too Many Requests', message: 'rate limit exceeded', code: 'RATE_LIMITED' });
 
-const refuser = tls.createServer({ cert: fs.readFileSync(values.cert), key: fs.readFileSync(values.key), requestCert: true, rejectUnauthorized: false }, (socket) => {
-  socket.once('data', () => {
-    socket.end(`HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nRetry-After: ${values['retry-after']}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-  });
-  socket.on('error', () => {});
-});
+const refuser = tls.createServer(
+  { cert: fs.readFileSync(values.cert), key: fs.readFileSync(values.key), requestCert: true, rejectUnauthorized: false },
+  (socket) => {
+    socket.once('data', () => {
+      socket.end(
+        `HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nRetry-After: ${values['retry-after']}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    });
+    socket.on('error', () => {});
+  },
+);
 
 const server = net.createServer((client) => {
   client.on('error', () => {});

@@ -25,7 +25,8 @@ export class AdminMeasurementsController {
 
   @Post()
   @ApiDoc({
-    summary: 'Register a measurement set (same shape as a flat MEASUREMENTS_FILE entry; root_passphrase is write-only). Sets are immutable per (name, version): an existing one is 409',
+    summary:
+      'Register a measurement set (same shape as a flat MEASUREMENTS_FILE entry; root_passphrase is write-only). Sets are immutable per (name, version): an existing one is 409',
     tag: 'admin',
     auth: 'admin',
     body: CreateMeasurementSetRequest,

@@ -12,7 +12,13 @@ export class AdminMinersController {
   constructor(private readonly miners: AdminMinersService) {}
 
   @Get()
-  @ApiDoc({ summary: 'Every miner entry (allowed / blocked), by hotkey', tag: 'admin', auth: 'admin', response: MinerListResponse, errors: [...ADMIN_AUTH_ERRORS] })
+  @ApiDoc({
+    summary: 'Every miner entry (allowed / blocked), by hotkey',
+    tag: 'admin',
+    auth: 'admin',
+    response: MinerListResponse,
+    errors: [...ADMIN_AUTH_ERRORS],
+  })
   list(): Promise<MinerListResponse> {
     return this.miners.list();
   }

@@ -7,7 +7,22 @@
 import { Transform, Type } from 'class-transformer';
 import { IsRootPassphrase } from '../../common/validation/root-passphrase';
 import { HasOnlyKeys } from '../../common/validation/only-keys';
-import { ArrayMaxSize, IsArray, IsBoolean, IsInt, IsObject, IsOptional, IsString, Length, Matches, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsBoolean,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  ValidateNested,
+} from 'class-validator';
 import { IsSs58 } from '../../common/validation/ss58';
 
 /** 48 bytes as hex, either case (stored lowercase). */

@@ -37,8 +37,19 @@ export class AdminMeasurementsService {
     } finally {
       passphrase?.fill(0);
     }
-    if (!created) throw new DomainError(ErrorCode.MEASUREMENT_SET_EXISTS, `measurement set ${input.name} ${input.version} already exists; sets are immutable, register a new version`);
-    this.logger.log({ msg: 'measurement set created', admin, name: input.name, version: input.version, rc: input.rc, hasRootPassphrase: passphrase !== undefined });
+    if (!created)
+      throw new DomainError(
+        ErrorCode.MEASUREMENT_SET_EXISTS,
+        `measurement set ${input.name} ${input.version} already exists; sets are immutable, register a new version`,
+      );
+    this.logger.log({
+      msg: 'measurement set created',
+      admin,
+      name: input.name,
+      version: input.version,
+      rc: input.rc,
+      hasRootPassphrase: passphrase !== undefined,
+    });
     return this.get(input.version, input.name);
   }
 
@@ -63,7 +74,10 @@ export class AdminMeasurementsService {
     const sets = await this.sets.byVersion(version);
     if (sets.length === 0) throw notFound(version);
     if (sets.length > 1) {
-      throw new DomainError(ErrorCode.MEASUREMENT_SET_AMBIGUOUS, `version ${version} names ${sets.length} sets (${sets.map((set) => set.name).join(', ')}); add ?name= to pick one`);
+      throw new DomainError(
+        ErrorCode.MEASUREMENT_SET_AMBIGUOUS,
+        `version ${version} names ${sets.length} sets (${sets.map((set) => set.name).join(', ')}); add ?name= to pick one`,
+      );
     }
     return sets[0];
   }

@@ -75,7 +75,14 @@ export class CollateralCacheRepository {
    * Writes the bundle unless the stored one is newer (by BundleOrder, per document); returns
    * whether it was written. Equal order replaces (same Intel documents, maybe fresher CRLs).
    */
-  async store(platform: CachePlatform, collateral: QuoteCollateral, order: BundleOrder, nextUpdate: Date, fetchedAt: Date, executor: Executor = this.db): Promise<boolean> {
+  async store(
+    platform: CachePlatform,
+    collateral: QuoteCollateral,
+    order: BundleOrder,
+    nextUpdate: Date,
+    fetchedAt: Date,
+    executor: Executor = this.db,
+  ): Promise<boolean> {
     const rows = await executor.rows<{ fmspc: string }>(
       `INSERT INTO collateral_cache AS c
          (fmspc, ca, bundle, next_update, fetched_at, tcb_evaluation_data_number, tcb_issue_date, qe_evaluation_data_number, qe_issue_date)

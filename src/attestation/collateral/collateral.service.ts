@@ -160,7 +160,13 @@ export class CollateralService {
     return { collateral, origin: 'directory', stale, nextUpdate: facts.nextUpdate };
   }
 
-  private async fromPccs(pccs: PccsCollateralSource, platform: PlatformId, now: Date, check: CollateralCheck, problems: string[]): Promise<CollateralResult | undefined> {
+  private async fromPccs(
+    pccs: PccsCollateralSource,
+    platform: PlatformId,
+    now: Date,
+    check: CollateralCheck,
+    problems: string[],
+  ): Promise<CollateralResult | undefined> {
     const cached = await this.cache.find(platform);
     let usableCache: { collateral: QuoteCollateral; facts: CollateralFacts } | undefined;
     if (cached) {

@@ -57,7 +57,10 @@ export class DirectoryCollateralSource implements CollateralSource {
   private reloadIfChanged(): void {
     let names: string[];
     try {
-      names = fs.readdirSync(this.directory).filter((name) => name.endsWith('.json')).sort();
+      names = fs
+        .readdirSync(this.directory)
+        .filter((name) => name.endsWith('.json'))
+        .sort();
     } catch (error) {
       throw new CollateralFetchError(`COLLATERAL_DIR cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
     }

@@ -33,6 +33,8 @@ describe('PccsCollateralSource failures', () => {
 
   it('times out a silent PCCS and names every URL it tried', async () => {
     const source = new PccsCollateralSource([url, 'http://127.0.0.1:9/'], 200);
-    await expect(source.fetch('b0c06f000000', 'platform')).rejects.toThrow(/no PCCS answered \(127\.0\.0\.1:\d+: .*timed out after 200 ms; 127\.0\.0\.1:9: .*unreachable\)/);
+    await expect(source.fetch('b0c06f000000', 'platform')).rejects.toThrow(
+      /no PCCS answered \(127\.0\.0\.1:\d+: .*timed out after 200 ms; 127\.0\.0\.1:9: .*unreachable\)/,
+    );
   });
 });

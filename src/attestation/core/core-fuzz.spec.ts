@@ -90,7 +90,7 @@ interface DerTree {
 function splitTlvs(bytes: Buffer): Buffer[] | null {
   const items: Buffer[] = [];
   try {
-    for (let offset = 0; offset < bytes.length; ) {
+    for (let offset = 0; offset < bytes.length;) {
       const item = readTlv(bytes, offset);
       items.push(item.encoded);
       offset = item.end;
@@ -301,11 +301,29 @@ describe('only typed errors leave the core', () => {
   it('quotes: truncated, spliced, length and type fields rewritten', () => {
     const fieldArb = fc.record({
       base: fc.constantFrom<keyof typeof baseQuotes>('v4', 'v5', 'v5td15'),
-      field: fc.constantFrom('version', 'attKeyType', 'teeType', 'bodyType', 'bodySize', 'sigDataLen', 'certType', 'certSize', 'authLen', 'innerType', 'chainSize', 'none'),
+      field: fc.constantFrom(
+        'version',
+        'attKeyType',
+        'teeType',
+        'bodyType',
+        'bodySize',
+        'sigDataLen',
+        'certType',
+        'certSize',
+        'authLen',
+        'innerType',
+        'chainSize',
+        'none',
+      ),
       value: fc.oneof(fc.constantFrom(0, 1, 2, 3, 4, 5, 6, 0x81, 0xffff, 0xffffffff), fc.nat()),
       delta: fc.integer({ min: -70, max: 70 }),
       useDelta: fc.boolean(),
-      splice: fc.record({ kind: fc.constantFrom('none', 'delete', 'insert', 'overwrite', 'duplicate'), at: fc.nat(), length: fc.nat({ max: 80 }), bytes: fc.uint8Array({ maxLength: 16 }) }),
+      splice: fc.record({
+        kind: fc.constantFrom('none', 'delete', 'insert', 'overwrite', 'duplicate'),
+        at: fc.nat(),
+        length: fc.nat({ max: 80 }),
+        bytes: fc.uint8Array({ maxLength: 16 }),
+      }),
       tail: byteTailArb,
     });
     fc.assert(
@@ -313,9 +331,17 @@ describe('only typed errors leave the core', () => {
         const quote = Buffer.from(baseQuotes[m.base]);
         const bodyEnd = m.base === 'v4' ? 48 + 584 : m.base === 'v5' ? 54 + 584 : 54 + 648;
         const fields: Record<string, [number, 2 | 4]> = {
-          version: [0, 2], attKeyType: [2, 2], teeType: [4, 4], bodyType: [48, 2], bodySize: [50, 4],
-          sigDataLen: [bodyEnd, 4], certType: [bodyEnd + 132, 2], certSize: [bodyEnd + 134, 4],
-          authLen: [bodyEnd + 138 + 448, 2], innerType: [bodyEnd + 138 + 450 + 32, 2], chainSize: [bodyEnd + 138 + 452 + 32, 4],
+          version: [0, 2],
+          attKeyType: [2, 2],
+          teeType: [4, 4],
+          bodyType: [48, 2],
+          bodySize: [50, 4],
+          sigDataLen: [bodyEnd, 4],
+          certType: [bodyEnd + 132, 2],
+          certSize: [bodyEnd + 134, 4],
+          authLen: [bodyEnd + 138 + 448, 2],
+          innerType: [bodyEnd + 138 + 450 + 32, 2],
+          chainSize: [bodyEnd + 138 + 452 + 32, 4],
         };
         const field = fields[m.field];
         if (field && !(m.base === 'v4' && (m.field === 'bodyType' || m.field === 'bodySize'))) {
@@ -334,7 +360,10 @@ describe('only typed errors leave the core', () => {
         if (m.splice.kind === 'duplicate') bytes = Buffer.concat([bytes.subarray(0, at + m.splice.length), bytes.subarray(at)]);
         bytes = applyByteTail(bytes, m.tail);
         domainOutcome(() => parseTdxQuote(bytes));
-        record('quote bytes', domainOutcome(() => verify(bytes)));
+        record(
+          'quote bytes',
+          domainOutcome(() => verify(bytes)),
+        );
       }),
       { seed: SEED, numRuns: RUNS.quoteBytes },
     );
@@ -354,7 +383,11 @@ describe('only typed errors leave the core', () => {
         const ders = { pckLeaf: pki.pckLeaf.der, pckCa: pki.pckCa.der, root: pki.root.der };
         const issuerKey = { pckLeaf: pki.pckCa.key, pckCa: pki.root.key, root: pki.root.key }[m.which];
         const mutated = applyByteTail(mutateSigned(ders[m.which], issuerKey, m.mutations, m.resign), m.tail);
-        record(`parseCertificate (${m.which})`, x509Outcome(() => parseCertificate(mutated)), false);
+        record(
+          `parseCertificate (${m.which})`,
+          x509Outcome(() => parseCertificate(mutated)),
+          false,
+        );
         const chain = [ders.pckLeaf, ders.pckCa, ders.root].map((der, i) => (i === ['pckLeaf', 'pckCa', 'root'].indexOf(m.which) ? mutated : der));
         let pem = chain.map(certificatePem);
         if (m.pem === 'noEnd') pem[0] = pem[0].replace('-----END CERTIFICATE-----', '');
@@ -364,7 +397,10 @@ describe('only typed errors leave the core', () => {
         if (m.pem === 'empty') pem = [];
         if (m.pem === 'duplicateLeaf') pem = [pem[0], ...pem];
         const quote = forge.quote({ attestationKey, pckCertChainPem: pem.join('') });
-        record(`pck chain (${m.which})`, domainOutcome(() => verify(quote)));
+        record(
+          `pck chain (${m.which})`,
+          domainOutcome(() => verify(quote)),
+        );
       }),
       { seed: SEED + 1, numRuns: RUNS.pckChain },
     );
@@ -383,7 +419,10 @@ describe('only typed errors leave the core', () => {
         const signer = m.chain === 'pck_crl_issuer_chain' ? pki.pckCa : pki.tcbSigning;
         const mutated = applyByteTail(mutateSigned(signer.der, pki.root.key, m.mutations, m.resign), m.tail);
         const pem = certificatePem(mutated) + certificatePem(pki.root.der);
-        record(`collateral chain (${m.chain})`, domainOutcome(() => verify(baseQuotes.v4, { ...collateral, [m.chain]: pem })));
+        record(
+          `collateral chain (${m.chain})`,
+          domainOutcome(() => verify(baseQuotes.v4, { ...collateral, [m.chain]: pem })),
+        );
       }),
       { seed: SEED + 2, numRuns: RUNS.collateralChain },
     );
@@ -400,8 +439,15 @@ describe('only typed errors leave the core', () => {
       fc.property(arb, (m) => {
         const [der, key] = m.which === 'pck_crl' ? [pckCrlDer, forge.pki.pckCa.key] : [rootCaCrlDer, forge.pki.root.key];
         const mutated = applyByteTail(mutateSigned(der, key, m.mutations, m.resign), m.tail);
-        record(`parseCrl (${m.which})`, x509Outcome(() => parseCrl(mutated)), false);
-        record(`crl (${m.which})`, domainOutcome(() => verify(baseQuotes.v4, { ...collateral, [m.which]: mutated.toString('hex') })));
+        record(
+          `parseCrl (${m.which})`,
+          x509Outcome(() => parseCrl(mutated)),
+          false,
+        );
+        record(
+          `crl (${m.which})`,
+          domainOutcome(() => verify(baseQuotes.v4, { ...collateral, [m.which]: mutated.toString('hex') })),
+        );
       }),
       { seed: SEED + 3, numRuns: RUNS.crl },
     );
@@ -409,8 +455,37 @@ describe('only typed errors leave the core', () => {
 
   it('collateral JSON: fields dropped, retyped, emptied, duplicated, text truncated; re-signed', () => {
     // Well-typed edits (svn, status) let inputs through the parser into TCB and QE matching.
-    const JSON_OPS = ['delete', 'null', 'number', 'bigNumber', 'negative', 'fraction', 'string', 'hexString', 'bool', 'emptyArray', 'emptyObject', 'wrapArray', 'stringify', 'pop', 'duplicate', 'svn', 'svn', 'status', 'status'] as const;
-    const STATUSES = ['UpToDate', 'SWHardeningNeeded', 'ConfigurationNeeded', 'ConfigurationAndSWHardeningNeeded', 'OutOfDate', 'OutOfDateConfigurationNeeded', 'Revoked', 'TDRelaunchAdvised'];
+    const JSON_OPS = [
+      'delete',
+      'null',
+      'number',
+      'bigNumber',
+      'negative',
+      'fraction',
+      'string',
+      'hexString',
+      'bool',
+      'emptyArray',
+      'emptyObject',
+      'wrapArray',
+      'stringify',
+      'pop',
+      'duplicate',
+      'svn',
+      'svn',
+      'status',
+      'status',
+    ] as const;
+    const STATUSES = [
+      'UpToDate',
+      'SWHardeningNeeded',
+      'ConfigurationNeeded',
+      'ConfigurationAndSWHardeningNeeded',
+      'OutOfDate',
+      'OutOfDateConfigurationNeeded',
+      'Revoked',
+      'TDRelaunchAdvised',
+    ];
     const arb = fc.record({
       document: fc.constantFrom('tcb_info', 'qe_identity'),
       edits: fc.array(fc.record({ target: fc.nat(), op: fc.constantFrom(...JSON_OPS), text: fc.string({ maxLength: 12 }) }), { minLength: 1, maxLength: 3 }),
@@ -427,7 +502,10 @@ describe('only typed errors leave the core', () => {
         const parsed = domainOutcome(() => parse(text));
         expect(['ok', ErrorCode.COLLATERAL_INVALID]).toContain(parsed);
         const signature = m.resign ? signP256Raw(forge.pki.tcbSigning.key, Buffer.from(text, 'utf8')).toString('hex') : collateral[`${m.document}_signature`];
-        record(`json (${m.document})`, domainOutcome(() => verify(baseQuotes.v5td15, { ...collateral, [m.document]: text, [`${m.document}_signature`]: signature })));
+        record(
+          `json (${m.document})`,
+          domainOutcome(() => verify(baseQuotes.v5td15, { ...collateral, [m.document]: text, [`${m.document}_signature`]: signature })),
+        );
       }),
       { seed: SEED + 4, numRuns: RUNS.json },
     );
@@ -436,7 +514,10 @@ describe('only typed errors leave the core', () => {
       const paths = jsonPaths(root).filter((p) => p.length > 0);
       const path = paths[edit.target % paths.length];
       if (!path) return;
-      const parent = path.slice(0, -1).reduce<unknown>((node, key) => (node as Record<string | number, unknown>)[key], root) as Record<string | number, unknown>;
+      const parent = path.slice(0, -1).reduce<unknown>((node, key) => (node as Record<string | number, unknown>)[key], root) as Record<
+        string | number,
+        unknown
+      >;
       const key = path[path.length - 1];
       const value = parent[key];
       const replacements: Record<string, () => unknown> = {
@@ -487,7 +568,10 @@ describe('only typed errors leave the core', () => {
     });
     fc.assert(
       fc.property(arb, (m) => {
-        record('collateral fields', domainOutcome(() => verify(baseQuotes.v4, { ...collateral, [m.field]: m.value })));
+        record(
+          'collateral fields',
+          domainOutcome(() => verify(baseQuotes.v4, { ...collateral, [m.field]: m.value })),
+        );
       }),
       { seed: SEED + 5, numRuns: RUNS.collateralFields },
     );
@@ -517,7 +601,11 @@ describe('only typed errors leave the core', () => {
           const target = path.reduce((n, i) => n.children![i], variant);
           target.children = edit(target.children!);
           sweepCases++;
-          record(`sweep parse (${name})`, x509Outcome(() => parse(encodeTree(variant))), false);
+          record(
+            `sweep parse (${name})`,
+            x509Outcome(() => parse(encodeTree(variant))),
+            false,
+          );
           // Re-signed cuts of the TBS and of its direct children go through the verifier too.
           if (path[0] !== 0 || path.length > 2) continue;
           const [tbs, algorithm] = variant.children!;
@@ -530,7 +618,11 @@ describe('only typed errors leave the core', () => {
           } else if (name === 'tcbSigning') {
             outcome = domainOutcome(() => verify(baseQuotes.v4, { ...collateral, tcb_info_issuer_chain: certificatePem(resigned) + pki.root.pem }));
           } else {
-            const chain = { pckLeaf: [resigned, pki.pckCa.der, pki.root.der], pckCa: [pki.pckLeaf.der, resigned, pki.root.der], root: [pki.pckLeaf.der, pki.pckCa.der, resigned] }[name as 'pckLeaf' | 'pckCa' | 'root'];
+            const chain = {
+              pckLeaf: [resigned, pki.pckCa.der, pki.root.der],
+              pckCa: [pki.pckLeaf.der, resigned, pki.root.der],
+              root: [pki.pckLeaf.der, pki.pckCa.der, resigned],
+            }[name as 'pckLeaf' | 'pckCa' | 'root'];
             outcome = domainOutcome(() => verify(forge.quote({ attestationKey, pckCertChainPem: chain.map(certificatePem).join('') })));
           }
           record(`sweep verify (${name})`, outcome, false);
@@ -541,7 +633,9 @@ describe('only typed errors leave the core', () => {
 
   it('reached every stage: the fuzz produced accepted inputs and refusals from deep in the verifier', () => {
     const seen = (target: string) => new Set(outcomes.get(target)?.keys() ?? []);
-    expect([...seen('quote bytes')]).toEqual(expect.arrayContaining(['ok', ErrorCode.QUOTE_MALFORMED, ErrorCode.QUOTE_UNSUPPORTED, ErrorCode.QUOTE_SIGNATURE_INVALID]));
+    expect([...seen('quote bytes')]).toEqual(
+      expect.arrayContaining(['ok', ErrorCode.QUOTE_MALFORMED, ErrorCode.QUOTE_UNSUPPORTED, ErrorCode.QUOTE_SIGNATURE_INVALID]),
+    );
     expect([...seen('pck chain (pckLeaf)')]).toEqual(expect.arrayContaining([ErrorCode.PCK_CHAIN_INVALID, ErrorCode.QUOTE_MALFORMED]));
     expect([...seen('crl (pck_crl)')]).toEqual(expect.arrayContaining(['ok', ErrorCode.COLLATERAL_INVALID]));
     expect([...seen('json (tcb_info)')]).toEqual(expect.arrayContaining(['ok', ErrorCode.COLLATERAL_INVALID]));

@@ -66,7 +66,11 @@ function keyEventDetail(event: Json): string | undefined {
   if (typeof detail.generation === 'number') parts.push(`generation=${detail.generation}`);
   if (typeof detail.replaced_generation === 'number') parts.push(`replaced=${detail.replaced_generation}`);
   if (detail.generations && typeof detail.generations === 'object') {
-    parts.push(`generations=${Object.entries(detail.generations as Record<string, unknown>).map(([volume, g]) => `${volume}:${Array.isArray(g) ? g.join('+') : String(g)}`).join(',')}`);
+    parts.push(
+      `generations=${Object.entries(detail.generations as Record<string, unknown>)
+        .map(([volume, g]) => `${volume}:${Array.isArray(g) ? g.join('+') : String(g)}`)
+        .join(',')}`,
+    );
   }
   if (typeof detail.replay === 'number') parts.push(`replay=${detail.replay}`);
   if (typeof detail.actor_role === 'string') parts.push(`by=${detail.actor_role}`);
@@ -75,7 +79,8 @@ function keyEventDetail(event: Json): string | undefined {
 }
 
 /** One set's path: the version, and `?name=` when several GPU flavours share it. */
-const versionPath = (version: string, name?: string) => `/admin/measurements/${encodeURIComponent(version)}${name !== undefined ? `?name=${encodeURIComponent(name)}` : ''}`;
+const versionPath = (version: string, name?: string) =>
+  `/admin/measurements/${encodeURIComponent(version)}${name !== undefined ? `?name=${encodeURIComponent(name)}` : ''}`;
 
 function measurementsCommand(io: CliIo): Command {
   const measurements = new Command('measurements').description('measurement sets the broker matches quotes against (admin)');
@@ -109,7 +114,10 @@ function measurementsCommand(io: CliIo): Command {
     for (const set of sets) {
       try {
         answers.push(await client.post<unknown>('/admin/measurements', set));
-        if (!ctx.output.json) ctx.output.line(`added ${set.name} ${set.version}${set.root_passphrase === undefined ? ' (no root passphrase: it can match but never releases a root key)' : ''}`);
+        if (!ctx.output.json)
+          ctx.output.line(
+            `added ${set.name} ${set.version}${set.root_passphrase === undefined ? ' (no root passphrase: it can match but never releases a root key)' : ''}`,
+          );
       } catch (error) {
         const exists = error instanceof BrokerRefusedError && error.status === 409;
         if (!options.skipExisting || !exists) throw error;
@@ -120,20 +128,21 @@ function measurementsCommand(io: CliIo): Command {
     if (ctx.output.json) ctx.output.printJson(answers.length === 1 ? answers[0] : answers);
   });
 
-  withExamples(measurements.command('list').description('every measurement set, active and retired'), ['$ bootkey measurements list', '$ bootkey measurements list --json']).action(
-    async (_options: unknown, command: Command) => {
-      const ctx = CliContext.of(command, io);
-      const answer = await ctx.client().get<unknown>('/admin/measurements');
-      ctx.output.result(answer, () => ctx.output.table(rows(answer), MEASUREMENT_COLUMNS, 'no measurement sets'));
-    },
-  );
+  withExamples(measurements.command('list').description('every measurement set, active and retired'), [
+    '$ bootkey measurements list',
+    '$ bootkey measurements list --json',
+  ]).action(async (_options: unknown, command: Command) => {
+    const ctx = CliContext.of(command, io);
+    const answer = await ctx.client().get<unknown>('/admin/measurements');
+    ctx.output.result(answer, () => ctx.output.table(rows(answer), MEASUREMENT_COLUMNS, 'no measurement sets'));
+  });
 
   withExamples(
     measurements
       .command('show')
       .description('one measurement set, every register')
       .argument('<version>')
-      .option('--name <name>', 'the set\'s name, when several GPU flavours share the version'),
+      .option('--name <name>', "the set's name, when several GPU flavours share the version"),
     ['$ bootkey measurements show 1.0.0', '$ bootkey measurements show 1.4.0 --name 8xh200'],
   ).action(async (version: string, options: { name?: string }, command: Command) => {
     const ctx = CliContext.of(command, io);
@@ -146,7 +155,7 @@ function measurementsCommand(io: CliIo): Command {
       .command('retire')
       .description('retire a measurement set: kept for the audit trail, no longer matched (VMs with that image get no keys)')
       .argument('<version>')
-      .option('--name <name>', 'the set\'s name, when several GPU flavours share the version'),
+      .option('--name <name>', "the set's name, when several GPU flavours share the version"),
     ['$ bootkey measurements retire 1.0.0', '$ bootkey measurements retire 1.4.0 --name 8xb200'],
   ).action(async (version: string, options: { name?: string }, command: Command) => {
     const ctx = CliContext.of(command, io);
@@ -160,7 +169,11 @@ function measurementsCommand(io: CliIo): Command {
 
 function minersCommand(io: CliIo): Command {
   const miners = new Command('miners').description('the miner allow/block list (admin); MINER_POLICY=allowlist admits only allowed miners');
-  withExamples(miners, ['$ bootkey miners allow 5F3sa2TJ…', '$ bootkey miners block 5F3sa2TJ… --reason "abuse report 42"', '$ bootkey miners remove 5F3sa2TJ…']);
+  withExamples(miners, [
+    '$ bootkey miners allow 5F3sa2TJ…',
+    '$ bootkey miners block 5F3sa2TJ… --reason "abuse report 42"',
+    '$ bootkey miners remove 5F3sa2TJ…',
+  ]);
 
   const setStatus = (status: 'allowed' | 'blocked') => async (hotkey: string, options: { reason?: string }, command: Command) => {
     const ctx = CliContext.of(command, io);
@@ -175,18 +188,25 @@ function minersCommand(io: CliIo): Command {
     { header: 'REASON', value: (m) => m.reason },
     { header: 'UPDATED', value: (m) => m.updated_at },
   ];
-  withExamples(miners.command('list').description('every miner on the allow/block list'), ['$ bootkey miners list']).action(async (_options: unknown, command: Command) => {
-    const ctx = CliContext.of(command, io);
-    const answer = await ctx.client().get<unknown>('/admin/miners');
-    ctx.output.result(answer, () => ctx.output.table(rows(answer), MINER_COLUMNS, 'no miners are listed'));
-  });
-
-  withExamples(miners.command('allow').description('allow a miner hotkey').argument('<hotkey>', 'ss58 address').option('--reason <text>', 'why (kept with the entry)'), [
-    '$ bootkey miners allow 5F3sa2TJAWMqDhXG6jhV4N8ko9SxwGy8TpaNS1repo5EYjQX --reason "onboarded"',
-  ]).action(setStatus('allowed'));
+  withExamples(miners.command('list').description('every miner on the allow/block list'), ['$ bootkey miners list']).action(
+    async (_options: unknown, command: Command) => {
+      const ctx = CliContext.of(command, io);
+      const answer = await ctx.client().get<unknown>('/admin/miners');
+      ctx.output.result(answer, () => ctx.output.table(rows(answer), MINER_COLUMNS, 'no miners are listed'));
+    },
+  );
 
   withExamples(
-    miners.command('block').description('block a miner hotkey everywhere, boot attestation included').argument('<hotkey>', 'ss58 address').option('--reason <text>', 'why (kept with the entry)'),
+    miners.command('allow').description('allow a miner hotkey').argument('<hotkey>', 'ss58 address').option('--reason <text>', 'why (kept with the entry)'),
+    ['$ bootkey miners allow 5F3sa2TJAWMqDhXG6jhV4N8ko9SxwGy8TpaNS1repo5EYjQX --reason "onboarded"'],
+  ).action(setStatus('allowed'));
+
+  withExamples(
+    miners
+      .command('block')
+      .description('block a miner hotkey everywhere, boot attestation included')
+      .argument('<hotkey>', 'ss58 address')
+      .option('--reason <text>', 'why (kept with the entry)'),
     ['$ bootkey miners block 5F3sa2TJAWMqDhXG6jhV4N8ko9SxwGy8TpaNS1repo5EYjQX --reason "abuse report 42"'],
   ).action(setStatus('blocked'));
 
@@ -209,7 +229,8 @@ export function parseSince(text: string, now: Date = new Date()): string {
   const duration = DURATION.exec(text);
   if (duration) return new Date(now.getTime() - Number(duration[1]) * UNIT_SECONDS[duration[2]] * 1000).toISOString();
   const time = Date.parse(text);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(time)) throw new UsageError(`--since must be an ISO-8601 time (2026-03-01T00:00:00Z) or a duration like 30m, 24h, 7d (got ${text})`);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(time))
+    throw new UsageError(`--since must be an ISO-8601 time (2026-03-01T00:00:00Z) or a duration like 30m, 24h, 7d (got ${text})`);
   return new Date(time).toISOString();
 }
 
@@ -234,12 +255,22 @@ function auditCommand(io: CliIo): Command {
       )
       .addOption(new Option('--kind <kind>', 'boot, runtime, or keys (key-release events)').choices(['boot', 'runtime', 'keys']))
       .addOption(
-        new Option('--event <event>', 'with --kind keys: one event kind').choices(['root', 'sync', 'sync_replay', 'legacy_get', 'replaced', 'restore', 'shred', 'purge', 'destroy']),
+        new Option('--event <event>', 'with --kind keys: one event kind').choices([
+          'root',
+          'sync',
+          'sync_replay',
+          'legacy_get',
+          'replaced',
+          'restore',
+          'shred',
+          'purge',
+          'destroy',
+        ]),
       )
       .option('--hotkey <ss58>', 'only this miner')
       .option('--vm-name <name>', 'only this VM')
       .option('--since <time>', 'only after this ISO-8601 time, or a duration back from now (30m, 24h, 7d)')
-      .addOption(new Option('--limit <n>', 'rows per page (1..500; the broker\'s default is 50)').argParser(wholeNumber('--limit', 1, 500)))
+      .addOption(new Option('--limit <n>', "rows per page (1..500; the broker's default is 50)").argParser(wholeNumber('--limit', 1, 500)))
       .option('--all', 'follow next_cursor until every matching row is read'),
     [
       '$ bootkey audit --kind boot --since 24h',

@@ -43,7 +43,15 @@ const KEK_COLUMNS: Column<Json>[] = [
   { header: 'ACTIVE', value: (k) => (k.active ? 'yes' : 'no') },
   { header: 'IN_RING', value: (k) => (k.in_ring ? 'yes' : 'NO') },
   { header: 'ROWS', value: (k) => k.rows },
-  { header: 'TABLES', value: (k) => (k.tables && typeof k.tables === 'object' ? Object.entries(k.tables as Record<string, number>).map(([t, n]) => `${t}=${n}`).join(' ') : undefined) },
+  {
+    header: 'TABLES',
+    value: (k) =>
+      k.tables && typeof k.tables === 'object'
+        ? Object.entries(k.tables as Record<string, number>)
+            .map(([t, n]) => `${t}=${n}`)
+            .join(' ')
+        : undefined,
+  },
 ];
 
 // Not --hotkey: that global option names the wallet's hotkey file the CLI signs with.
@@ -51,7 +59,12 @@ const minerOption = (command: Command) => command.option('--miner <ss58>', "admi
 
 export function keysCommand(io: CliIo): Command {
   const keys = new Command('keys').description("volume key generations of your VMs (restore, shred), and the broker's KEKs (admin)");
-  withExamples(keys, ['$ bootkey keys list gpu-vm-01', '$ bootkey keys restore gpu-vm-01 storage 1', '$ bootkey keys status    # admin', '$ bootkey keys rotate    # admin']);
+  withExamples(keys, [
+    '$ bootkey keys list gpu-vm-01',
+    '$ bootkey keys restore gpu-vm-01 storage 1',
+    '$ bootkey keys status    # admin',
+    '$ bootkey keys rotate    # admin',
+  ]);
 
   withExamples(
     minerOption(keys.command('list').description("a VM's volume key generations, newest first (metadata only: never a key)").argument('<vm-name>')),
@@ -70,7 +83,7 @@ export function keysCommand(io: CliIo): Command {
     minerOption(
       keys
         .command('restore')
-        .description('make a kept generation of a volume current again (the current one is kept, superseded): the VM\'s next boot gets that key')
+        .description("make a kept generation of a volume current again (the current one is kept, superseded): the VM's next boot gets that key")
         .argument('<vm-name>')
         .argument('<volume>')
         .argument('<generation>', 'as `bootkey keys list` shows it', wholeNumber('generation', 1, 2_147_483_647)),
@@ -89,7 +102,7 @@ export function keysCommand(io: CliIo): Command {
     minerOption(
       keys
         .command('shred')
-        .description("shred every generation of every volume key of a VM: its encrypted disks can never be unlocked again (asks first; --yes for scripts)")
+        .description('shred every generation of every volume key of a VM: its encrypted disks can never be unlocked again (asks first; --yes for scripts)')
         .argument('<vm-name>')
         .option('-y, --yes', 'do not ask for confirmation'),
     ),
@@ -108,21 +121,23 @@ export function keysCommand(io: CliIo): Command {
     ctx.output.result(answer, () => ctx.output.line(`${vm}: ${inline(answer?.shredded ?? 0)} key generations shredded`));
   });
 
-  withExamples(keys.command('status').description('admin: stored secrets per KEK id, and KEK ids in use that the broker lacks'), ['$ bootkey keys status']).action(
-    async (_options: unknown, command: Command) => {
-      const ctx = CliContext.of(command, io);
-      const answer = await ctx.client().get<Json>('/admin/keys/status');
-      ctx.output.result(answer, () => {
-        ctx.output.line(`active KEK: ${String(answer.active_kek_id)}`);
-        ctx.output.table(Array.isArray(answer.keks) ? (answer.keks as Json[]) : [], KEK_COLUMNS, 'no KEKs');
-        const missing = Array.isArray(answer.missing_kek_ids) ? answer.missing_kek_ids : [];
-        if (missing.length > 0) ctx.output.note(`warning: rows use KEKs this broker lacks: ${missing.join(', ')} (add them back to BROKER_KEKS)`);
-      });
-    },
-  );
+  withExamples(keys.command('status').description('admin: stored secrets per KEK id, and KEK ids in use that the broker lacks'), [
+    '$ bootkey keys status',
+  ]).action(async (_options: unknown, command: Command) => {
+    const ctx = CliContext.of(command, io);
+    const answer = await ctx.client().get<Json>('/admin/keys/status');
+    ctx.output.result(answer, () => {
+      ctx.output.line(`active KEK: ${String(answer.active_kek_id)}`);
+      ctx.output.table(Array.isArray(answer.keks) ? (answer.keks as Json[]) : [], KEK_COLUMNS, 'no KEKs');
+      const missing = Array.isArray(answer.missing_kek_ids) ? answer.missing_kek_ids : [];
+      if (missing.length > 0) ctx.output.note(`warning: rows use KEKs this broker lacks: ${missing.join(', ')} (add them back to BROKER_KEKS)`);
+    });
+  });
 
   withExamples(
-    keys.command('rotate').description("admin: re-wrap every data key under the broker's active KEK (set BROKER_ACTIVE_KEK to the new key first; `bootkey keygen` makes one)"),
+    keys
+      .command('rotate')
+      .description("admin: re-wrap every data key under the broker's active KEK (set BROKER_ACTIVE_KEK to the new key first; `bootkey keygen` makes one)"),
     [
       '$ bootkey keygen --id kek-2026-03       # add the line to BROKER_KEKS, set BROKER_ACTIVE_KEK=kek-2026-03, restart every replica',
       '$ bootkey keys rotate                   # repeat until remaining is 0',
@@ -138,8 +153,10 @@ export function keysCommand(io: CliIo): Command {
         ['skipped', answer.skipped],
         ['remaining', answer.remaining],
       ]);
-      if (typeof answer.skipped === 'number' && answer.skipped > 0) ctx.output.note('some stored secrets cannot be opened (the broker log names them); they stay under their KEK');
-      if (typeof answer.remaining === 'number' && answer.remaining > 0) ctx.output.note('not done: run `bootkey keys rotate` again once every replica runs the new active KEK; keep the old KEK until remaining is 0');
+      if (typeof answer.skipped === 'number' && answer.skipped > 0)
+        ctx.output.note('some stored secrets cannot be opened (the broker log names them); they stay under their KEK');
+      if (typeof answer.remaining === 'number' && answer.remaining > 0)
+        ctx.output.note('not done: run `bootkey keys rotate` again once every replica runs the new active KEK; keep the old KEK until remaining is 0');
     });
   });
 

@@ -74,7 +74,11 @@ function gpuList(options: RegisterOptions): NodeArgs[] {
 
 export function serversCommand(io: CliIo): Command {
   const servers = new Command('servers').description('register and manage your TDX servers (signed with your hotkey)');
-  withExamples(servers, ['$ bootkey servers register --host 203.0.113.7 --id 8c6f… --name gpu-vm-01', '$ bootkey servers list', '$ bootkey servers status 8c6f…']);
+  withExamples(servers, [
+    '$ bootkey servers register --host 203.0.113.7 --id 8c6f… --name gpu-vm-01',
+    '$ bootkey servers list',
+    '$ bootkey servers status 8c6f…',
+  ]);
 
   withExamples(
     servers
@@ -89,7 +93,9 @@ export function serversCommand(io: CliIo): Command {
       .option('--gpu-identifier <id>', 'gpu_identifier for every GPU (default: derived from the GPU name, e.g. h100)')
       .option('--verification-host <host>', 'verification_host for every GPU (default: --host)')
       .addOption(
-        new Option('--verification-port <port>', 'verification_port for every GPU').default(DEFAULT_VERIFICATION_PORT).argParser(wholeNumber('--verification-port', 1, 65535)),
+        new Option('--verification-port <port>', 'verification_port for every GPU')
+          .default(DEFAULT_VERIFICATION_PORT)
+          .argParser(wholeNumber('--verification-port', 1, 65535)),
       ),
     [
       '# on the GPU host (nvidia-smi discovers the GPUs):',
@@ -111,13 +117,14 @@ export function serversCommand(io: CliIo): Command {
     });
   });
 
-  withExamples(servers.command('list').description('list the servers registered with your hotkey'), ['$ bootkey servers list', '$ bootkey servers list --json | jq -r ".[].name"']).action(
-    async (_options: unknown, command: Command) => {
-      const ctx = CliContext.of(command, io);
-      const answer = await ctx.client().get<unknown>('/servers/');
-      ctx.output.result(answer, () => ctx.output.table(rows(answer), SERVER_COLUMNS, 'no servers are registered with this hotkey'));
-    },
-  );
+  withExamples(servers.command('list').description('list the servers registered with your hotkey'), [
+    '$ bootkey servers list',
+    '$ bootkey servers list --json | jq -r ".[].name"',
+  ]).action(async (_options: unknown, command: Command) => {
+    const ctx = CliContext.of(command, io);
+    const answer = await ctx.client().get<unknown>('/servers/');
+    ctx.output.result(answer, () => ctx.output.table(rows(answer), SERVER_COLUMNS, 'no servers are registered with this hotkey'));
+  });
 
   withExamples(servers.command('show').description('one server with its GPUs').argument('<server-id>'), ['$ bootkey servers show srv-01']).action(
     async (id: string, _options: unknown, command: Command) => {
@@ -169,7 +176,10 @@ export function serversCommand(io: CliIo): Command {
         ? `Remove ${target} and shred its VM's volume keys? Its encrypted disks can never be unlocked again. [y/N] `
         : `Remove ${target} from the registry? Its VM's volume keys are kept. [y/N] `;
       const ok = await confirm(io, question);
-      if (ok === undefined) throw new UsageError(`removing a server${options.destroyKeys ? ' and shredding its keys' : ''} needs confirmation; pass --yes to confirm when not running in a terminal`);
+      if (ok === undefined)
+        throw new UsageError(
+          `removing a server${options.destroyKeys ? ' and shredding its keys' : ''} needs confirmation; pass --yes to confirm when not running in a terminal`,
+        );
       if (!ok) {
         ctx.output.note('nothing removed');
         return;
@@ -203,7 +213,11 @@ export function serversCommand(io: CliIo): Command {
       const last = status.last_attestation;
       if (last && typeof last === 'object') {
         ctx.output.line('last attestation:');
-        ctx.output.line(renderKeyValues(scalarPairs(last as Json)).replace(/^/gm, '  ').trimEnd());
+        ctx.output.line(
+          renderKeyValues(scalarPairs(last as Json))
+            .replace(/^/gm, '  ')
+            .trimEnd(),
+        );
       }
     });
   });

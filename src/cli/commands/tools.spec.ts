@@ -51,7 +51,11 @@ describe('validator show', () => {
   async function run(args: string[], env: NodeJS.ProcessEnv = {}) {
     const out: string[] = [];
     const err: string[] = [];
-    const code = await runCli(['node', 'bootkey', ...args], { env, stdout: { write: (t: string) => out.push(t) }, stderr: { write: (t: string) => err.push(t) } });
+    const code = await runCli(['node', 'bootkey', ...args], {
+      env,
+      stdout: { write: (t: string) => out.push(t) },
+      stderr: { write: (t: string) => err.push(t) },
+    });
     const result = { code, stdout: out.join(''), stderr: err.join('') };
     // Whatever happened, no part of the seed is printed.
     expect(result.stdout + result.stderr).not.toContain(SEED.slice(0, 16));
@@ -75,7 +79,12 @@ describe('validator show', () => {
     ['no file at all', [], {}, /pass --key-file or set VALIDATOR_KEY_FILE/],
     ['a missing file', ['--key-file', '/nonexistent/validator'], {}, /--key-file cannot be read \(ENOENT/],
     ['a short seed', [], { VALIDATOR_KEY_FILE: 'short' }, /^bootkey: VALIDATOR_KEY_FILE .*short does not hold a hotkey seed.*or a Bittensor hotkey JSON file/m],
-    ['a wallet whose address is another key', [], { VALIDATOR_KEY_FILE: 'mismatch' }, /names ss58Address 5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY, but its secretSeed derives/],
+    [
+      'a wallet whose address is another key',
+      [],
+      { VALIDATOR_KEY_FILE: 'mismatch' },
+      /names ss58Address 5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY, but its secretSeed derives/,
+    ],
   ])('refuses %s with exit 2', async (_name, args, env, message) => {
     const files: Record<string, string> = {
       short: file('short', SEED.slice(2)),

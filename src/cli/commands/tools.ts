@@ -103,10 +103,7 @@ export function toolCommands(io: CliIo): Command[] {
     new Command('keygen')
       .description('print a new key-encryption key as an id:base64 line for BROKER_KEKS (32 random bytes); keep it secret')
       .option('--id <id>', 'the KEK id (default kek-YYYYMMDD)', kekId),
-    [
-      '$ bootkey keygen --id kek-2026-03 >> kek-file   # BROKER_KEK_FILE takes one line per KEK',
-      '$ export BROKER_KEKS="$(bootkey keygen --id primary)"',
-    ],
+    ['$ bootkey keygen --id kek-2026-03 >> kek-file   # BROKER_KEK_FILE takes one line per KEK', '$ export BROKER_KEKS="$(bootkey keygen --id primary)"'],
   ).action((options: { id?: string }, command: Command) => {
     const ctx = CliContext.of(command, io);
     const id = options.id ?? defaultKekId();
@@ -133,11 +130,14 @@ export function toolCommands(io: CliIo): Command[] {
       .command('show')
       .description("print the ss58 address of the broker's validator key, read from the key file itself (no broker needed; never the seed)")
       .option('--key-file <file>', 'the key file: a hex sr25519 seed or a Bittensor hotkey JSON file (default: env VALIDATOR_KEY_FILE)'),
-    ['$ VALIDATOR_KEY_FILE=/etc/bootkey/validator.json bootkey validator show', '$ bootkey validator show --key-file ~/.bittensor/wallets/validator/hotkeys/default'],
+    [
+      '$ VALIDATOR_KEY_FILE=/etc/bootkey/validator.json bootkey validator show',
+      '$ bootkey validator show --key-file ~/.bittensor/wallets/validator/hotkeys/default',
+    ],
   ).action(async (options: { keyFile?: string }, command: Command) => {
     const ctx = CliContext.of(command, io);
     const file = options.keyFile ?? io.env.VALIDATOR_KEY_FILE;
-    if (!file) throw new UsageError('no validator key file: pass --key-file or set VALIDATOR_KEY_FILE (the broker\'s own setting)');
+    if (!file) throw new UsageError("no validator key file: pass --key-file or set VALIDATOR_KEY_FILE (the broker's own setting)");
     let address: string;
     try {
       address = (await loadKeyFile(file, options.keyFile ? '--key-file' : 'VALIDATOR_KEY_FILE')).address;
@@ -150,10 +150,13 @@ export function toolCommands(io: CliIo): Command[] {
 
   const quote = new Command('quote').description("inspect a TDX quote with the broker's public tools (no hotkey needed)");
   withExamples(quote, ['$ bootkey quote parse quote.bin', '$ bootkey quote verify quote.b64']);
-  withExamples(quote.command('parse').description("a quote's fields (header, MRTD, RTMRs, REPORTDATA, TD attributes, FMSPC); no verification").argument('<file>', 'raw quote bytes or base64 text; - for stdin'), [
-    '$ bootkey quote parse quote.bin',
-    '$ bootkey quote parse quote.b64 --json | jq -r .mrtd',
-  ]).action(async (file: string, _options: unknown, command: Command) => {
+  withExamples(
+    quote
+      .command('parse')
+      .description("a quote's fields (header, MRTD, RTMRs, REPORTDATA, TD attributes, FMSPC); no verification")
+      .argument('<file>', 'raw quote bytes or base64 text; - for stdin'),
+    ['$ bootkey quote parse quote.bin', '$ bootkey quote parse quote.b64 --json | jq -r .mrtd'],
+  ).action(async (file: string, _options: unknown, command: Command) => {
     const ctx = CliContext.of(command, io);
     const body = { quote: await readQuoteFile(file, io) };
     const fields = await ctx.client().post<Json>('/attestation/quote/parse', body, { signed: false });

@@ -52,7 +52,7 @@ export function clientIp(request: FastifyRequest, trusted: BlockList): string {
   const peer = peerIp(request);
   if (!isTrusted(peer, trusted)) return peer;
   const header = request.headers['x-forwarded-for'];
-  const chain = (Array.isArray(header) ? header.join(',') : header ?? '').split(',').filter((entry) => entry.trim().length > 0);
+  const chain = (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',').filter((entry) => entry.trim().length > 0);
   for (let i = chain.length - 1; i >= 0; i--) {
     const hop = forwardedAddress(chain[i]);
     if (hop === undefined) break;

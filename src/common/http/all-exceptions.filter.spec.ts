@@ -28,6 +28,11 @@ describe('toHttpError', () => {
   });
 
   it('answers unknown routes with a JSON 404', () => {
-    expect(toHttpError(new NotFoundException('Cannot GET /x')).body).toEqual({ statusCode: 404, error: 'Not Found', message: 'route not found', code: 'NOT_FOUND' });
+    expect(toHttpError(new NotFoundException('Cannot GET /x')).body).toEqual({
+      statusCode: 404,
+      error: 'Not Found',
+      message: 'route not found',
+      code: 'NOT_FOUND',
+    });
   });
 });

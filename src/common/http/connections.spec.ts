@@ -10,7 +10,8 @@ describe('connectionTimeouts', () => {
     });
     expect(connectionTimeouts(2)).toMatchObject({ node: { requestTimeout: 2000, headersTimeout: 2000 }, tls: { handshakeTimeout: 2000 } });
     // Fastify's 0 means "none": every timeout must be set.
-    for (const value of Object.values(connectionTimeouts(30)).flatMap((group: Record<string, number>) => Object.values(group))) expect(value).toBeGreaterThan(0);
+    for (const value of Object.values(connectionTimeouts(30)).flatMap((group: Record<string, number>) => Object.values(group)))
+      expect(value).toBeGreaterThan(0);
   });
 });
 

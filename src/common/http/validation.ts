@@ -25,8 +25,7 @@ function pipe(forbidUnknown: boolean): ValidationPipe {
     forbidUnknownValues: true,
     transform: true,
     validationError: { target: false, value: false },
-    exceptionFactory: (errors) =>
-      new DomainError(ErrorCode.VALIDATION_FAILED, flatten(errors).join('; ') || 'request is invalid'),
+    exceptionFactory: (errors) => new DomainError(ErrorCode.VALIDATION_FAILED, flatten(errors).join('; ') || 'request is invalid'),
   });
 }
 

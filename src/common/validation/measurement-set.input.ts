@@ -47,7 +47,8 @@ function registerMap(value: unknown, field: string): Record<string, unknown> {
   const map: Record<string, unknown> = {};
   for (const [key, entry] of Object.entries(object(value, field))) {
     const name = key.toLowerCase();
-    if (!REGISTERS.includes(name)) throw new MeasurementSetInputError(`${field} has an unknown register ${JSON.stringify(key.slice(0, 32))} (only rtmr0..rtmr3)`);
+    if (!REGISTERS.includes(name))
+      throw new MeasurementSetInputError(`${field} has an unknown register ${JSON.stringify(key.slice(0, 32))} (only rtmr0..rtmr3)`);
     if (name in map) throw new MeasurementSetInputError(`${field} names ${name} twice`);
     map[name] = entry;
   }
@@ -55,7 +56,8 @@ function registerMap(value: unknown, field: string): Record<string, unknown> {
 }
 
 function nameOf(value: unknown, field = 'name'): string {
-  if (typeof value !== 'string' || value.trim().length === 0 || value.length > 128) throw new MeasurementSetInputError(`${field} must be a non-empty string of at most 128 characters`);
+  if (typeof value !== 'string' || value.trim().length === 0 || value.length > 128)
+    throw new MeasurementSetInputError(`${field} must be a non-empty string of at most 128 characters`);
   return value.trim();
 }
 
@@ -100,7 +102,8 @@ function authorizedHotkeysOf(value: unknown, rc: boolean): string[] {
   if (!Array.isArray(value)) throw new MeasurementSetInputError('authorized_hotkeys must be a list of ss58 addresses');
   const hotkeys = (value as unknown[]).map((hotkey) => (typeof hotkey === 'string' ? hotkey.trim() : hotkey)).filter((hotkey) => hotkey !== '');
   if (!hotkeys.every(isSs58Address)) throw new MeasurementSetInputError('authorized_hotkeys must be a list of ss58 addresses');
-  if (rc && hotkeys.length === 0) throw new MeasurementSetInputError('rc is true but authorized_hotkeys is empty: a release candidate no hotkey may use is skipped');
+  if (rc && hotkeys.length === 0)
+    throw new MeasurementSetInputError('rc is true but authorized_hotkeys is empty: a release candidate no hotkey may use is skipped');
   return hotkeys;
 }
 
@@ -180,7 +183,8 @@ export function parseHardwareItem(release: ReleaseFields, raw: unknown): Measure
   const name = nameOf(item.name, 'hardware name');
   const rtmr0 = register(item.rtmr0, 'rtmr0');
   if (item.fingerprint !== undefined && item.fingerprint !== null && item.fingerprint !== '') {
-    if (typeof item.fingerprint !== 'string' || !FINGERPRINT.test(item.fingerprint.trim().toLowerCase())) throw new MeasurementSetInputError('fingerprint must be 64 hex characters');
+    if (typeof item.fingerprint !== 'string' || !FINGERPRINT.test(item.fingerprint.trim().toLowerCase()))
+      throw new MeasurementSetInputError('fingerprint must be 64 hex characters');
   }
   return {
     name,

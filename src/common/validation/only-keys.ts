@@ -16,7 +16,10 @@ export function HasOnlyKeys(keys: readonly string[], options: ValidationOptions 
       options: {
         message: (args) => {
           const extra = Object.keys(args.value as object).filter((key) => !keys.includes(key));
-          const named = extra.slice(0, 3).map((key) => JSON.stringify(key.slice(0, 32))).join(', ');
+          const named = extra
+            .slice(0, 3)
+            .map((key) => JSON.stringify(key.slice(0, 32)))
+            .join(', ');
           return `${args.property} has unknown key(s) ${named}${extra.length > 3 ? ', ...' : ''}; it may only hold ${keys.join(', ')}`;
         },
         ...options,

@@ -17,8 +17,11 @@ const { parseArgs } = require('node:util');
 
 const { values } = parseArgs({
   options: {
-    socket: { type: 'string' }, forge: { type: 'string' }, 'state-dir': { type: 'string' },
-    log: { type: 'string' }, 'forge-arg': { type: 'string', multiple: true },
+    socket: { type: 'string' },
+    forge: { type: 'string' },
+    'state-dir': { type: 'string' },
+    log: { type: 'string' },
+    'forge-arg': { type: 'string', multiple: true },
   },
 });
 for (const name of ['socket', 'forge', 'state-dir', 'log']) {
@@ -30,11 +33,15 @@ for (const name of ['socket', 'forge', 'state-dir', 'log']) {
 
 function forge(hex) {
   return new Promise((resolve) => {
-    execFile(process.execPath, [values.forge, '--state-dir', values['state-dir'], '--report-data', hex,
-      ...(values['forge-arg'] ?? [])], { timeout: 30000 }, (error, stdout, stderr) => {
-      if (error) resolve({ ok: false, reason: (stderr || error.message).split('\n')[0] });
-      else resolve({ ok: true, quote: stdout.trim() });
-    });
+    execFile(
+      process.execPath,
+      [values.forge, '--state-dir', values['state-dir'], '--report-data', hex, ...(values['forge-arg'] ?? [])],
+      { timeout: 30000 },
+      (error, stdout, stderr) => {
+        if (error) resolve({ ok: false, reason: (stderr || error.message).split('\n')[0] });
+        else resolve({ ok: true, quote: stdout.trim() });
+      },
+    );
   });
 }
 
@@ -42,7 +49,11 @@ function record(entry) {
   fs.appendFileSync(values.log, `${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);
 }
 
-try { fs.unlinkSync(values.socket); } catch { /* not there */ }
+try {
+  fs.unlinkSync(values.socket);
+} catch {
+  /* not there */
+}
 const server = net.createServer((conn) => {
   let buffered = '';
   let queue = Promise.resolve();
@@ -75,7 +86,11 @@ server.listen(values.socket, () => process.stdout.write('listening\n'));
 for (const signal of ['SIGTERM', 'SIGINT']) {
   process.on(signal, () => {
     server.close();
-    try { fs.unlinkSync(values.socket); } catch { /* gone */ }
+    try {
+      fs.unlinkSync(values.socket);
+    } catch {
+      /* gone */
+    }
     process.exit(0);
   });
 }

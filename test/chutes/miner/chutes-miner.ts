@@ -73,7 +73,9 @@ export async function loadHotkeyFile(file: string): Promise<KeyringPair> {
 export async function makeHotkeyFile(file: string): Promise<KeyringPair> {
   const seed = `0x${randomBytes(32).toString('hex')}`;
   const pair = await hotkeyFromSeed(seed);
-  fs.writeFileSync(file, JSON.stringify({ secretSeed: seed, ss58Address: pair.address, accountId: `0x${Buffer.from(pair.publicKey).toString('hex')}` }), { mode: 0o600 });
+  fs.writeFileSync(file, JSON.stringify({ secretSeed: seed, ss58Address: pair.address, accountId: `0x${Buffer.from(pair.publicKey).toString('hex')}` }), {
+    mode: 0o600,
+  });
   return pair;
 }
 
@@ -172,7 +174,12 @@ export function deleteRemote(validator: Validator, pair: KeyringPair, nameOrId: 
 }
 
 /** The name-sync loop: ONE purpose-`tee` header set for `PATCH /servers/{id}?server_name=` per server. */
-export async function syncNames(validator: Validator, pair: KeyringPair, renames: { id: string; name: string }[], headers = signRequest(pair, undefined, 'tee').headers): Promise<Reply[]> {
+export async function syncNames(
+  validator: Validator,
+  pair: KeyringPair,
+  renames: { id: string; name: string }[],
+  headers = signRequest(pair, undefined, 'tee').headers,
+): Promise<Reply[]> {
   const replies: Reply[] = [];
   for (const { id, name } of renames) {
     replies.push(await send(validator, 'PATCH', `/servers/${encodeURIComponent(id)}?server_name=${encodeURIComponent(name)}`, headers));
@@ -219,7 +226,10 @@ async function cli(argv: string[]): Promise<number> {
   let reply: Reply;
   if (command === 'register') {
     const host = values.host ?? '127.0.0.1';
-    const gpus = (values.gpus ?? '').split(',').filter(Boolean).map((uuid, index) => nodeArgs(uuid, index, host));
+    const gpus = (values.gpus ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((uuid, index) => nodeArgs(uuid, index, host));
     reply = await registerServer(validator, pair, { host, id: values.id ?? '', name: values.name, gpus });
   } else if (command === 'delete-remote') {
     reply = await deleteRemote(validator, pair, arg);

@@ -97,7 +97,9 @@ async function main(): Promise<void> {
   const state = await openForgeState(values['forge-state']!);
   const certPem = fs.readFileSync(values.cert!, 'utf8');
   const keyPem = fs.readFileSync(values.key!, 'utf8');
-  const spkiSha256 = createHash('sha256').update(new X509Certificate(certPem).publicKey.export({ type: 'spki', format: 'der' })).digest();
+  const spkiSha256 = createHash('sha256')
+    .update(new X509Certificate(certPem).publicKey.export({ type: 'spki', format: 'der' }))
+    .digest();
 
   const server = https.createServer({ cert: certPem, key: keyPem }, (req, res) => {
     const chunks: Buffer[] = [];

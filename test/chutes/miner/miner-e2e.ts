@@ -73,7 +73,13 @@ async function main(): Promise<void> {
   const agentConfigFile = path.join(agentDir, 'config.json');
 
   const jsonLines = <T>(file: string): T[] =>
-    fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as T) : [];
+    fs.existsSync(file)
+      ? fs
+          .readFileSync(file, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => JSON.parse(line) as T)
+      : [];
   const agentRequests = () => jsonLines<AgentRequest>(path.join(agentDir, 'requests.jsonl'));
   const nvattestCalls = () => jsonLines<NvattestCall>(values['nvattest-log']!);
   const agentConfig = () => JSON.parse(fs.readFileSync(agentConfigFile, 'utf8')) as Record<string, unknown>;
@@ -87,7 +93,13 @@ async function main(): Promise<void> {
     setAgent({ gpus: uuids });
     const agentBefore = agentRequests().length;
     const nvBefore = nvattestCalls().length;
-    const reply = await registerServer(validator, miner, { host: HOST, id, name, gpus: uuids.map((uuid, i) => ({ ...nodeArgs(uuid, i, HOST), ...gpuExtra })), ...extra });
+    const reply = await registerServer(validator, miner, {
+      host: HOST,
+      id,
+      name,
+      gpus: uuids.map((uuid, i) => ({ ...nodeArgs(uuid, i, HOST), ...gpuExtra })),
+      ...extra,
+    });
     return { reply, uuids, agent: agentRequests().slice(agentBefore), nvattest: nvattestCalls().slice(nvBefore) };
   }
 
@@ -95,7 +107,11 @@ async function main(): Promise<void> {
     const { reply, agent, nvattest } = outcome;
     assert.equal(agent.length, 1, `expected one evidence fetch at the VM agent, saw ${agent.length} (broker: ${show(reply)})`);
     const fetch = agent[0];
-    assert.equal(fetch.hotkey, validatorKey.address, `the evidence fetch was signed by ${fetch.hotkey ?? 'nobody'}, not the broker's validator key ${validatorKey.address} (agent: ${fetch.status} ${fetch.detail ?? ''})`);
+    assert.equal(
+      fetch.hotkey,
+      validatorKey.address,
+      `the evidence fetch was signed by ${fetch.hotkey ?? 'nobody'}, not the broker's validator key ${validatorKey.address} (agent: ${fetch.status} ${fetch.detail ?? ''})`,
+    );
     assert.equal(fetch.status, 200, `the VM agent refused the evidence fetch: ${fetch.status} ${fetch.detail ?? ''}`);
     assert.ok(fetch.age_s !== null && fetch.age_s >= -5 && fetch.age_s < 30, `signature timestamp ${fetch.age_s} s old`);
     assert.match(fetch.nonce, /^[0-9a-f]{64}$/);
@@ -114,7 +130,10 @@ async function main(): Promise<void> {
       name: 'registration: validator-signed evidence fetch, chutes-nvattest --nonce/--evidence with the evidence array and the declared GPUs',
       waitsOn: 'chutes-srv (VALIDATOR_KEY_FILE signing, the chutes-nvattest contract)',
       run: async () => {
-        for (const [id, name] of [['node-uid-a', 'chutes-node-a'], ['node-uid-b', 'chutes-node-b']]) {
+        for (const [id, name] of [
+          ['node-uid-a', 'chutes-node-a'],
+          ['node-uid-b', 'chutes-node-b'],
+        ]) {
           const outcome = await register(id, name);
           expectRegistered(outcome);
           servers.push({ id, name });
@@ -178,7 +197,11 @@ async function main(): Promise<void> {
           }
         }
         const created = listed.map((s) => Date.parse(String(s.created_at)));
-        assert.deepEqual(created, [...created].sort((a, b) => b - a), 'not newest first');
+        assert.deepEqual(
+          created,
+          [...created].sort((a, b) => b - a),
+          'not newest first',
+        );
       },
     },
     {

@@ -12,23 +12,11 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import type { KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { signP256Raw } from './ecdsa';
-import {
-  COLLATERAL_LIFETIME_DAYS,
-  DEFAULT_MRSIGNERSEAM,
-  DEFAULT_QE,
-  DEFAULT_SEAM_ATTRIBUTES,
-  DEFAULT_TEE_TCB_SVN,
-} from './forge-defaults';
+import { COLLATERAL_LIFETIME_DAYS, DEFAULT_MRSIGNERSEAM, DEFAULT_QE, DEFAULT_SEAM_ATTRIBUTES, DEFAULT_TEE_TCB_SVN } from './forge-defaults';
 import { createPckCrl, createRootCaCrl, TestPki } from './test-pki';
 
 export type TcbStatus =
-  | 'UpToDate'
-  | 'SWHardeningNeeded'
-  | 'ConfigurationNeeded'
-  | 'ConfigurationAndSWHardeningNeeded'
-  | 'OutOfDate'
-  | 'OutOfDateConfigurationNeeded'
-  | 'Revoked';
+  'UpToDate' | 'SWHardeningNeeded' | 'ConfigurationNeeded' | 'ConfigurationAndSWHardeningNeeded' | 'OutOfDate' | 'OutOfDateConfigurationNeeded' | 'Revoked';
 
 /** Exactly the dcap-qvl QuoteCollateralV3 JSON shape (hex strings for binary members). */
 export interface QuoteCollateralV3 {
@@ -255,10 +243,28 @@ function buildTcbLevels(pki: TestPki, options: CollateralOptions): TdxTcbLevel[]
   const levels: TdxTcbLevel[] = [];
   if (status !== 'UpToDate') {
     const newerTdx = tdx.map((svn, i) => (i === 2 ? svn + 1 : svn));
-    levels.push(level(sgx.map((svn) => svn + 1), pki.platform.pcesvn + 1, newerTdx, TCB_DATE_NEXT, 'UpToDate', []));
+    levels.push(
+      level(
+        sgx.map((svn) => svn + 1),
+        pki.platform.pcesvn + 1,
+        newerTdx,
+        TCB_DATE_NEXT,
+        'UpToDate',
+        [],
+      ),
+    );
   }
   levels.push(level([...sgx], pki.platform.pcesvn, [...tdx], TCB_DATE_CURRENT, status, options.advisoryIds ?? []));
-  levels.push(level(sgx.map(() => 0), OLD_LEVEL_PCESVN, tdx.map(() => 0), TCB_DATE_OLD, 'OutOfDate', OLD_LEVEL_ADVISORIES));
+  levels.push(
+    level(
+      sgx.map(() => 0),
+      OLD_LEVEL_PCESVN,
+      tdx.map(() => 0),
+      TCB_DATE_OLD,
+      'OutOfDate',
+      OLD_LEVEL_ADVISORIES,
+    ),
+  );
   return levels;
 }
 
@@ -329,7 +335,11 @@ export interface CollateralSigner {
  * The bundle with its TCB info and/or QE identity signed by `signer` and carrying its chain —
  * what an attacker holding some certificate's key under the root could produce.
  */
-export function resignCollateral(collateral: QuoteCollateralV3, signer: CollateralSigner, documents: 'tcbInfo' | 'qeIdentity' | 'both' = 'both'): QuoteCollateralV3 {
+export function resignCollateral(
+  collateral: QuoteCollateralV3,
+  signer: CollateralSigner,
+  documents: 'tcbInfo' | 'qeIdentity' | 'both' = 'both',
+): QuoteCollateralV3 {
   const sign = (body: string) => signP256Raw(signer.key, Buffer.from(body, 'utf8')).toString('hex');
   const out = { ...collateral };
   if (documents !== 'qeIdentity') {

@@ -55,7 +55,7 @@ export function readTlv(bytes: Buffer, offset = 0): Tlv & { end: number } {
 export function derChildren(tlv: Buffer): Buffer[] {
   const { value } = readTlv(tlv);
   const children: Buffer[] = [];
-  for (let offset = 0; offset < value.length; ) {
+  for (let offset = 0; offset < value.length;) {
     const child = readTlv(value, offset);
     children.push(child.encoded);
     offset = child.end;

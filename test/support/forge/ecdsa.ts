@@ -3,16 +3,7 @@
  * r||s signatures (IEEE P1363), never DER. Keys are node KeyObjects; @peculiar/x509 needs WebCrypto
  * keys, so `toWebCryptoKeyPair` converts.
  */
-import {
-  createECDH,
-  createHash,
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPairSync,
-  KeyObject,
-  sign,
-  webcrypto,
-} from 'node:crypto';
+import { createECDH, createHash, createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject, sign, webcrypto } from 'node:crypto';
 
 const P256_CURVE = 'prime256v1';
 /** Order of the P-256 group: private scalars live in [1, n-1]. */

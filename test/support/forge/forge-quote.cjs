@@ -4,7 +4,7 @@
  *   test/support/forge/forge-quote.cjs --report-data HEX [--out FILE] [--state-dir DIR] ...
  * Works with plain node: TypeScript is transpiled on load by ts-register.cjs.
  */
- 
+
 'use strict';
 
 require('./ts-register.cjs');

@@ -80,12 +80,7 @@ async function loadOrCreatePki(paths: ForgeStatePaths): Promise<TestPki> {
   return pki;
 }
 
-async function loadOrCreateCollateral(
-  paths: ForgeStatePaths,
-  pki: TestPki,
-  now: Date,
-  rewrite: CollateralOptions | undefined,
-): Promise<QuoteCollateralV3> {
+async function loadOrCreateCollateral(paths: ForgeStatePaths, pki: TestPki, now: Date, rewrite: CollateralOptions | undefined): Promise<QuoteCollateralV3> {
   if (!rewrite && existsSync(paths.collateralFile)) {
     const existing = JSON.parse(readFileSync(paths.collateralFile, 'utf8')) as QuoteCollateralV3;
     if (!expiresSoon(existing, now)) return existing;

@@ -70,12 +70,14 @@ describe('forged quotes are accepted by dcap-qvl with the test root', () => {
 
   test.each(cases)('%s', (_name, options, reportType) => {
     const report = verify(forge.quote({ ...MEASUREMENTS, ...options }));
-    expect({ status: report.status, advisories: report.advisory_ids, type: report.report.type })
-      .toEqual({ status: 'UpToDate', advisories: [], type: reportType });
+    expect({ status: report.status, advisories: report.advisory_ids, type: report.report.type }).toEqual({
+      status: 'UpToDate',
+      advisories: [],
+      type: reportType,
+    });
     const td = report.report.asTd10()!;
     expect(Buffer.from(td.mrTd).toString('hex')).toBe(MEASUREMENTS.mrtd);
-    expect([td.rtMr0, td.rtMr1, td.rtMr2, td.rtMr3].map((r) => Buffer.from(r).toString('hex')))
-      .toEqual(Object.values(MEASUREMENTS.rtmrs));
+    expect([td.rtMr0, td.rtMr1, td.rtMr2, td.rtMr3].map((r) => Buffer.from(r).toString('hex'))).toEqual(Object.values(MEASUREMENTS.rtmrs));
     expect(Buffer.from(td.reportData)).toEqual(MEASUREMENTS.reportData);
     // Not asserted: report.ppid. dcap-qvl 0.3.9 JS returns it empty even for real Intel PCK
     // certificates (its SGX-type ENUMERATED decoding fails and the error is swallowed).
@@ -85,7 +87,12 @@ describe('forged quotes are accepted by dcap-qvl with the test root', () => {
 describe('the collateral reports the chosen TCB status', () => {
   const cases: Array<[string, CollateralOptions, string, string[]]> = [
     ['UpToDate', { tcbStatus: 'UpToDate' }, 'UpToDate', []],
-    ['OutOfDate with advisories', { tcbStatus: 'OutOfDate', advisoryIds: ['INTEL-SA-00837', 'INTEL-SA-00960'] }, 'OutOfDate', ['INTEL-SA-00837', 'INTEL-SA-00960']],
+    [
+      'OutOfDate with advisories',
+      { tcbStatus: 'OutOfDate', advisoryIds: ['INTEL-SA-00837', 'INTEL-SA-00960'] },
+      'OutOfDate',
+      ['INTEL-SA-00837', 'INTEL-SA-00960'],
+    ],
     ['SWHardeningNeeded with advisories', { tcbStatus: 'SWHardeningNeeded', advisoryIds: ['INTEL-SA-00615'] }, 'SWHardeningNeeded', ['INTEL-SA-00615']],
     ['ConfigurationNeeded', { tcbStatus: 'ConfigurationNeeded' }, 'ConfigurationNeeded', []],
     ['QE identity OutOfDate (merged, worse wins)', { qeTcbStatus: 'OutOfDate', qeAdvisoryIds: ['INTEL-SA-00999'] }, 'OutOfDate', ['INTEL-SA-00999']],
@@ -126,8 +133,8 @@ describe('dcap-qvl rejects deliberately broken quotes and collateral', () => {
     'body changed after signing': { quote: { tamper: { bodyAfterSigning: true } }, error: /ISV enclave report signature is invalid/ },
     'bad QE report signature': { quote: { tamper: { qeReportSignature: true } }, error: /Signature is invalid for qe_report/ },
     'QE report data not binding the attestation key': { quote: { tamper: { qeReportData: true } }, error: /QE report hash mismatch/ },
-    'QE MRSIGNER not the identity\'s': { quote: { qeReport: { mrSigner: hex(0x01, 32) } }, error: /QE MRSIGNER mismatch/ },
-    'QE ISVSVN below the identity\'s levels': { quote: { qeReport: { isvSvn: 1 } }, error: /QE ISVSVN 1 is below minimum/ },
+    "QE MRSIGNER not the identity's": { quote: { qeReport: { mrSigner: hex(0x01, 32) } }, error: /QE MRSIGNER mismatch/ },
+    "QE ISVSVN below the identity's levels": { quote: { qeReport: { isvSvn: 1 } }, error: /QE ISVSVN 1 is below minimum/ },
     'attestation key type not ECDSA P-256': { quote: { header: { attestationKeyType: 3 } }, error: /Unsupported DCAP attestation key type/ },
     'debug TD (dcap-qvl refuses it itself)': { quote: { debug: true }, error: /Debug mode is enabled/ },
     'PCK leaf revoked (revokePckLeaf)': { collateral: { revokePckLeaf: true }, error: /Certificate is revoked/ },
@@ -188,8 +195,7 @@ describe('test PKI', () => {
   test('the PCK leaf SGX extension has the layout of a real Intel PCK certificate', () => {
     const realQuote = readFileSync(join(FIXTURES, 'tdx_quote'));
     const realLeafPem = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/.exec(realQuote.toString('latin1'))![0];
-    const layoutOf = (cert: x509.X509Certificate): string[] =>
-      sgxExtensionLayout(Buffer.from(cert.getExtension(SGX_OID.EXTENSION)!.value));
+    const layoutOf = (cert: x509.X509Certificate): string[] => sgxExtensionLayout(Buffer.from(cert.getExtension(SGX_OID.EXTENSION)!.value));
     expect(layoutOf(forge.pki.pckLeaf.cert)).toEqual(layoutOf(new x509.X509Certificate(realLeafPem)));
   });
 
@@ -255,8 +261,7 @@ describe('quote command', () => {
     return { status, stdout, stderr };
   };
   const stateCollateral = () => JSON.parse(readFileSync(join(stateDir, 'collateral', 'forged.json'), 'utf8')) as QuoteCollateralV3;
-  const verifyWithState = (quote: Buffer) =>
-    verify(quote, stateCollateral(), Math.floor(Date.now() / 1000), readFileSync(join(stateDir, 'root-ca.der')));
+  const verifyWithState = (quote: Buffer) => verify(quote, stateCollateral(), Math.floor(Date.now() / 1000), readFileSync(join(stateDir, 'root-ca.der')));
 
   beforeAll(() => {
     stateDir = mkdtempSync(join(tmpdir(), 'forge-state-'));
@@ -266,7 +271,18 @@ describe('quote command', () => {
   test('--out: report data at offset 568, verifies with the exported root and collateral', async () => {
     const out = join(stateDir, 'quote.bin');
     const reportData = MEASUREMENTS.reportData.toString('hex');
-    const result = await run(['--report-data', reportData, '--state-dir', stateDir, '--out', out, '--mrtd', MEASUREMENTS.mrtd, '--rtmr1', MEASUREMENTS.rtmrs.rtmr1]);
+    const result = await run([
+      '--report-data',
+      reportData,
+      '--state-dir',
+      stateDir,
+      '--out',
+      out,
+      '--mrtd',
+      MEASUREMENTS.mrtd,
+      '--rtmr1',
+      MEASUREMENTS.rtmrs.rtmr1,
+    ]);
     expect(result).toEqual({ status: 0, stdout: '', stderr: '' });
     const quote = readFileSync(out);
     expect(quote.subarray(568, 632).toString('hex')).toBe(reportData);

@@ -19,8 +19,13 @@ const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
 const REPORT_DATA_SIZE = TD_REPORT_10.REPORT_DATA.size;
 const TCB_STATUSES: readonly TcbStatus[] = [
-  'UpToDate', 'SWHardeningNeeded', 'ConfigurationNeeded', 'ConfigurationAndSWHardeningNeeded',
-  'OutOfDate', 'OutOfDateConfigurationNeeded', 'Revoked',
+  'UpToDate',
+  'SWHardeningNeeded',
+  'ConfigurationNeeded',
+  'ConfigurationAndSWHardeningNeeded',
+  'OutOfDate',
+  'OutOfDateConfigurationNeeded',
+  'Revoked',
 ];
 
 export const USAGE = `Usage: quote-cmd --report-data HEX [options]

@@ -194,9 +194,7 @@ function buildTdReport(tdReport: '1.0' | '1.5', options: ForgeQuoteOptions): Buf
 
 /** RTMR0..2 default to synthetic values; RTMR3 defaults to zeros, as on a fresh TD. */
 function rtmrValues(rtmrs: ForgeQuoteOptions['rtmrs']): Bytes[] {
-  const given = Array.isArray(rtmrs)
-    ? rtmrs
-    : RTMR_NAMES.map((name) => rtmrs?.[name]);
+  const given = Array.isArray(rtmrs) ? rtmrs : RTMR_NAMES.map((name) => rtmrs?.[name]);
   if (given.length > RTMR_NAMES.length) throw new Error(`rtmrs: at most ${RTMR_NAMES.length} registers`);
   return RTMR_NAMES.map((name, i) => given[i] ?? (i === 3 ? Buffer.alloc(48) : syntheticMeasurement(name)));
 }

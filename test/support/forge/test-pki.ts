@@ -150,25 +150,43 @@ async function generateTestPki(options: TestPkiOptions): Promise<TestPki> {
 
   const rootKey = keyFor('root');
   const root = await issueCertificate({
-    role: 'root', key: rootKey, subject: names.root, issuer: null, validity,
-    serial: derive('root-serial', SERIAL_NUMBER_SIZE), ca: { pathLength: 1 },
+    role: 'root',
+    key: rootKey,
+    subject: names.root,
+    issuer: null,
+    validity,
+    serial: derive('root-serial', SERIAL_NUMBER_SIZE),
+    ca: { pathLength: 1 },
     crlUrl: `${TEST_PCS_BASE}/rootcacrl`,
   });
   const pckCa = await issueCertificate({
-    role: 'pckCa', key: keyFor('pckCa'), subject: names.pckCa, issuer: root, validity,
-    serial: derive('pck-ca-serial', SERIAL_NUMBER_SIZE), ca: { pathLength: 0 },
+    role: 'pckCa',
+    key: keyFor('pckCa'),
+    subject: names.pckCa,
+    issuer: root,
+    validity,
+    serial: derive('pck-ca-serial', SERIAL_NUMBER_SIZE),
+    ca: { pathLength: 0 },
     crlUrl: `${TEST_PCS_BASE}/rootcacrl`,
   });
   const pckLeaf = await issueCertificate({
-    role: 'pckLeaf', key: keyFor('pckLeaf'), subject: names.pckLeaf, issuer: pckCa,
+    role: 'pckLeaf',
+    key: keyFor('pckLeaf'),
+    subject: names.pckLeaf,
+    issuer: pckCa,
     validity: options.pckLeafValidity ?? validity,
     serial: options.pckLeafSerial ?? derive('pck-leaf-serial', SERIAL_NUMBER_SIZE),
     crlUrl: `${TEST_PCS_BASE}/pckcrl?ca=${pckCaKind}&encoding=der`,
     extraExtensions: [new x509.Extension(SGX_OID.EXTENSION, false, encodeSgxExtension(platform))],
   });
   const tcbSigning = await issueCertificate({
-    role: 'tcbSigning', key: keyFor('tcbSigning'), subject: names.tcbSigning, issuer: root, validity,
-    serial: derive('tcb-signing-serial', SERIAL_NUMBER_SIZE), crlUrl: `${TEST_PCS_BASE}/rootcacrl`,
+    role: 'tcbSigning',
+    key: keyFor('tcbSigning'),
+    subject: names.tcbSigning,
+    issuer: root,
+    validity,
+    serial: derive('tcb-signing-serial', SERIAL_NUMBER_SIZE),
+    crlUrl: `${TEST_PCS_BASE}/rootcacrl`,
   });
   return assemblePki({ root, pckCa, pckLeaf, tcbSigning }, pckCaKind, platform);
 }
@@ -176,7 +194,12 @@ async function generateTestPki(options: TestPkiOptions): Promise<TestPki> {
 function assemblePki(entities: Record<PkiRole, PkiEntity>, pckCaKind: PckCaKind, platform: PckPlatform): TestPki {
   const { root, pckCa, pckLeaf, tcbSigning } = entities;
   return {
-    root, pckCa, pckLeaf, tcbSigning, pckCaKind, platform,
+    root,
+    pckCa,
+    pckLeaf,
+    tcbSigning,
+    pckCaKind,
+    platform,
     pckCertChainPem: pemChain([pckLeaf, pckCa, root]),
     pckCrlIssuerChainPem: pemChain([pckCa, root]),
     tcbIssuerChainPem: pemChain([tcbSigning, root]),
@@ -231,7 +254,13 @@ export async function issueExtraCertificate(pki: TestPki, options: ExtraCertific
     crlUrl: `${TEST_PCS_BASE}/rootcacrl`,
     usages,
     extraExtensions: options.sgxExtension
-      ? [new x509.Extension(SGX_OID.EXTENSION, false, encodeSgxExtension({ ...pki.platform, ...(options.platform?.fmspc ? { fmspc: hexBytes('fmspc', options.platform.fmspc, 6) } : {}) }))]
+      ? [
+          new x509.Extension(
+            SGX_OID.EXTENSION,
+            false,
+            encodeSgxExtension({ ...pki.platform, ...(options.platform?.fmspc ? { fmspc: hexBytes('fmspc', options.platform.fmspc, 6) } : {}) }),
+          ),
+        ]
       : [],
   });
 }
@@ -239,20 +268,14 @@ export async function issueExtraCertificate(pki: TestPki, options: ExtraCertific
 /** Returns a function giving `size` bytes of hex: seed-derived if a seed is set, else random. */
 function makeDeriver(seed: string | undefined): (label: string, size: number) => string {
   return (label, size) => {
-    const bytes = seed === undefined
-      ? randomBytes(size)
-      : createHash('sha256').update(`bootkey-forge|${seed}|${label}`).digest().subarray(0, size);
+    const bytes = seed === undefined ? randomBytes(size) : createHash('sha256').update(`bootkey-forge|${seed}|${label}`).digest().subarray(0, size);
     // Serial numbers must be positive and of fixed length: clear the top bit, avoid a zero byte.
-    bytes[0] = (bytes[0] & 0x7f) || 0x01;
+    bytes[0] = bytes[0] & 0x7f || 0x01;
     return bytes.toString('hex');
   };
 }
 
-function buildPlatform(
-  options: TestPkiOptions,
-  pckCaKind: PckCaKind,
-  derive: (label: string, size: number) => string,
-): PckPlatform {
+function buildPlatform(options: TestPkiOptions, pckCaKind: PckCaKind, derive: (label: string, size: number) => string): PckPlatform {
   const sgxTcbComponents = [...(options.sgxTcbComponents ?? DEFAULT_SGX_TCB_COMPONENTS)];
   if (sgxTcbComponents.length !== SGX_TCB_COMPONENT_COUNT) {
     throw new Error(`test PKI: sgxTcbComponents must have ${SGX_TCB_COMPONENT_COUNT} entries`);
@@ -294,11 +317,16 @@ export function encodeSgxExtension(platform: PckPlatform): Buffer {
   }
   if (platform.configuration) {
     const { dynamicPlatform, cachedKeys, smtEnabled } = platform.configuration;
-    items.push(pair(SGX_OID.CONFIGURATION, derSequence([
-      pair(SGX_OID.DYNAMIC_PLATFORM, derBoolean(dynamicPlatform)),
-      pair(SGX_OID.CACHED_KEYS, derBoolean(cachedKeys)),
-      pair(SGX_OID.SMT_ENABLED, derBoolean(smtEnabled)),
-    ])));
+    items.push(
+      pair(
+        SGX_OID.CONFIGURATION,
+        derSequence([
+          pair(SGX_OID.DYNAMIC_PLATFORM, derBoolean(dynamicPlatform)),
+          pair(SGX_OID.CACHED_KEYS, derBoolean(cachedKeys)),
+          pair(SGX_OID.SMT_ENABLED, derBoolean(smtEnabled)),
+        ]),
+      ),
+    );
   }
   return derSequence(items);
 }
@@ -324,7 +352,7 @@ async function issueCertificate(params: IssueParams): Promise<PkiEntity> {
   const issuerKeys = params.issuer ? await toWebCryptoKeyPair(params.issuer.key) : keys;
   const usages = params.ca
     ? x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign
-    : params.usages ?? x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.nonRepudiation;
+    : (params.usages ?? x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.nonRepudiation);
   // Same extensions, order and criticality as Intel's certificates.
   const extensions = [
     await x509.AuthorityKeyIdentifierExtension.create(issuerKeys.publicKey),
@@ -350,7 +378,9 @@ async function issueCertificate(params: IssueParams): Promise<PkiEntity> {
 
 function entityFromCertificate(role: PkiRole, key: KeyObject, cert: x509.X509Certificate): PkiEntity {
   return {
-    role, key, cert,
+    role,
+    key,
+    cert,
     der: Buffer.from(cert.rawData),
     pem: cert.toString('pem'),
     serial: cert.serialNumber.toLowerCase(),
@@ -439,7 +469,10 @@ export function restoreTestPki(serialized: SerializedTestPki): TestPki {
     return entityFromCertificate(role, createPrivateKey(keyPem), new x509.X509Certificate(certPem));
   };
   const entities = {
-    root: restore('root'), pckCa: restore('pckCa'), pckLeaf: restore('pckLeaf'), tcbSigning: restore('tcbSigning'),
+    root: restore('root'),
+    pckCa: restore('pckCa'),
+    pckLeaf: restore('pckLeaf'),
+    tcbSigning: restore('tcbSigning'),
   };
   return assemblePki(entities, serialized.pckCaKind, decodePlatformFromLeaf(entities.pckLeaf));
 }
@@ -463,9 +496,7 @@ function decodePlatformFromLeaf(leaf: PkiEntity): PckPlatform {
     pceId: readTlv(required(items, SGX_OID.PCE_ID)).value,
     fmspc: readTlv(required(items, SGX_OID.FMSPC)).value,
     sgxType: readUnsigned(readTlv(required(items, SGX_OID.SGX_TYPE)).value),
-    platformInstanceId: items.has(SGX_OID.PLATFORM_INSTANCE_ID)
-      ? readTlv(items.get(SGX_OID.PLATFORM_INSTANCE_ID)!).value
-      : undefined,
+    platformInstanceId: items.has(SGX_OID.PLATFORM_INSTANCE_ID) ? readTlv(items.get(SGX_OID.PLATFORM_INSTANCE_ID)!).value : undefined,
     configuration: configItems
       ? { dynamicPlatform: bool(SGX_OID.DYNAMIC_PLATFORM), cachedKeys: bool(SGX_OID.CACHED_KEYS), smtEnabled: bool(SGX_OID.SMT_ENABLED) }
       : undefined,

@@ -3,7 +3,7 @@
  * ts-node is not installed: `node -r ./test/support/forge/ts-register.cjs some-file.ts`.
  * It steps aside if another hook (ts-node, jest) already handles .ts files.
  */
- 
+
 'use strict';
 
 const fs = require('node:fs');

@@ -84,12 +84,22 @@ describe('parseTcbInfoJson', () => {
     ['tdxModuleIdentities an object', (j) => (j.tdxModuleIdentities = {}), 'tdxModuleIdentities'],
     ['a module identity without id', (j) => delete at(j, 'tdxModuleIdentities', 0).id, 'tdxModuleIdentities[0].id'],
     ['a module identity without levels', (j) => (at(j, 'tdxModuleIdentities', 0).tcbLevels = []), 'tdxModuleIdentities[0].tcbLevels'],
-    ['a module level isvsvn as a string', (j) => (at(j, 'tdxModuleIdentities', 0, 'tcbLevels', 1, 'tcb').isvsvn = '2'), 'tdxModuleIdentities[0].tcbLevels[1].tcb.isvsvn'],
+    [
+      'a module level isvsvn as a string',
+      (j) => (at(j, 'tdxModuleIdentities', 0, 'tcbLevels', 1, 'tcb').isvsvn = '2'),
+      'tdxModuleIdentities[0].tcbLevels[1].tcb.isvsvn',
+    ],
   ])('%s', (_name, edit, path) => {
     expect(failureOf(() => parseTcbInfoJson(edited(tcbInfoText, edit)))).toEqual({ code: ErrorCode.COLLATERAL_INVALID, document: 'tcb_info', path });
   });
 
-  it.each([['not JSON', '{"id":'], ['an array', '[]'], ['null', 'null'], ['a string', '"TDX"'], ['empty', '']])('refuses %s at the root', (_name, text) => {
+  it.each([
+    ['not JSON', '{"id":'],
+    ['an array', '[]'],
+    ['null', 'null'],
+    ['a string', '"TDX"'],
+    ['empty', ''],
+  ])('refuses %s at the root', (_name, text) => {
     expect(failureOf(() => parseTcbInfoJson(text))).toEqual({ code: ErrorCode.COLLATERAL_INVALID, document: 'tcb_info', path: '' });
   });
 });

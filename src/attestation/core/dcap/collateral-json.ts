@@ -107,9 +107,7 @@ export function parseTcbInfoJson(text: string): TcbInfo {
     tdxModuleIdentities:
       root.tdxModuleIdentities === undefined
         ? []
-        : json
-            .array(root.tdxModuleIdentities, 'tdxModuleIdentities')
-            .map((identity, i) => parseModuleIdentity(json, identity, `tdxModuleIdentities[${i}]`)),
+        : json.array(root.tdxModuleIdentities, 'tdxModuleIdentities').map((identity, i) => parseModuleIdentity(json, identity, `tdxModuleIdentities[${i}]`)),
   };
 }
 

@@ -54,8 +54,7 @@ const utcTime = (text: string) => derTlv(0x17, Buffer.from(text, 'latin1'));
 const pckCrlWith = (edit: (tbs: Buffer[]) => Buffer[], base?: Buffer) => resignSigned(base ?? pckCrlWithEntries, pki.pckCa.key, edit);
 /** Position of revokedCertificates in the forged PCK CRL with entries (after nextUpdate). */
 const ENTRIES = TBS_CERT_LIST.NEXT_UPDATE + 1;
-const withEntries = (edit: (entries: Buffer[]) => Buffer[]) => (tbs: Buffer[]) =>
-  replaceAt(tbs, ENTRIES, derSequence(edit(derChildren(tbs[ENTRIES]))));
+const withEntries = (edit: (entries: Buffer[]) => Buffer[]) => (tbs: Buffer[]) => replaceAt(tbs, ENTRIES, derSequence(edit(derChildren(tbs[ENTRIES]))));
 
 describe('parseCrl on well-formed CRLs', () => {
   it('reads issuer, update times and the revoked serials', () => {
@@ -81,16 +80,46 @@ describe('parseCrl refuses malformed CRLs with a typed error', () => {
     ['no issuer or times', () => pckCrlWith((tbs) => tbs.slice(0, TBS_CERT_LIST.ISSUER)), 'missing', /tbsCertList\.issuer: missing/],
     ['no thisUpdate', () => pckCrlWith((tbs) => tbs.slice(0, TBS_CERT_LIST.THIS_UPDATE)), 'missing', /tbsCertList\.thisUpdate: missing/],
     ['no nextUpdate', () => pckCrlWith((tbs) => tbs.slice(0, TBS_CERT_LIST.NEXT_UPDATE)), 'missing', /tbsCertList\.nextUpdate: missing/],
-    ['revokedCertificates where nextUpdate belongs', () => pckCrlWith((tbs) => tbs.filter((_, i) => i !== TBS_CERT_LIST.NEXT_UPDATE)), 'wrong_tag', /nextUpdate/],
+    [
+      'revokedCertificates where nextUpdate belongs',
+      () => pckCrlWith((tbs) => tbs.filter((_, i) => i !== TBS_CERT_LIST.NEXT_UPDATE)),
+      'wrong_tag',
+      /nextUpdate/,
+    ],
     ['a malformed thisUpdate', () => pckCrlWith((tbs) => replaceAt(tbs, TBS_CERT_LIST.THIS_UPDATE, utcTime('2602300000Z'))), 'bad_value', /thisUpdate/],
-    ['an empty revoked entry', () => pckCrlWith(withEntries((entries) => [...entries, empty(SEQUENCE)])), 'missing', /revokedCertificates\[2\]\.userCertificate: missing/],
-    ['a revoked entry without revocationDate', () => pckCrlWith(withEntries((entries) => [...entries, derSequence([derInteger(5)])])), 'missing', /revokedCertificates\[2\]\.revocationDate: missing/],
+    [
+      'an empty revoked entry',
+      () => pckCrlWith(withEntries((entries) => [...entries, empty(SEQUENCE)])),
+      'missing',
+      /revokedCertificates\[2\]\.userCertificate: missing/,
+    ],
+    [
+      'a revoked entry without revocationDate',
+      () => pckCrlWith(withEntries((entries) => [...entries, derSequence([derInteger(5)])])),
+      'missing',
+      /revokedCertificates\[2\]\.revocationDate: missing/,
+    ],
     ['a revoked entry that is an INTEGER', () => pckCrlWith(withEntries((entries) => [derInteger(5), ...entries])), 'wrong_tag', /revokedCertificates\[0\]/],
-    ['a revoked entry with an empty serial', () => pckCrlWith(withEntries((entries) => [derSequence([empty(0x02), utcTime('260201000000Z')]), ...entries])), 'bad_value', null],
-    ['a revoked entry with an extra element', () => pckCrlWith(withEntries(() => [derSequence([derInteger(5), utcTime('260201000000Z'), derSequence([]), derInteger(1)])])), 'unexpected_element', null],
+    [
+      'a revoked entry with an empty serial',
+      () => pckCrlWith(withEntries((entries) => [derSequence([empty(0x02), utcTime('260201000000Z')]), ...entries])),
+      'bad_value',
+      null,
+    ],
+    [
+      'a revoked entry with an extra element',
+      () => pckCrlWith(withEntries(() => [derSequence([derInteger(5), utcTime('260201000000Z'), derSequence([]), derInteger(1)])])),
+      'unexpected_element',
+      null,
+    ],
     ['an empty crlExtensions wrapper', () => pckCrlWith((tbs) => [...tbs.slice(0, -1), empty(0xa0)]), 'missing', /crlExtensions\.extensions: missing/],
     ['an element after crlExtensions', () => pckCrlWith((tbs) => [...tbs, derInteger(1)]), 'unexpected_element', null],
-    ['a non-minimal length', () => pckCrlWith((tbs) => replaceAt(tbs, TBS_CERT_LIST.ISSUER, Buffer.concat([Buffer.from([0x30, 0x81, 0x00])]))), 'non_minimal', null],
+    [
+      'a non-minimal length',
+      () => pckCrlWith((tbs) => replaceAt(tbs, TBS_CERT_LIST.ISSUER, Buffer.concat([Buffer.from([0x30, 0x81, 0x00])]))),
+      'non_minimal',
+      null,
+    ],
   ])('%s', (_name, build, code, message) => {
     const error = x509ErrorOf(() => parseCrl(build()));
     expect(error.code).toBe(code);
@@ -135,9 +164,21 @@ describe('verifyCrls: every defect is COLLATERAL_INVALID for its field', () => {
     ['root_ca_crl not hex', () => input({ rootCaCrlHex: 'zz' }), 'root_ca_crl'],
     ['root_ca_crl empty', () => input({ rootCaCrlHex: '' }), 'root_ca_crl'],
     ['root_ca_crl truncated', () => input({ rootCaCrlHex: rootCaCrl.subarray(0, 40).toString('hex') }), 'root_ca_crl'],
-    ['pck_crl with an empty revoked entry (re-signed)', () => input({ pckCrlHex: pckCrlWith(withEntries((entries) => [...entries, empty(SEQUENCE)])).toString('hex') }), 'pck_crl'],
-    ['pck_crl without nextUpdate (re-signed)', () => input({ pckCrlHex: pckCrlWith((tbs) => tbs.slice(0, TBS_CERT_LIST.NEXT_UPDATE)).toString('hex') }), 'pck_crl'],
-    ['pck_crl signed by the root instead of the PCK CA', () => input({ pckCrlHex: resignSigned(pckCrl, pki.root.key, (tbs) => tbs).toString('hex') }), 'pck_crl'],
+    [
+      'pck_crl with an empty revoked entry (re-signed)',
+      () => input({ pckCrlHex: pckCrlWith(withEntries((entries) => [...entries, empty(SEQUENCE)])).toString('hex') }),
+      'pck_crl',
+    ],
+    [
+      'pck_crl without nextUpdate (re-signed)',
+      () => input({ pckCrlHex: pckCrlWith((tbs) => tbs.slice(0, TBS_CERT_LIST.NEXT_UPDATE)).toString('hex') }),
+      'pck_crl',
+    ],
+    [
+      'pck_crl signed by the root instead of the PCK CA',
+      () => input({ pckCrlHex: resignSigned(pckCrl, pki.root.key, (tbs) => tbs).toString('hex') }),
+      'pck_crl',
+    ],
     ['the root CA CRL in place of the PCK CRL', () => input({ pckCrlHex: rootCaCrl.toString('hex') }), 'pck_crl'],
   ])('%s', (_name, build, field) => {
     const error = domainErrorOf(() => verifyCrls(build(), anchor));
@@ -145,6 +186,8 @@ describe('verifyCrls: every defect is COLLATERAL_INVALID for its field', () => {
   });
 
   it('a pck_crl_issuer_chain that is not PEM is COLLATERAL_INVALID', () => {
-    expect(errorCodeOf(() => verifyCrls(input({ pckCrlIssuerChainPem: '-----BEGIN CERTIFICATE-----\n!!\n-----END CERTIFICATE-----' }), anchor))).toBe(ErrorCode.COLLATERAL_INVALID);
+    expect(errorCodeOf(() => verifyCrls(input({ pckCrlIssuerChainPem: '-----BEGIN CERTIFICATE-----\n!!\n-----END CERTIFICATE-----' }), anchor))).toBe(
+      ErrorCode.COLLATERAL_INVALID,
+    );
   });
 });

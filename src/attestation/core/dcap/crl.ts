@@ -16,10 +16,7 @@ export interface VerifiedCrls {
   pckCrlIssuerChain: VerifiedChain;
 }
 
-export function verifyCrls(
-  input: { rootCaCrlHex: string; pckCrlHex: string; pckCrlIssuerChainPem: string },
-  anchor: TrustAnchor,
-): VerifiedCrls {
+export function verifyCrls(input: { rootCaCrlHex: string; pckCrlHex: string; pckCrlIssuerChainPem: string }, anchor: TrustAnchor): VerifiedCrls {
   const rootCaCrl = decodeCrl(input.rootCaCrlHex, 'root_ca_crl');
   requireIssuedBy(rootCaCrl, anchor.certificate, anchor.key, 'root_ca_crl');
 

@@ -88,7 +88,10 @@ describe('mutation sweep', () => {
   }
 
   function pemBody(der: Buffer): string {
-    return `\n${der.toString('base64').match(/.{1,64}/g)!.join('\n')}\n`;
+    return `\n${der
+      .toString('base64')
+      .match(/.{1,64}/g)!
+      .join('\n')}\n`;
   }
 
   /** The quote with byte `index` of the PCK leaf DER flipped, re-encoded to the same PEM length. */
@@ -136,9 +139,7 @@ describe('mutation sweep', () => {
       check(`PCK leaf DER @${index}`, withLeafByteFlipped(index), index % 4 === 0);
     }
 
-    console.log(
-      `mutation sweep: ${total} mutations, ${rejected} rejected; oracle sample: ${oracleChecked} mutations, ${oracleRejected} rejected`,
-    );
+    console.log(`mutation sweep: ${total} mutations, ${rejected} rejected; oracle sample: ${oracleChecked} mutations, ${oracleRejected} rejected`);
     expect(accepted).toEqual([]);
     expect(oracleAccepted).toEqual([]);
     // The genuine quote still verifies after the sweep (no cache was poisoned).

@@ -50,7 +50,11 @@ function sgxExtension(edit: (entries: { top: Entries; tcb: Entries }) => void = 
   return encode([...entries.top, [SGX_OID.TCB, encode(entries.tcb)]]);
 }
 
-const drop = (entries: Entries, oid: string) => entries.splice(entries.findIndex(([o]) => o === oid), 1);
+const drop = (entries: Entries, oid: string) =>
+  entries.splice(
+    entries.findIndex(([o]) => o === oid),
+    1,
+  );
 const set = (entries: Entries, oid: string, value: Buffer) => {
   const entry = entries.find(([o]) => o === oid);
   if (!entry) throw new Error(`no ${oid}`);
@@ -99,21 +103,63 @@ describe('parsePckExtension', () => {
     ['an entry that is not a SEQUENCE', () => derSequence([derInteger(1)]), 'wrong_tag', /SGX extension\[0\]/],
     ['an empty entry', () => derSequence([derSequence([])]), 'missing', /SGX extension\[0\]\.id: missing/],
     ['an entry with an OID only', () => derSequence([derSequence([derOid(SGX_OID.PPID)])]), 'missing', /SGX extension\[0\]\.value: missing/],
-    ['an entry with three elements', () => derSequence([derSequence([derOid(SGX_OID.PPID), derOctetString(Buffer.alloc(16)), derInteger(1)])]), 'unexpected_element', /SGX extension\[0\]/],
+    [
+      'an entry with three elements',
+      () => derSequence([derSequence([derOid(SGX_OID.PPID), derOctetString(Buffer.alloc(16)), derInteger(1)])]),
+      'unexpected_element',
+      /SGX extension\[0\]/,
+    ],
     ['an entry whose id is an INTEGER', () => derSequence([derSequence([derInteger(1), derInteger(1)])]), 'wrong_tag', /SGX extension\[0\]\.id/],
-    ['a duplicate FMSPC', () => sgxExtension(({ top }) => top.push([SGX_OID.FMSPC, derOctetString(Buffer.alloc(6))])), 'unexpected_element', /duplicate 1\.2\.840\.113741\.1\.13\.1\.4/],
+    [
+      'a duplicate FMSPC',
+      () => sgxExtension(({ top }) => top.push([SGX_OID.FMSPC, derOctetString(Buffer.alloc(6))])),
+      'unexpected_element',
+      /duplicate 1\.2\.840\.113741\.1\.13\.1\.4/,
+    ],
     ['no FMSPC', () => sgxExtension(({ top }) => drop(top, SGX_OID.FMSPC)), 'missing', /FMSPC \(1\.2\.840\.113741\.1\.13\.1\.4\): missing/],
-    ['FMSPC under a wrong OID', () => sgxExtension(({ top }) => { drop(top, SGX_OID.FMSPC); top.push([`${SGX_OID.FMSPC}4`, derOctetString(pki.platform.fmspc)]); }), 'missing', /FMSPC/],
+    [
+      'FMSPC under a wrong OID',
+      () =>
+        sgxExtension(({ top }) => {
+          drop(top, SGX_OID.FMSPC);
+          top.push([`${SGX_OID.FMSPC}4`, derOctetString(pki.platform.fmspc)]);
+        }),
+      'missing',
+      /FMSPC/,
+    ],
     ['a 5-byte FMSPC', () => sgxExtension(({ top }) => set(top, SGX_OID.FMSPC, derOctetString(Buffer.alloc(5)))), 'bad_value', /FMSPC: 5 bytes, expected 6/],
     ['FMSPC as an INTEGER', () => sgxExtension(({ top }) => set(top, SGX_OID.FMSPC, derInteger(7))), 'wrong_tag', /FMSPC/],
     ['a 15-byte PPID', () => sgxExtension(({ top }) => set(top, SGX_OID.PPID, derOctetString(Buffer.alloc(15)))), 'bad_value', /PPID/],
     ['a 3-byte PCE-ID', () => sgxExtension(({ top }) => set(top, SGX_OID.PCE_ID, derOctetString(Buffer.alloc(3)))), 'bad_value', /PCE-ID/],
     ['SGX type as an INTEGER', () => sgxExtension(({ top }) => set(top, SGX_OID.SGX_TYPE, derInteger(0))), 'wrong_tag', /SGX type/],
-    ['TCB that is not a SEQUENCE', () => { const { top } = standardEntries(); return encode([...top, [SGX_OID.TCB, derInteger(1)]]); }, 'wrong_tag', /SGX extension TCB/],
+    [
+      'TCB that is not a SEQUENCE',
+      () => {
+        const { top } = standardEntries();
+        return encode([...top, [SGX_OID.TCB, derInteger(1)]]);
+      },
+      'wrong_tag',
+      /SGX extension TCB/,
+    ],
     ['no TCB component 7', () => sgxExtension(({ tcb }) => drop(tcb, `${SGX_OID.TCB_COMPONENT_PREFIX}7`)), 'missing', /SGX TCB component 7/],
-    ['TCB component 3 as an OCTET STRING', () => sgxExtension(({ tcb }) => set(tcb, `${SGX_OID.TCB_COMPONENT_PREFIX}3`, derOctetString(Buffer.from([3])))), 'wrong_tag', /SGX TCB component 3/],
-    ['a negative TCB component', () => sgxExtension(({ tcb }) => set(tcb, `${SGX_OID.TCB_COMPONENT_PREFIX}1`, derTlv(0x02, Buffer.from([0xff])))), 'bad_value', /SGX TCB component 1/],
-    ['an empty TCB component', () => sgxExtension(({ tcb }) => set(tcb, `${SGX_OID.TCB_COMPONENT_PREFIX}16`, derTlv(0x02, Buffer.alloc(0)))), 'bad_value', /SGX TCB component 16/],
+    [
+      'TCB component 3 as an OCTET STRING',
+      () => sgxExtension(({ tcb }) => set(tcb, `${SGX_OID.TCB_COMPONENT_PREFIX}3`, derOctetString(Buffer.from([3])))),
+      'wrong_tag',
+      /SGX TCB component 3/,
+    ],
+    [
+      'a negative TCB component',
+      () => sgxExtension(({ tcb }) => set(tcb, `${SGX_OID.TCB_COMPONENT_PREFIX}1`, derTlv(0x02, Buffer.from([0xff])))),
+      'bad_value',
+      /SGX TCB component 1/,
+    ],
+    [
+      'an empty TCB component',
+      () => sgxExtension(({ tcb }) => set(tcb, `${SGX_OID.TCB_COMPONENT_PREFIX}16`, derTlv(0x02, Buffer.alloc(0)))),
+      'bad_value',
+      /SGX TCB component 16/,
+    ],
     ['no PCESVN', () => sgxExtension(({ tcb }) => drop(tcb, SGX_OID.PCESVN)), 'missing', /PCESVN/],
     ['a 15-byte CPUSVN', () => sgxExtension(({ tcb }) => set(tcb, SGX_OID.CPUSVN, derOctetString(Buffer.alloc(15)))), 'bad_value', /CPUSVN/],
   ])('%s', (_name, build, code, message) => {

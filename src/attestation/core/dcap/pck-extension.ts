@@ -2,7 +2,20 @@
  * Intel's SGX extension (OID 1.2.840.113741.1.13.1) in a PCK certificate: the platform's FMSPC,
  * PCE-ID, PPID, and its TCB (16 SGX component SVNs, PCESVN, CPUSVN) — the inputs to TCB matching.
  */
-import { DerCursor, DerError, DerNode, TAG_ENUMERATED, TAG_INTEGER, TAG_OCTET_STRING, TAG_OID, TAG_SEQUENCE, decodeOid, decodeSmallUnsigned, expectTag, parseDer } from './der';
+import {
+  DerCursor,
+  DerError,
+  DerNode,
+  TAG_ENUMERATED,
+  TAG_INTEGER,
+  TAG_OCTET_STRING,
+  TAG_OID,
+  TAG_SEQUENCE,
+  decodeOid,
+  decodeSmallUnsigned,
+  expectTag,
+  parseDer,
+} from './der';
 import { Certificate, OID_SGX_EXTENSION, X509Error, parseCertificate } from './x509';
 
 const OID_PPID = `${OID_SGX_EXTENSION}.1`;

@@ -21,13 +21,13 @@ export interface VerifiedQeIdentity {
   signingChain: VerifiedChain;
 }
 
-export function verifyQeIdentity(
-  input: { text: string; signatureHex: string; issuerChainPem: string },
-  anchor: TrustAnchor,
-): VerifiedQeIdentity {
+export function verifyQeIdentity(input: { text: string; signatureHex: string; issuerChainPem: string }, anchor: TrustAnchor): VerifiedQeIdentity {
   const signingChain = verifySignedDocument(input, anchor, 'qe_identity');
   const qeIdentity = parseQeIdentityJson(input.text);
-  requireLevelStatuses(qeIdentity.tcbLevels.map((level) => level.tcbStatus), 'qe_identity');
+  requireLevelStatuses(
+    qeIdentity.tcbLevels.map((level) => level.tcbStatus),
+    'qe_identity',
+  );
   return { qeIdentity, signingChain };
 }
 
@@ -47,7 +47,7 @@ export function matchQeIdentity(report: EnclaveReport, identity: QeIdentity): Qe
   if (report.isvProdId !== identity.isvProdId) {
     throw mismatch('ISVPRODID', { actual: report.isvProdId, expected: identity.isvProdId });
   }
-  if (((report.miscSelect & identity.miscSelectMask) >>> 0) !== ((identity.miscSelect & identity.miscSelectMask) >>> 0)) {
+  if ((report.miscSelect & identity.miscSelectMask) >>> 0 !== (identity.miscSelect & identity.miscSelectMask) >>> 0) {
     throw mismatch('MISCSELECT', { actual: report.miscSelect, expected: identity.miscSelect });
   }
   for (let i = 0; i < identity.attributes.length; i++) {

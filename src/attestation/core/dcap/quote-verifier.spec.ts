@@ -110,10 +110,13 @@ describe('verifyQuote on the real Intel sample', () => {
 });
 
 describe('verifyQuote refuses tampered collateral with the right code', () => {
-  const flipHexChar = (hex: string, index: number) =>
-    hex.slice(0, index) + (hex[index] === '0' ? '1' : '0') + hex.slice(index + 1);
+  const flipHexChar = (hex: string, index: number) => hex.slice(0, index) + (hex[index] === '0' ? '1' : '0') + hex.slice(index + 1);
   const cases: [string, (c: QuoteCollateral) => QuoteCollateral, ErrorCode][] = [
-    ['tcb_info text changed', (c) => ({ ...c, tcb_info: c.tcb_info.replace('"tcbEvaluationDataNumber":17', '"tcbEvaluationDataNumber":18') }), ErrorCode.COLLATERAL_INVALID],
+    [
+      'tcb_info text changed',
+      (c) => ({ ...c, tcb_info: c.tcb_info.replace('"tcbEvaluationDataNumber":17', '"tcbEvaluationDataNumber":18') }),
+      ErrorCode.COLLATERAL_INVALID,
+    ],
     ['tcb_info whitespace added', (c) => ({ ...c, tcb_info: c.tcb_info + ' ' }), ErrorCode.COLLATERAL_INVALID],
     ['tcb_info_signature flipped', (c) => ({ ...c, tcb_info_signature: flipHexChar(c.tcb_info_signature, 10) }), ErrorCode.COLLATERAL_INVALID],
     ['tcb_info_signature truncated', (c) => ({ ...c, tcb_info_signature: c.tcb_info_signature.slice(2) }), ErrorCode.COLLATERAL_INVALID],
@@ -159,7 +162,10 @@ describe('trust anchor and revocation', () => {
       notAfter: new Date('2049-01-01T00:00:00Z'),
       signingAlgorithm: algorithm,
       keys: keys,
-      extensions: [new x509.BasicConstraintsExtension(true, 1, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true)],
+      extensions: [
+        new x509.BasicConstraintsExtension(true, 1, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      ],
     });
     const error = errorOf(() => verifyQuote(rawQuote, collateral, { now: FIXTURE_NOW, rootCaDer: new Uint8Array(foreign.rawData) }));
     expect(error.code).toBe(ErrorCode.PCK_CHAIN_INVALID);
@@ -178,9 +184,7 @@ describe('trust anchor and revocation', () => {
       anchor,
     );
     const verifier = new QuoteVerifier(rootCaDer);
-    const chain = (verifier as unknown as { pckChain(q: unknown): { chain: Parameters<typeof checkRevocation>[0] } }).pckChain(
-      parseTdxQuote(rawQuote),
-    ).chain;
+    const chain = (verifier as unknown as { pckChain(q: unknown): { chain: Parameters<typeof checkRevocation>[0] } }).pckChain(parseTdxQuote(rawQuote)).chain;
     expect(() => checkRevocation(chain, anchor, crls, 'pck chain')).not.toThrow();
     for (const index of [0, 1]) {
       const serial = chain.certificates[index].serialHex;

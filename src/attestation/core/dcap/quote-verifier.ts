@@ -18,15 +18,7 @@ import { parseTdxQuote } from '../quote/tdx-quote.parser';
 import type { TdxQuote } from '../quote/quote.types';
 import { byteAt, toHex } from '../quote/encoding';
 import { TD_ATTRIBUTES_DEBUG_BIT } from '../quote/quote-constants';
-import {
-  PckCaKind,
-  TrustAnchor,
-  VerifiedPckChain,
-  checkChainValidity,
-  loadTrustAnchor,
-  requirePckCaChain,
-  verifyPckCertChain,
-} from './cert-chain';
+import { PckCaKind, TrustAnchor, VerifiedPckChain, checkChainValidity, loadTrustAnchor, requirePckCaChain, verifyPckCertChain } from './cert-chain';
 import { COLLATERAL_FIELDS, QuoteCollateral, TcbStatus } from './collateral.types';
 import { VerifiedCrls, checkCrlValidity, checkRevocation, verifyCrls } from './crl';
 import { LruCache } from './lru-cache';
@@ -336,10 +328,14 @@ function requirePlatformMatch(entry: CollateralEntry, pckEntry: PckChainEntry): 
   const tcb = entry.tcb;
   const pck = pckEntry.extension;
   if (entry.pckCrlCa !== pckEntry.chain.caKind) {
-    throw new DomainError(ErrorCode.COLLATERAL_INVALID, `collateral pck_crl is the ${entry.pckCrlCa} CA's; this PCK certificate is from the ${pckEntry.chain.caKind} CA`, {
-      step: 'crl',
-      field: 'pck_crl',
-    });
+    throw new DomainError(
+      ErrorCode.COLLATERAL_INVALID,
+      `collateral pck_crl is the ${entry.pckCrlCa} CA's; this PCK certificate is from the ${pckEntry.chain.caKind} CA`,
+      {
+        step: 'crl',
+        field: 'pck_crl',
+      },
+    );
   }
   const fmspc = toHex(pck.fmspc);
   const pceId = toHex(pck.pceId);

@@ -11,10 +11,7 @@ export interface VerifiedTcbInfo {
   signingChain: VerifiedChain;
 }
 
-export function verifyTcbInfo(
-  input: { text: string; signatureHex: string; issuerChainPem: string },
-  anchor: TrustAnchor,
-): VerifiedTcbInfo {
+export function verifyTcbInfo(input: { text: string; signatureHex: string; issuerChainPem: string }, anchor: TrustAnchor): VerifiedTcbInfo {
   const signingChain = verifySignedDocument(input, anchor, 'tcb_info');
   const tcbInfo = parseTcbInfoJson(input.text);
   const statuses = [...tcbInfo.tcbLevels, ...tcbInfo.tdxModuleIdentities.flatMap((identity) => identity.tcbLevels)].map((level) => level.tcbStatus);

@@ -48,7 +48,9 @@ export function matchTdxTcbLevel(tcbInfo: TcbInfo, pck: PckExtension, report: Td
     });
   }
   // Exists: the level found above reaches these too.
-  const sgxLevel = tcbInfo.tcbLevels.find((candidate) => pck.pceSvn >= candidate.pceSvn && componentsReach(pck.sgxTcbComponents, candidate.sgxTcbComponents, 0))!;
+  const sgxLevel = tcbInfo.tcbLevels.find(
+    (candidate) => pck.pceSvn >= candidate.pceSvn && componentsReach(pck.sgxTcbComponents, candidate.sgxTcbComponents, 0),
+  )!;
   return { platform: platformMatch(level), tdxModule: evaluateTdxModule(tcbInfo, report), sgxStatus: sgxLevel.tcbStatus };
 }
 

@@ -37,8 +37,18 @@ async function statusOf(quote: ForgeQuoteOptions, collateralOptions?: Collateral
 describe('TDRelaunchAdvised (Intel QVL checkForRelaunch)', () => {
   it.each([
     ['TD report 1.5, module updated in place to the latest', 'TDRelaunchAdvised', v15(LAUNCHED_OLD, UPDATED), undefined],
-    ['…with a ConfigurationNeeded platform and the latest microcode', 'TDRelaunchAdvisedConfigurationNeeded', v15(LAUNCHED_OLD, svn(6, 1, 4)), { tcbStatus: 'ConfigurationNeeded' }],
-    ['…ConfigurationNeeded, TEE_TCB_SVN2 below the latest level’s microcode', 'OutOfDateConfigurationNeeded', v15(LAUNCHED_OLD, svn(6, 1, 3)), { tcbStatus: 'ConfigurationNeeded' }],
+    [
+      '…with a ConfigurationNeeded platform and the latest microcode',
+      'TDRelaunchAdvisedConfigurationNeeded',
+      v15(LAUNCHED_OLD, svn(6, 1, 4)),
+      { tcbStatus: 'ConfigurationNeeded' },
+    ],
+    [
+      '…ConfigurationNeeded, TEE_TCB_SVN2 below the latest level’s microcode',
+      'OutOfDateConfigurationNeeded',
+      v15(LAUNCHED_OLD, svn(6, 1, 3)),
+      { tcbStatus: 'ConfigurationNeeded' },
+    ],
     ['not updated (TEE_TCB_SVN2 = TEE_TCB_SVN)', 'OutOfDate', v15(LAUNCHED_OLD, LAUNCHED_OLD), undefined],
     ['updated, but not to the latest module level', 'OutOfDate', v15(LAUNCHED_OLD, svn(3, 1, 3)), undefined],
     ['updated, but the QE is OutOfDate', 'OutOfDate', v15(LAUNCHED_OLD, UPDATED), { qeTcbStatus: 'OutOfDate' }],

@@ -81,59 +81,184 @@ describe('parseCertificate refuses malformed certificates with a typed error', (
     ['no signatureValue', () => derSequence(derChildren(pki.pckLeaf.der).slice(0, 2)), 'missing', /certificate\.signatureValue: missing/],
     ['an empty tbsCertificate (no version: v1)', () => leafWith(() => []), 'unsupported_version', null],
     ['version v2', () => leafWith((tbs) => replaceAt(tbs, TBS_CERTIFICATE.VERSION, derTlv(0xa0, derInteger(1)))), 'unsupported_version', null],
-    ['an empty version wrapper', () => leafWith((tbs) => replaceAt(tbs, TBS_CERTIFICATE.VERSION, empty(0xa0))), 'missing', /tbsCertificate\.version\.version: missing/],
-    ['a version wrapper holding two INTEGERs', () => leafWith((tbs) => replaceAt(tbs, TBS_CERTIFICATE.VERSION, derTlv(0xa0, Buffer.concat([derInteger(2), derInteger(2)])))), 'unexpected_element', null],
-    ['no serial number', () => leafWith((tbs) => tbs.filter((_, i) => i !== TBS_CERTIFICATE.SERIAL)), 'wrong_tag', /tbsCertificate\.serialNumber: expected tag 0x02/],
+    [
+      'an empty version wrapper',
+      () => leafWith((tbs) => replaceAt(tbs, TBS_CERTIFICATE.VERSION, empty(0xa0))),
+      'missing',
+      /tbsCertificate\.version\.version: missing/,
+    ],
+    [
+      'a version wrapper holding two INTEGERs',
+      () => leafWith((tbs) => replaceAt(tbs, TBS_CERTIFICATE.VERSION, derTlv(0xa0, Buffer.concat([derInteger(2), derInteger(2)])))),
+      'unexpected_element',
+      null,
+    ],
+    [
+      'no serial number',
+      () => leafWith((tbs) => tbs.filter((_, i) => i !== TBS_CERTIFICATE.SERIAL)),
+      'wrong_tag',
+      /tbsCertificate\.serialNumber: expected tag 0x02/,
+    ],
     ['an empty serial number', () => leafWith((tbs) => replaceAt(tbs, TBS_CERTIFICATE.SERIAL, empty(0x02))), 'bad_value', null],
-    ['an empty validity SEQUENCE', () => leafWith((tbs) => replaceAt(tbs, TBS_CERTIFICATE.VALIDITY, empty(SEQUENCE))), 'missing', /tbsCertificate\.validity\.notBefore: missing/],
-    ['a validity with notBefore only', () => leafWith((tbs) => replaceAt(tbs, TBS_CERTIFICATE.VALIDITY, derSequence([utcTime('200101000000Z')]))), 'missing', /validity\.notAfter: missing/],
-    ['a validity with three times', () => leafWith((tbs) => replaceAt(tbs, TBS_CERTIFICATE.VALIDITY, derSequence([utcTime('200101000000Z'), utcTime('300101000000Z'), utcTime('300101000000Z')]))), 'unexpected_element', null],
-    ['an INTEGER as notBefore', () => leafWith((tbs) => replaceAt(tbs, TBS_CERTIFICATE.VALIDITY, derSequence([derInteger(1), utcTime('300101000000Z')]))), 'wrong_tag', /validity\.notBefore/],
-    ['a malformed notAfter', () => leafWith((tbs) => replaceAt(tbs, TBS_CERTIFICATE.VALIDITY, derSequence([utcTime('200101000000Z'), utcTime('301301000000Z')]))), 'bad_value', /validity\.notAfter: time out of range/],
-    ['validity as an OCTET STRING', () => leafWith((tbs) => replaceAt(tbs, TBS_CERTIFICATE.VALIDITY, empty(0x04))), 'wrong_tag', /tbsCertificate\.validity: expected tag 0x30/],
-    ['a non-minimal validity length', () => leafWith((tbs) => replaceAt(tbs, TBS_CERTIFICATE.VALIDITY, nonMinimalLength(tbs[TBS_CERTIFICATE.VALIDITY]))), 'non_minimal', null],
-    ['a long-form tag in place of the subject', () => leafWith((tbs) => replaceAt(tbs, TBS_CERTIFICATE.SUBJECT, Buffer.from([0x3f, 0x81, 0x00, 0x00]))), 'unsupported_tag', null],
+    [
+      'an empty validity SEQUENCE',
+      () => leafWith((tbs) => replaceAt(tbs, TBS_CERTIFICATE.VALIDITY, empty(SEQUENCE))),
+      'missing',
+      /tbsCertificate\.validity\.notBefore: missing/,
+    ],
+    [
+      'a validity with notBefore only',
+      () => leafWith((tbs) => replaceAt(tbs, TBS_CERTIFICATE.VALIDITY, derSequence([utcTime('200101000000Z')]))),
+      'missing',
+      /validity\.notAfter: missing/,
+    ],
+    [
+      'a validity with three times',
+      () =>
+        leafWith((tbs) =>
+          replaceAt(tbs, TBS_CERTIFICATE.VALIDITY, derSequence([utcTime('200101000000Z'), utcTime('300101000000Z'), utcTime('300101000000Z')])),
+        ),
+      'unexpected_element',
+      null,
+    ],
+    [
+      'an INTEGER as notBefore',
+      () => leafWith((tbs) => replaceAt(tbs, TBS_CERTIFICATE.VALIDITY, derSequence([derInteger(1), utcTime('300101000000Z')]))),
+      'wrong_tag',
+      /validity\.notBefore/,
+    ],
+    [
+      'a malformed notAfter',
+      () => leafWith((tbs) => replaceAt(tbs, TBS_CERTIFICATE.VALIDITY, derSequence([utcTime('200101000000Z'), utcTime('301301000000Z')]))),
+      'bad_value',
+      /validity\.notAfter: time out of range/,
+    ],
+    [
+      'validity as an OCTET STRING',
+      () => leafWith((tbs) => replaceAt(tbs, TBS_CERTIFICATE.VALIDITY, empty(0x04))),
+      'wrong_tag',
+      /tbsCertificate\.validity: expected tag 0x30/,
+    ],
+    [
+      'a non-minimal validity length',
+      () => leafWith((tbs) => replaceAt(tbs, TBS_CERTIFICATE.VALIDITY, nonMinimalLength(tbs[TBS_CERTIFICATE.VALIDITY]))),
+      'non_minimal',
+      null,
+    ],
+    [
+      'a long-form tag in place of the subject',
+      () => leafWith((tbs) => replaceAt(tbs, TBS_CERTIFICATE.SUBJECT, Buffer.from([0x3f, 0x81, 0x00, 0x00]))),
+      'unsupported_tag',
+      null,
+    ],
     ['no subject, key or extensions', () => leafWith((tbs) => tbs.slice(0, TBS_CERTIFICATE.SUBJECT)), 'missing', /tbsCertificate\.subject: missing/],
     ['an element after the extensions', () => leafWith((tbs) => [...tbs, derInteger(7)]), 'unexpected_element', null],
-    ['ecdsa-with-SHA384 inside and outside', () => {
-      const cert = leafWith((tbs) => replaceAt(tbs, TBS_CERTIFICATE.SIGNATURE, ecdsaSha384));
-      const [tbs, , signature] = derChildren(cert);
-      return derSequence([tbs, ecdsaSha384, signature]);
-    }, 'unsupported_algorithm', null],
+    [
+      'ecdsa-with-SHA384 inside and outside',
+      () => {
+        const cert = leafWith((tbs) => replaceAt(tbs, TBS_CERTIFICATE.SIGNATURE, ecdsaSha384));
+        const [tbs, , signature] = derChildren(cert);
+        return derSequence([tbs, ecdsaSha384, signature]);
+      },
+      'unsupported_algorithm',
+      null,
+    ],
     ['inner and outer algorithms that differ', () => leafWith((tbs) => replaceAt(tbs, TBS_CERTIFICATE.SIGNATURE, ecdsaSha384)), 'unsupported_algorithm', null],
-    ['an empty algorithm identifier', () => {
-      const cert = leafWith((tbs) => replaceAt(tbs, TBS_CERTIFICATE.SIGNATURE, empty(SEQUENCE)));
-      const [tbs, , signature] = derChildren(cert);
-      return derSequence([tbs, empty(SEQUENCE), signature]);
-    }, 'missing', /signature algorithm\.algorithm: missing/],
-    ['a signatureValue with unused bits', () => {
-      const [tbs, algorithm, signature] = derChildren(pki.pckLeaf.der);
-      const bits = Buffer.from(readTlv(signature).value);
-      bits[0] = 1;
-      return derSequence([tbs, algorithm, derTlv(0x03, bits)]);
-    }, 'bad_value', null],
-    ['an empty extensions wrapper', () => leafWith((tbs) => replaceAt(tbs, TBS_CERTIFICATE.EXTENSIONS, empty(0xa3))), 'missing', /tbsCertificate\.extensions\.list: missing/],
-    ['an extension without extnValue', () => leafWith(withExtensions((list) => [...list, derSequence([derOid('2.5.29.32')])])), 'missing', /extensions\[\d+\]\.extnValue: missing/],
+    [
+      'an empty algorithm identifier',
+      () => {
+        const cert = leafWith((tbs) => replaceAt(tbs, TBS_CERTIFICATE.SIGNATURE, empty(SEQUENCE)));
+        const [tbs, , signature] = derChildren(cert);
+        return derSequence([tbs, empty(SEQUENCE), signature]);
+      },
+      'missing',
+      /signature algorithm\.algorithm: missing/,
+    ],
+    [
+      'a signatureValue with unused bits',
+      () => {
+        const [tbs, algorithm, signature] = derChildren(pki.pckLeaf.der);
+        const bits = Buffer.from(readTlv(signature).value);
+        bits[0] = 1;
+        return derSequence([tbs, algorithm, derTlv(0x03, bits)]);
+      },
+      'bad_value',
+      null,
+    ],
+    [
+      'an empty extensions wrapper',
+      () => leafWith((tbs) => replaceAt(tbs, TBS_CERTIFICATE.EXTENSIONS, empty(0xa3))),
+      'missing',
+      /tbsCertificate\.extensions\.list: missing/,
+    ],
+    [
+      'an extension without extnValue',
+      () => leafWith(withExtensions((list) => [...list, derSequence([derOid('2.5.29.32')])])),
+      'missing',
+      /extensions\[\d+\]\.extnValue: missing/,
+    ],
     ['an extension with an empty body', () => leafWith(withExtensions((list) => [...list, empty(SEQUENCE)])), 'missing', /extnID: missing/],
-    ['an extension whose OID is an INTEGER', () => leafWith(withExtensions((list) => [...list, derSequence([derInteger(5), derOctetString(Buffer.alloc(1))])])), 'wrong_tag', null],
-    ['an unknown critical extension', () => leafWith(withExtensions((list) => [...list, derSequence([derOid('2.5.29.32'), derBoolean(true), derOctetString(derSequence([]))])])), 'bad_extension', /unknown critical extension 2\.5\.29\.32/],
+    [
+      'an extension whose OID is an INTEGER',
+      () => leafWith(withExtensions((list) => [...list, derSequence([derInteger(5), derOctetString(Buffer.alloc(1))])])),
+      'wrong_tag',
+      null,
+    ],
+    [
+      'an unknown critical extension',
+      () => leafWith(withExtensions((list) => [...list, derSequence([derOid('2.5.29.32'), derBoolean(true), derOctetString(derSequence([]))])])),
+      'bad_extension',
+      /unknown critical extension 2\.5\.29\.32/,
+    ],
     ['a duplicate extension', () => leafWith(withExtensions((list) => [...list, list[0]])), 'bad_extension', /duplicate extension/],
-    ['basicConstraints with pathLen before cA', () => leafWith(withExtensions((list) => [
-      ...list.filter((ext) => !ext.includes(derOid('2.5.29.19'))),
-      derSequence([derOid('2.5.29.19'), derBoolean(true), derOctetString(derSequence([derInteger(0), derBoolean(true)]))]),
-    ])), 'bad_extension', null],
-    ['basicConstraints that is not DER', () => leafWith(withExtensions((list) => [
-      ...list.filter((ext) => !ext.includes(derOid('2.5.29.19'))),
-      derSequence([derOid('2.5.29.19'), derBoolean(true), derOctetString(Buffer.from([0x30, 0x05]))]),
-    ])), 'bad_extension', null],
-    ['keyUsage that is not a BIT STRING', () => leafWith(withExtensions((list) => [
-      ...list.filter((ext) => !ext.includes(derOid('2.5.29.15'))),
-      derSequence([derOid('2.5.29.15'), derBoolean(true), derOctetString(derInteger(5))]),
-    ])), 'bad_extension', null],
-    ['keyUsage with 8 unused bits', () => leafWith(withExtensions((list) => [
-      ...list.filter((ext) => !ext.includes(derOid('2.5.29.15'))),
-      derSequence([derOid('2.5.29.15'), derBoolean(true), derOctetString(derTlv(0x03, Buffer.from([8, 0x80])))]),
-    ])), 'bad_extension', null],
+    [
+      'basicConstraints with pathLen before cA',
+      () =>
+        leafWith(
+          withExtensions((list) => [
+            ...list.filter((ext) => !ext.includes(derOid('2.5.29.19'))),
+            derSequence([derOid('2.5.29.19'), derBoolean(true), derOctetString(derSequence([derInteger(0), derBoolean(true)]))]),
+          ]),
+        ),
+      'bad_extension',
+      null,
+    ],
+    [
+      'basicConstraints that is not DER',
+      () =>
+        leafWith(
+          withExtensions((list) => [
+            ...list.filter((ext) => !ext.includes(derOid('2.5.29.19'))),
+            derSequence([derOid('2.5.29.19'), derBoolean(true), derOctetString(Buffer.from([0x30, 0x05]))]),
+          ]),
+        ),
+      'bad_extension',
+      null,
+    ],
+    [
+      'keyUsage that is not a BIT STRING',
+      () =>
+        leafWith(
+          withExtensions((list) => [
+            ...list.filter((ext) => !ext.includes(derOid('2.5.29.15'))),
+            derSequence([derOid('2.5.29.15'), derBoolean(true), derOctetString(derInteger(5))]),
+          ]),
+        ),
+      'bad_extension',
+      null,
+    ],
+    [
+      'keyUsage with 8 unused bits',
+      () =>
+        leafWith(
+          withExtensions((list) => [
+            ...list.filter((ext) => !ext.includes(derOid('2.5.29.15'))),
+            derSequence([derOid('2.5.29.15'), derBoolean(true), derOctetString(derTlv(0x03, Buffer.from([8, 0x80])))]),
+          ]),
+        ),
+      'bad_extension',
+      null,
+    ],
   ])('%s', (_name, build, code, message) => {
     const error = x509ErrorOf(() => parseCertificate(build()));
     expect(error.code).toBe(code);

@@ -32,7 +32,14 @@ describe('evaluateMeasurementPolicy', () => {
   });
 
   it('names the nearest set and each differing register on a miss', () => {
-    const verdict = evaluateMeasurementPolicy(td, [set('far', { mrtd: hex('bb'), bootRtmrs: { rtmr0: hex('09'), rtmr1: hex('01'), rtmr2: hex('02') } }), set('near', { bootRtmrs: { rtmr0: hex('00'), rtmr1: hex('01'), rtmr2: hex('0f') } })], 'boot');
+    const verdict = evaluateMeasurementPolicy(
+      td,
+      [
+        set('far', { mrtd: hex('bb'), bootRtmrs: { rtmr0: hex('09'), rtmr1: hex('01'), rtmr2: hex('02') } }),
+        set('near', { bootRtmrs: { rtmr0: hex('00'), rtmr1: hex('01'), rtmr2: hex('0f') } }),
+      ],
+      'boot',
+    );
     expect(verdict.matched).toBe(false);
     if (verdict.matched) return;
     expect(verdict.nearest?.version).toBe('near');

@@ -57,14 +57,24 @@ describe('TD_ATTRIBUTES_REFUSED (default 0x200000ff)', () => {
 });
 
 describe('MRSERVICETD (TD report 1.5)', () => {
-  const v15 = (mrservicetd: string, bits: number[] = []): ForgeQuoteOptions => ({ version: 5, tdReport: '1.5', mrservicetd, tdAttributes: attributes(...bits) });
+  const v15 = (mrservicetd: string, bits: number[] = []): ForgeQuoteOptions => ({
+    version: 5,
+    tdReport: '1.5',
+    mrservicetd,
+    tdAttributes: attributes(...bits),
+  });
 
   it('accepts zero', () => {
     expect(evaluate(v15('00'.repeat(48)))).toMatchObject({ accepted: true, mrServiceTd: { value: '00'.repeat(48), accepted: true } });
   });
 
   it('refuses a service TD not in MRSERVICETD_ALLOWED', () => {
-    expect(evaluate(v15(SERVICE_TD))).toMatchObject({ accepted: false, code: 'TD_ATTRIBUTES_REFUSED', refusedBits: [], mrServiceTd: { value: SERVICE_TD, accepted: false } });
+    expect(evaluate(v15(SERVICE_TD))).toMatchObject({
+      accepted: false,
+      code: 'TD_ATTRIBUTES_REFUSED',
+      refusedBits: [],
+      mrServiceTd: { value: SERVICE_TD, accepted: false },
+    });
   });
 
   it('accepts a listed service TD', () => {

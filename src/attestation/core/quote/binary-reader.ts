@@ -61,11 +61,12 @@ export class BinaryReader {
 
   private take(field: string, length: number): number {
     if (length > this.remaining) {
-      throw new DomainError(
-        ErrorCode.QUOTE_MALFORMED,
-        `quote too short: ${field} at offset ${this.position} needs ${length} bytes, ${this.remaining} left`,
-        { field, offset: this.position, needed: length, left: this.remaining },
-      );
+      throw new DomainError(ErrorCode.QUOTE_MALFORMED, `quote too short: ${field} at offset ${this.position} needs ${length} bytes, ${this.remaining} left`, {
+        field,
+        offset: this.position,
+        needed: length,
+        left: this.remaining,
+      });
     }
     const at = this.offset;
     this.offset += length;

@@ -33,15 +33,7 @@ import {
   USER_DATA_BYTES,
 } from './quote-constants';
 import { PemError, bytesToLatin1, splitPemCertificates } from './encoding';
-import type {
-  EnclaveReport,
-  PckCertChain,
-  QeReportCertificationData,
-  QuoteHeader,
-  QuoteSignatureData,
-  TdReport,
-  TdxQuote,
-} from './quote.types';
+import type { EnclaveReport, PckCertChain, QeReportCertificationData, QuoteHeader, QuoteSignatureData, TdReport, TdxQuote } from './quote.types';
 
 export function parseTdxQuote(bytes: Uint8Array): TdxQuote {
   if (bytes.length > QUOTE_MAX_BYTES) {
@@ -92,16 +84,12 @@ function parseHeader(reader: BinaryReader): QuoteHeader {
 }
 
 /** v4 has no descriptor (always TD report 1.0); v5 declares the body type and size. */
-function parseBodyDescriptor(
-  reader: BinaryReader,
-  version: number,
-): { bodyType: number; tdReportVersion: '1.0' | '1.5' } {
+function parseBodyDescriptor(reader: BinaryReader, version: number): { bodyType: number; tdReportVersion: '1.0' | '1.5' } {
   if (version === QUOTE_VERSION_4) return { bodyType: BODY_TYPE_TD_REPORT_10, tdReportVersion: '1.0' };
   const bodyType = reader.u16('body.type');
   const bodySizeOffset = reader.position;
   const bodySize = reader.u32('body.size');
-  const expected =
-    bodyType === BODY_TYPE_TD_REPORT_10 ? TD_REPORT_10_BYTES : bodyType === BODY_TYPE_TD_REPORT_15 ? TD_REPORT_15_BYTES : 0;
+  const expected = bodyType === BODY_TYPE_TD_REPORT_10 ? TD_REPORT_10_BYTES : bodyType === BODY_TYPE_TD_REPORT_15 ? TD_REPORT_15_BYTES : 0;
   if (expected === 0) {
     throw unsupported(`v5 body type ${bodyType} is not a TD report (2 = TD report 1.0, 3 = TD report 1.5)`, { bodyType });
   }
@@ -150,10 +138,7 @@ function parseSignatureData(reader: BinaryReader): QuoteSignatureData {
   const attestationKey = sig.bytesOf('signature_data.attestation_key', ECDSA_P256_PUBLIC_KEY_BYTES);
   const certificationDataType = sig.u16('signature_data.cert_data_type');
   if (certificationDataType !== CERT_DATA_TYPE_QE_REPORT) {
-    throw unsupported(
-      `certification data type ${certificationDataType} is not supported (TDX quotes carry type 6, QE report)`,
-      { certificationDataType },
-    );
+    throw unsupported(`certification data type ${certificationDataType} is not supported (TDX quotes carry type 6, QE report)`, { certificationDataType });
   }
   const qeCertification = parseLengthPrefixed(sig, 'signature_data.cert_data', (body) => parseQeReportCertificationData(body));
   requireAllPresent('signature_data', declared, presentLength);
@@ -168,10 +153,7 @@ function parseQeReportCertificationData(reader: BinaryReader): QeReportCertifica
   const qeAuthData = reader.bytesOf('qe_cert_data.qe_auth_data', authDataLength);
   const innerType = reader.u16('qe_cert_data.cert_data_type');
   if (innerType !== CERT_DATA_TYPE_PCK_CHAIN) {
-    throw unsupported(
-      `QE certification data type ${innerType} is not supported (only 5, the PEM PCK certificate chain)`,
-      { certificationDataType: innerType },
-    );
+    throw unsupported(`QE certification data type ${innerType} is not supported (only 5, the PEM PCK certificate chain)`, { certificationDataType: innerType });
   }
   // An opaque blob: read whole, so a truncation names it before any PEM is looked at.
   const chainSize = reader.u32('qe_cert_data.cert_data_size');
