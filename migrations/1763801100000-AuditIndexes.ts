@@ -28,8 +28,8 @@ export class AuditIndexes1763801100000 implements MigrationInterface {
       'DROP INDEX idx_server_attestations_miner',
       'CREATE INDEX idx_server_attestations_miner ON server_attestations (miner_hotkey, created_at, id)',
       'CREATE INDEX idx_server_attestations_vm_name ON server_attestations (vm_name, created_at, id)',
-      // key_release_events: the retention purge deletes by age
-      'CREATE INDEX idx_key_release_events_created_at ON key_release_events (created_at)',
+      // key_release_events: the retention purge deletes by age, through the
+      // idx_key_release_events_created_at that VolumeKeyGenerations already made.
     ]) {
       await queryRunner.query(statement);
     }
@@ -37,7 +37,6 @@ export class AuditIndexes1763801100000 implements MigrationInterface {
 
   async down(queryRunner: QueryRunner): Promise<void> {
     for (const statement of [
-      'DROP INDEX idx_key_release_events_created_at',
       'DROP INDEX idx_server_attestations_vm_name',
       'DROP INDEX idx_server_attestations_miner',
       'CREATE INDEX idx_server_attestations_miner ON server_attestations (miner_hotkey, created_at)',
