@@ -3,7 +3,7 @@ import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsISO8601, IsOptional, Matches, Max, MaxLength, Min } from 'class-validator';
 import { KEY_RELEASE_KINDS, KeyReleaseKind } from '../../audit/key-release-events.repository';
 import { IsSs58 } from '../../common/validation/ss58';
-import { VM_NAME_PATTERN } from '../../common/validation/vm-name';
+import { VM_NAME_PATTERN, vmNameMessage } from '../../common/validation/vm-name';
 import { AUDIT_PAGE_MAX } from './attestation-audit.query';
 
 export class KeyEventsQuery {
@@ -17,7 +17,7 @@ export class KeyEventsQuery {
   hotkey?: string;
 
   @IsOptional()
-  @Matches(VM_NAME_PATTERN, { message: 'vm_name must match ^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$' })
+  @Matches(VM_NAME_PATTERN, { message: vmNameMessage('vm_name') })
   vm_name?: string;
 
   /** ISO-8601 instant; only events at or after it. */
