@@ -11,6 +11,7 @@ import { CollateralCacheOrder1763809100000 } from './1763809100000-CollateralCac
 import { VolumeKeyGenerations1763800900000 } from './1763800900000-VolumeKeyGenerations';
 import { MeasurementSetIdentity1763801000000 } from './1763801000000-MeasurementSetIdentity';
 import { AuditIndexes1763801100000 } from './1763801100000-AuditIndexes';
+import { GenC1763801200000 } from './1763801200000-GenC';
 
 export const MIGRATIONS = [
   CreateNonces1763800000000,
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   VolumeKeyGenerations1763800900000,
   MeasurementSetIdentity1763801000000,
   AuditIndexes1763801100000,
+  GenC1763801200000,
 ];

@@ -10,6 +10,7 @@ import { DatabaseTarget } from './database/data-source';
 import { AttestationModule } from './attestation/attestation.module';
 import { MeasurementsModule } from './measurements/measurements.module';
 import { AuthModule } from './auth/auth.module';
+import { VmAuthModule } from './vm-auth/vm-auth.module';
 import { BootModule } from './boot/boot.module';
 import { MinersModule } from './miners/miners.module';
 import { LuksModule } from './luks/luks.module';
@@ -42,6 +43,7 @@ export class AppModule {
         AuthModule,
         MeasurementsModule,
         AttestationModule,
+        VmAuthModule,
         BootModule,
         LuksModule,
         ServersModule,

@@ -14,6 +14,10 @@ export const ADVICE: Readonly<Record<ErrorCode, string>> = {
     'Nothing by that id, name or version exists for your hotkey; list what does (`bootkey servers list`, `bootkey measurements list`) — servers are visible only to the hotkey that registered them.',
   [ErrorCode.RATE_LIMITED]: 'Too many requests from this address or hotkey; wait a minute and try again.',
   [ErrorCode.NONCE_INVALID]: 'The nonce was unknown, expired or already used; try again, each attempt gets a fresh one.',
+  [ErrorCode.QUOTE_NONCE_INVALID]:
+    'The luks_quote_nonce is missing, expired, already used or belongs to another VM; reboot the VM so it attests again and gets a new one.',
+  [ErrorCode.CONFIRM_NONCE_INVALID]:
+    'The confirm nonce is missing, expired, or was used with another request; reboot the VM so it attests again and gets a new one.',
   [ErrorCode.BOOT_TOKEN_INVALID]: 'The boot token is missing, expired or already used; reboot the VM so its initramfs attests again and gets a new one.',
   [ErrorCode.CLIENT_CERT_REQUIRED]: "This call must come over mutual TLS with the VM's client certificate; it is made by the VM's initramfs, not by this CLI.",
   [ErrorCode.REPORT_DATA_MISMATCH]:
@@ -51,6 +55,8 @@ export const ADVICE: Readonly<Record<ErrorCode, string>> = {
   [ErrorCode.MEASUREMENT_MISMATCH]:
     "The VM's measurements match no active measurement set; boot an approved image, or have an admin add its set (`bootkey measurements add`); `bootkey audit --vm-name NAME` shows which register differs.",
   [ErrorCode.NO_ROOT_KEY]: 'The matched measurement set has no root passphrase; an admin must add a set with root_passphrase_file.',
+  [ErrorCode.VERSION_TOO_OLD]:
+    'The VM image is older than this broker accepts (TEE_MINIMUM_BOOT_VERSION); boot a current image (see GET /servers/tee/measurements).',
   [ErrorCode.MINER_BLOCKED]: 'Your hotkey is blocked on this broker; contact its operator.',
   [ErrorCode.MINER_NOT_ALLOWED]:
     'This broker only serves allow-listed miners; ask an admin to run `bootkey miners allow <your ss58>` (see `bootkey hotkey show`).',

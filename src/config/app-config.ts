@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { plainToInstance } from 'class-transformer';
 import { getMetadataStorage, validateSync } from 'class-validator';
 import { isSs58Address } from '../common/validation/ss58';
+import { isOrderedVersion } from '../common/validation/version-order';
 import { childProcessEnv } from './child-env';
 import { EnvSchema, SECRET_ENV_KEYS } from './env.schema';
 import { KNOWN_TCB_STATUSES } from './tcb-statuses';
@@ -69,6 +70,10 @@ export interface AppConfig {
   maxInflight: number;
   /** Audit rows (attestation attempts, key-release events) older than this are purged; 0 = kept forever. */
   auditRetentionDays: number;
+  /** Measurement sets whose version is at least this speak gen C: signed boots, rotated root keys, vm_auth. */
+  genCMinVersion: string;
+  /** Boots matching a set below this version are refused (VERSION_TOO_OLD); undefined = no floor. */
+  teeMinimumBootVersion?: string;
 }
 
 /**
@@ -193,6 +198,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (raw.DCAP_ROOT_CA_FILE && raw.NODE_ENV === 'production') {
     fail('DCAP_ROOT_CA_FILE', 'replaces the pinned Intel SGX Root CA (tests only) and is refused when NODE_ENV=production', raw.DCAP_ROOT_CA_FILE);
   }
+  const genCMinVersion = (raw.GEN_C_MIN_VERSION ?? '1.4.0').trim();
+  if (!isOrderedVersion(genCMinVersion)) fail('GEN_C_MIN_VERSION', 'must be a version starting with a number, e.g. 1.4.0', raw.GEN_C_MIN_VERSION);
+  const teeMinimumBootVersion = raw.TEE_MINIMUM_BOOT_VERSION?.trim() || undefined;
+  if (teeMinimumBootVersion !== undefined && !isOrderedVersion(teeMinimumBootVersion))
+    fail('TEE_MINIMUM_BOOT_VERSION', 'must be a version starting with a number, e.g. 1.3.0 (unset: no floor)', raw.TEE_MINIMUM_BOOT_VERSION);
   const keyRetentionDays = uint(raw.KEY_RETENTION_DAYS, 30);
   if (keyRetentionDays < 1 || keyRetentionDays > 3650) fail('KEY_RETENTION_DAYS', 'must be a whole number of days, 1..3650', raw.KEY_RETENTION_DAYS);
 
@@ -239,6 +249,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     verifierEnv: childProcessEnv(env),
     maxInflight,
     auditRetentionDays,
+    genCMinVersion,
+    teeMinimumBootVersion,
   };
 }
 

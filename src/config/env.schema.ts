@@ -2,7 +2,7 @@
  * The environment variables bootkey reads (DESIGN.md "Configuration"), each validated once at
  * start. Values arrive as strings; `app-config.ts` turns the validated strings into typed config.
  */
-import { IsIn, IsOptional, Matches, MinLength } from 'class-validator';
+import { IsIn, IsOptional, Matches, MaxLength, MinLength } from 'class-validator';
 
 const UINT = /^\d+$/;
 const BOOL = /^(true|false|1|0|yes|no)$/i;
@@ -164,6 +164,14 @@ export class EnvSchema {
   @IsOptional()
   @Matches(/^\d{1,5}$/, { message: 'must be a whole number of days 0..36500 (0 keeps audit rows forever)' })
   AUDIT_RETENTION_DAYS?: string;
+
+  @IsOptional()
+  @MaxLength(64)
+  GEN_C_MIN_VERSION?: string;
+
+  @IsOptional()
+  @MaxLength(64)
+  TEE_MINIMUM_BOOT_VERSION?: string;
 
   /** Read only to refuse test-only settings (DCAP_ROOT_CA_FILE) in production. */
   @IsOptional()

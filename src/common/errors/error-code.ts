@@ -12,6 +12,9 @@ export enum ErrorCode {
   // nonces, tokens, client binding
   NONCE_INVALID = 'NONCE_INVALID',
   BOOT_TOKEN_INVALID = 'BOOT_TOKEN_INVALID',
+  // gen C: the boot answer's luks_quote_nonce (X-Quote-Nonce) and the confirm nonces (X-Confirm-Nonce)
+  QUOTE_NONCE_INVALID = 'QUOTE_NONCE_INVALID',
+  CONFIRM_NONCE_INVALID = 'CONFIRM_NONCE_INVALID',
   CLIENT_CERT_REQUIRED = 'CLIENT_CERT_REQUIRED',
   REPORT_DATA_MISMATCH = 'REPORT_DATA_MISMATCH',
   // hotkey-signed requests (src/auth)
@@ -40,6 +43,8 @@ export enum ErrorCode {
   TD_ATTRIBUTES_REFUSED = 'TD_ATTRIBUTES_REFUSED',
   MEASUREMENT_MISMATCH = 'MEASUREMENT_MISMATCH',
   NO_ROOT_KEY = 'NO_ROOT_KEY',
+  // the matched set's version is below TEE_MINIMUM_BOOT_VERSION
+  VERSION_TOO_OLD = 'VERSION_TOO_OLD',
   MINER_BLOCKED = 'MINER_BLOCKED',
   MINER_NOT_ALLOWED = 'MINER_NOT_ALLOWED',
   // boot identity: a registered VM name boots only from its server's host address
