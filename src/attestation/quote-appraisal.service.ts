@@ -34,6 +34,11 @@ export interface AppraisalRequest {
   nonce: Uint8Array;
   /** REPORTDATA[32..64) must equal this SHA-256 (hex) of the presenter's SPKI; undefined → no certificate. */
   keyHash: string | undefined;
+  /**
+   * The caller's hotkey when a valid signature proves it (canonical ss58): release-candidate sets
+   * match only for a proven hotkey in their `authorized_hotkeys`. Undefined = nothing proven.
+   */
+  provenHotkey?: string;
 }
 
 export interface Appraisal {
