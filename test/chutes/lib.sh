@@ -205,9 +205,17 @@ new_boot() {
 	EOF
 }
 
-# run_stage SCRIPT: one step of the VM client (vm/fetch_key_and_unlock or vm/setup_storage) under
-# busybox sh, clean environment, stand-ins first on PATH. Output in $BOOT/SCRIPT.log; STAGE_STATUS.
+# run_stage SCRIPT: one step of the gen-B VM client (vm/fetch_key_and_unlock or vm/setup_storage)
+# under busybox sh, clean environment, stand-ins first on PATH. Output in $BOOT/SCRIPT.log;
+# STAGE_STATUS.
 run_stage() {
+	run_client "$HERE/vm" "$VM_PATH" "$1"
+}
+
+# run_client DIR PATH SCRIPT: one step (DIR/SCRIPT) of a VM client, as run_stage says, with PATH.
+run_client() {
+	local client_dir=$1 client_path=$2
+	shift 2
 	STAGE_STATUS=0
 	# The client wipes and formats the devices it is configured with: only ever image files here.
 	grep -q '^LUKS_DEVICE=' "$BOOT/etc/tdx-luks.conf" && grep -q '^DISK_CANDIDATES="' "$BOOT/etc/tdx-luks.conf" ||
@@ -219,8 +227,8 @@ run_stage() {
 		*) fail "refusing to run the VM client on $dev (outside the test home)" ;;
 		esac
 	done
-	env -i PATH="$VM_PATH" CHUTES_VM_ROOT="$BOOT" BOOTKEY_ROOT="$BOOT" BOOTKEY_TEST_HOME="$H" \
-		BOOTKEY_TEST_FORGE="$FORGE" timeout 150 busybox sh "$HERE/vm/$1" >"$BOOT/$1.log" 2>&1 || STAGE_STATUS=$?
+	env -i PATH="$client_path" CHUTES_VM_ROOT="$BOOT" BOOTKEY_ROOT="$BOOT" BOOTKEY_TEST_HOME="$H" \
+		BOOTKEY_TEST_FORGE="$FORGE" timeout 150 busybox sh "$client_dir/$1" >"$BOOT/$1.log" 2>&1 || STAGE_STATUS=$?
 	if [ -s "$BOOT/run/chutes/boot-token" ]; then
 		BOOT_TOKENS="${BOOT_TOKENS:-}$(cat "$BOOT/run/chutes/boot-token")"$'\n'
 	fi

@@ -5,6 +5,9 @@
 #   - vm/: a gen-B VM (sek8s v0.2.1 generation) under busybox sh, with real cryptsetup on image
 #     files; stand-ins only for the quote generator (the repo's forge), device-mapper (the
 #     initramfs harness's cryptsetup shim: open = --test-passphrase) and power-off (recorded);
+#   - vm-c/: a gen-C VM (image 1.4.0: signed boot, root key rotation, runtime-quote /provision,
+#     volume rotation, validator auth) the same way, plus stand-ins for the sr25519 CLI and the
+#     RTMR3 extend (the quote stand-in then reports the runtime RTMR3);
 #   - miner/: chutes-miner's signing and loops, registration against a fake VM attestation proxy
 #     that enforces the validator signature, and a chutes-nvattest stand-in checking its contract.
 # Everything is written under one temp directory; the host binaries that stand-ins shadow on
@@ -15,17 +18,28 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
-SCENARIOS=(first_boot reboot refusal rate_limited broker_unreachable delete_then_reboot miner)
+SCENARIOS=(first_boot reboot refusal rate_limited broker_unreachable delete_then_reboot
+	c_first_boot c_reboot root_confirm_lost gen_b_and_gen_c rc_image register_with_vm_auth miner)
 [ "$#" -eq 0 ] || SCENARIOS=("$@")
 # What a scenario needs that is built on another branch (printed when it fails).
 declare -A WAITS_ON=(
 	[delete_then_reboot]="chutes-srv (validator-signed evidence fetch, chutes-nvattest contract) and custody (DELETE keeps keys)"
+	[c_first_boot]="the broker's gen-C boot (Gen C: signed boot, root rotation, /provision, /provision/confirm, vm_auth)"
+	[c_reboot]="the broker's gen-C boot (Gen C: signed boot, root rotation, /provision, /provision/confirm, vm_auth)"
+	[root_confirm_lost]="the broker's gen-C boot and its lost-confirm recovery (fallback root key)"
+	[gen_b_and_gen_c]="the broker's gen-C boot"
+	[rc_image]="rc gating (rc sets with authorized_hotkeys match only a proven listed hotkey)"
+	[register_with_vm_auth]="registration with vm_auth (evidence fetch signed with the VM's key, proxy leaf issued by the VM root CA)"
 )
 
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
 # shellcheck source=vm-scenarios.sh
 . "$HERE/vm-scenarios.sh"
+# shellcheck source=vmc-lib.sh
+. "$HERE/vmc-lib.sh"
+# shellcheck source=vmc-scenarios.sh
+. "$HERE/vmc-scenarios.sh"
 
 missing=
 for tool in busybox shellcheck cryptsetup jq curl openssl mkfs.ext4 blkid wipefs node setsid timeout sha256sum; do
@@ -58,8 +72,10 @@ record_host_binaries
 passed=0
 failed=0
 failures=()
-log "== shellcheck -s sh (VM client and stand-ins)"
-if (cd "$HERE" && shellcheck -s sh vm/fetch_key_and_unlock vm/setup_storage vm/standins/* miner/chutes-nvattest); then
+log "== shellcheck -s sh (VM clients and stand-ins)"
+if (cd "$HERE" && shellcheck -s sh vm/fetch_key_and_unlock vm/setup_storage vm/standins/* miner/chutes-nvattest) &&
+	(cd "$HERE/vm-c" && shellcheck -x -s sh chutes-common fetch_key_and_unlock rootfs-measure setup_storage setup_vm_tls \
+		write-validator-auth standins/*); then
 	passed=$((passed + 1))
 	log "   pass  shellcheck"
 else
@@ -75,13 +91,14 @@ log "== building the broker, starting it and the fake VM agent"
 build_pid=$!
 echo "$build_pid" >>"$H/pids"
 setup_home
+setup_home_c
 start_agent
 wait "$build_pid" || { log "the broker did not build"; exit 1; }
 BUILD_DIR=$H/broker-build
 start_broker
 log "   ready ($((SECONDS - started)) s)"
 
-log "== gen-B VM client (busybox sh) and miner client"
+log "== VM clients (gen B, gen C; busybox sh) and miner client"
 for scenario in "${SCENARIOS[@]}"; do
 	if [ "$scenario" = miner ]; then
 		results=$H/miner-results.json

@@ -18,7 +18,9 @@
  *
  * Config (DIR/config.json, re-read at every request so a test can change it):
  *   { "allowed_validators": [ss58...], "miner_seed": "0x…"?, "gpus": [uuid...],
- *     "registers": { "mrtd", "rtmr0".."rtmr3" } }
+ *     "registers": { "mrtd", "rtmr0".."rtmr3" }, "tls": { "cert": FILE, "key": FILE }? }
+ * `tls` replaces the TLS certificate and key given on the command line (a gen-C VM's proxy leaf,
+ * issued by its per-boot root CA); it is re-read at every new connection.
  * Every request is appended to DIR/requests.jsonl ({path, nonce, hotkey, ts, age_s, status, detail}).
  *
  *   node -r ./test/support/forge/ts-register.cjs test/chutes/miner/fake-vm-agent.ts \
@@ -43,6 +45,7 @@ interface AgentConfig {
   miner_seed?: string;
   gpus?: string[];
   registers?: Record<'mrtd' | 'rtmr0' | 'rtmr1' | 'rtmr2' | 'rtmr3', string>;
+  tls?: { cert: string; key: string };
 }
 
 interface Verdict {
@@ -95,13 +98,19 @@ async function main(): Promise<void> {
     fs.writeFileSync(configFile, JSON.stringify({ allowed_validators: [validator.address] }));
   }
   const state = await openForgeState(values['forge-state']!);
-  const certPem = fs.readFileSync(values.cert!, 'utf8');
-  const keyPem = fs.readFileSync(values.key!, 'utf8');
-  const spkiSha256 = createHash('sha256')
-    .update(new X509Certificate(certPem).publicKey.export({ type: 'spki', format: 'der' }))
-    .digest();
+  const loadTls = (certFile: string, keyFile: string) => {
+    const certPem = fs.readFileSync(certFile, 'utf8');
+    const keyPem = fs.readFileSync(keyFile, 'utf8');
+    const spkiSha256 = createHash('sha256')
+      .update(new X509Certificate(certPem).publicKey.export({ type: 'spki', format: 'der' }))
+      .digest();
+    return { source: `${certFile}\u0000${keyFile}`, certPem, keyPem, spkiSha256 };
+  };
+  const initial = loadTls(values.cert!, values.key!);
+  let tls = initial;
 
-  const server = https.createServer({ cert: certPem, key: keyPem }, (req, res) => {
+  const server = https.createServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => {
+    const { keyPem, spkiSha256 } = tls;
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     const answer = () => {
@@ -158,6 +167,19 @@ async function main(): Promise<void> {
         res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ detail: 'agent error' }));
       }
     });
+  });
+  // Before the TLS layer takes the connection: switch certificates when config.json names others.
+  server.prependListener('connection', () => {
+    try {
+      const wanted = (JSON.parse(fs.readFileSync(configFile, 'utf8')) as AgentConfig).tls;
+      const next = wanted ? loadTls(wanted.cert, wanted.key) : initial;
+      if (next.source !== tls.source) {
+        server.setSecureContext({ cert: next.certPem, key: next.keyPem });
+        tls = next;
+      }
+    } catch (error) {
+      process.stderr.write(`fake-vm-agent: cannot switch certificates: ${error instanceof Error ? error.message : String(error)}\n`);
+    }
   });
   server.listen(Number(values.port), '127.0.0.1', () => process.stdout.write(`listening on ${values.port}\n`));
 }
