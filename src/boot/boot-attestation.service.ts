@@ -233,6 +233,8 @@ export class BootAttestationService {
   ): Promise<BootAttestationResponse> {
     const vm = { minerHotkey: request.miner_hotkey, vmName: request.vm_name };
     const { record } = attempt;
+    // Which key and why (fallback, first boot) is in the root key-release event: it is decided in the transaction.
+    record.verdict.root_key = 'released';
     try {
       const answer = await attempt.succeed(async (tx, attestationId) => {
         const now = attempt.createdAt;
@@ -260,7 +262,6 @@ export class BootAttestationService {
           detail: rootDetail,
         };
       });
-      record.verdict.root_key = answer.detail;
       this.logger.log(
         { vmName: request.vm_name, minerHotkey: request.miner_hotkey, measurement: record.measurementVersion, rootKey: answer.detail.reason },
         'gen-C boot attestation verified; root key and root_next released',
