@@ -15,6 +15,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  *   is answered again from the stored answer (a lost answer must not make a VM roll back a key).
  * - vm_boot_states: per VM, what its latest boot left: the sealed per-boot vm_auth sr25519 seed and
  *   its ss58, the VM root CA recorded at /provision, the matched set.
+ * - boot_attestations.step: the gen-C steps after the boot (`provision`, `confirm`) are audited in
+ *   the same trail as the boot that started them.
  */
 export class GenC1763801200000 implements MigrationInterface {
   name = 'GenC1763801200000';
@@ -48,6 +50,10 @@ export class GenC1763801200000 implements MigrationInterface {
       ALTER TABLE key_release_events ADD CONSTRAINT chk_key_release_events_kind CHECK (kind IN (
         'root', 'sync', 'legacy_get', 'destroy', 'sync_replay', 'replaced', 'restore', 'shred', 'purge',
         'provision', 'promote', 'discard', 'abandon', 'k3s', 'confirm_replay'))`);
+
+    await queryRunner.query(`
+      ALTER TABLE boot_attestations
+        ADD COLUMN step text NOT NULL DEFAULT 'boot' CONSTRAINT chk_boot_attestations_step CHECK (step IN ('boot', 'provision', 'confirm'))`);
 
     await queryRunner.query(`
       CREATE TABLE confirm_nonces (
@@ -97,6 +103,10 @@ export class GenC1763801200000 implements MigrationInterface {
     if ((rows[0]?.n ?? 0) > 0) throw new Error(`cannot undo GenC: ${rows[0].n} gen-C key generations (root, k3s, pending, discarded, abandoned) exist`);
     await queryRunner.query(`DROP TABLE vm_boot_states`);
     await queryRunner.query(`DROP TABLE confirm_nonces`);
+    await queryRunner.query(
+      `DELETE FROM boot_attestations WHERE step <> 'boot' AND NOT EXISTS (SELECT 1 FROM boot_tokens t WHERE t.attestation_id = boot_attestations.id)`,
+    );
+    await queryRunner.query(`ALTER TABLE boot_attestations DROP COLUMN step`);
     await queryRunner.query(`DELETE FROM key_release_events WHERE kind IN ('provision', 'promote', 'discard', 'abandon', 'k3s', 'confirm_replay')`);
     await queryRunner.query(`ALTER TABLE key_release_events DROP CONSTRAINT chk_key_release_events_kind`);
     await queryRunner.query(

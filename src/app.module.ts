@@ -11,6 +11,7 @@ import { AttestationModule } from './attestation/attestation.module';
 import { MeasurementsModule } from './measurements/measurements.module';
 import { AuthModule } from './auth/auth.module';
 import { VmAuthModule } from './vm-auth/vm-auth.module';
+import { ProvisionModule } from './provision/provision.module';
 import { BootModule } from './boot/boot.module';
 import { MinersModule } from './miners/miners.module';
 import { LuksModule } from './luks/luks.module';
@@ -46,6 +47,7 @@ export class AppModule {
         VmAuthModule,
         BootModule,
         LuksModule,
+        ProvisionModule,
         ServersModule,
         AdminModule,
         ...extraModules,

@@ -9,8 +9,13 @@ import { Injectable } from '@nestjs/common';
 import { Database, Executor } from '../database/executor';
 import type { AppraisalRecord } from '../attestation/quote-appraisal.service';
 
-/** `boot` rows live in boot_attestations, the other two kinds in server_attestations. */
-export type AttestationKind = 'boot' | 'registration' | 'runtime';
+/**
+ * `boot` rows and the gen-C steps that follow a boot (`provision`, `confirm`) live in
+ * boot_attestations (column `step`), registration and runtime in server_attestations.
+ */
+export type AttestationKind = 'boot' | 'provision' | 'confirm' | 'registration' | 'runtime';
+
+const BOOT_TABLE_KINDS: readonly AttestationKind[] = ['boot', 'provision', 'confirm'];
 export type AttestationOutcome = 'verified' | 'failed';
 
 /** One attempt as written. `serverId` is stored for server attempts only. */
@@ -150,8 +155,9 @@ export class AttestationAuditRepository {
       advisory_ids: JSON.stringify(attempt.advisoryIds),
       verdict: JSON.stringify(attempt.verdict),
     };
-    if (attempt.kind !== 'boot') Object.assign(columns, { kind: attempt.kind, server_id: attempt.serverId });
-    const table = attempt.kind === 'boot' ? 'boot_attestations' : 'server_attestations';
+    const bootTable = BOOT_TABLE_KINDS.includes(attempt.kind);
+    Object.assign(columns, bootTable ? { step: attempt.kind } : { kind: attempt.kind, server_id: attempt.serverId });
+    const table = bootTable ? 'boot_attestations' : 'server_attestations';
     const names = Object.keys(columns);
     await executor.rows(`INSERT INTO ${table} (${names.join(', ')}) VALUES (${names.map((_, i) => `$${i + 1}`).join(', ')})`, Object.values(columns));
     return id;
@@ -195,7 +201,7 @@ export class AttestationAuditRepository {
     const branches: string[] = [];
     if (filter.table !== 'server') {
       branches.push(
-        `(SELECT 'boot'::text AS kind, NULL::text AS server_id, ${COLUMNS} FROM boot_attestations ${where} ORDER BY created_at DESC, id DESC LIMIT ${take})`,
+        `(SELECT step AS kind, NULL::text AS server_id, ${COLUMNS} FROM boot_attestations ${where} ORDER BY created_at DESC, id DESC LIMIT ${take})`,
       );
     }
     if (filter.table !== 'boot') {

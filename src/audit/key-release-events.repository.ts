@@ -6,14 +6,32 @@
  * boot token; a replay is an identical retry answered again), `legacy_get`, `replaced` (a volume
  * key in use was replaced by another generation: a rekey or a restore), `restore`, `shred`
  * (explicit), `purge` (retention), and `destroy` (server deletion before key generations; kept
- * for old rows).
+ * for old rows). Gen C: `provision` (volume keys released at /provision), `promote` and `discard`
+ * (a confirm), `abandon` (a pending generation never confirmed, replaced by a later issue), `k3s`
+ * (a new k3s secretbox key), `confirm_replay` (an identical confirm answered again).
  */
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Database, Executor } from '../database/executor';
 import type { AuditPosition } from './attestation-audit.repository';
 
-export const KEY_RELEASE_KINDS = ['root', 'sync', 'sync_replay', 'legacy_get', 'replaced', 'restore', 'shred', 'purge', 'destroy'] as const;
+export const KEY_RELEASE_KINDS = [
+  'root',
+  'sync',
+  'sync_replay',
+  'legacy_get',
+  'replaced',
+  'restore',
+  'shred',
+  'purge',
+  'destroy',
+  'provision',
+  'promote',
+  'discard',
+  'abandon',
+  'k3s',
+  'confirm_replay',
+] as const;
 export type KeyReleaseKind = (typeof KEY_RELEASE_KINDS)[number];
 
 export interface KeyReleaseEvent {

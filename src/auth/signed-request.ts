@@ -30,7 +30,7 @@ export const NO_AUDIENCE = '-';
 export type SignatureVersion = 1 | 2;
 
 /** sr25519 signatures are 64 bytes: 128 hex characters, optionally after `0x`. */
-const SIGNATURE_HEX = /^(?:0x)?([0-9a-fA-F]{128})$/;
+export const SIGNATURE_HEX = /^(?:0x)?([0-9a-fA-F]{128})$/;
 /** Unix seconds as plain decimal digits (no sign, no fraction, no exponent); 12 digits is past year 33000. */
 const NONCE_DECIMAL = /^[0-9]{1,12}$/;
 
@@ -47,9 +47,9 @@ export interface SignatureHeaders {
   version: SignatureVersion;
 }
 
-type HeaderBag = Record<string, string | string[] | undefined>;
+export type HeaderBag = Record<string, string | string[] | undefined>;
 
-function single(headers: HeaderBag, name: string): string | undefined {
+export function single(headers: HeaderBag, name: string): string | undefined {
   const value = headers[name];
   if (value === undefined) return undefined;
   // A repeated header is ambiguous about what was signed; refuse it rather than pick one.

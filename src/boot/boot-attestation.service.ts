@@ -6,6 +6,12 @@
  *   2 quote structure  3 REPORTDATA binding  4 measurements  5 DCAP + TCB policy  6 DEBUG
  * and the matched set must hold a root key. Every attempt, an unexpected failure included,
  * writes one boot_attestations row (the audited-attempt pipeline); the VM only ever sees status + code.
+ *
+ * Gen C (DESIGN.md "Chutes VM ≥ 1.3 protocol"): a boot may be signed by the miner's hotkey over
+ * `{hotkey}:{nonce}:{sha256(body)}`; a valid signature proves the hotkey (release candidates match
+ * only for a proven listed hotkey), a wrong one is 401, and sets of version ≥ GEN_C_MIN_VERSION
+ * require it. Their VMs get a per-VM root key (rotated at every boot: `root_next`, confirmed later),
+ * a fresh vm_auth key, and no boot token; every boot gets a `luks_quote_nonce` for its runtime quote.
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
@@ -14,6 +20,13 @@ import { normalizeIp } from '../common/client/client-identity';
 import { DomainError, ErrorCode } from '../common/errors';
 import { canonicalSs58 } from '../common/validation/ss58';
 import { sha256Hex } from '../common/crypto/hashing';
+import { semverAtLeast } from '../common/validation/version-order';
+import { readPossessionProof } from '../auth/possession-proof';
+import type { HeaderBag } from '../auth/signed-request';
+import type { Executor } from '../database/executor';
+import { KeyRotationService } from '../key-rotation/key-rotation.service';
+import { VmAuthService } from '../vm-auth/vm-auth.service';
+import type { MeasurementSet } from '../measurements/measurement-set.types';
 import { NonceService } from '../nonces/nonce.service';
 import { MeasurementSetsService } from '../measurements/measurement-sets.service';
 import { MinersService } from '../miners/miners.service';
@@ -33,6 +46,9 @@ export interface BootCaller {
   clientKeyHash?: string;
   /** The X-Chutes-Nonce header as received. */
   nonceHeader: unknown;
+  /** The request headers (the miner's signature, gen C) and the exact body bytes it signs. */
+  headers?: HeaderBag;
+  rawBody?: Uint8Array;
 }
 
 @Injectable()
@@ -48,6 +64,8 @@ export class BootAttestationService {
     private readonly keyReleases: KeyReleaseEventsRepository,
     private readonly miners: MinersService,
     private readonly servers: ServersRepository,
+    private readonly rotation: KeyRotationService,
+    private readonly vmAuth: VmAuthService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -59,26 +77,64 @@ export class BootAttestationService {
       const { record } = attempt;
       const nonce = typeof caller.nonceHeader === 'string' ? caller.nonceHeader.trim().toLowerCase() : '';
       await this.checkNonceAndMiner(nonce, request.miner_hotkey, caller.clientIp, record);
+      const provenHotkey = this.checkMinerSignature(caller, nonce, request.miner_hotkey, record);
       await this.checkIdentityPinning(request.miner_hotkey, request.vm_name, caller.clientIp, record);
       const raw = this.decode(request.quote, record);
       attempt.quoteSha256 = sha256Hex(raw);
       const quote = this.appraisal.parse(raw, record);
-      const { set } = await this.appraisal.appraise(raw, quote, { kind: 'boot', nonce: Buffer.from(nonce, 'hex'), keyHash: caller.clientKeyHash }, record);
+      const { set } = await this.appraisal.appraise(
+        raw,
+        quote,
+        { kind: 'boot', nonce: Buffer.from(nonce, 'hex'), keyHash: caller.clientKeyHash, provenHotkey },
+        record,
+      );
+      const genC = semverAtLeast(set.version, this.config.genCMinVersion);
+      record.verdict.protocol = genC ? 'gen_c' : 'gen_b';
+      if (genC && !provenHotkey) {
+        throw new DomainError(
+          ErrorCode.SIGNATURE_MISSING,
+          `images of version ${this.config.genCMinVersion} and later must sign their boot with the miner hotkey`,
+        );
+      }
       const rootPassphrase = this.measurementSets.rootPassphrase(set);
-      record.verdict.root_key = rootPassphrase ? 'released' : 'none';
-      if (!rootPassphrase) throw new DomainError(ErrorCode.NO_ROOT_KEY, 'the matched measurement set has no root passphrase');
       try {
-        return await this.release(request, caller.clientIp, attempt, rootPassphrase);
+        if (genC) return await this.releaseGenC(request, caller.clientIp, attempt, set, rootPassphrase);
+        record.verdict.root_key = rootPassphrase ? 'released' : 'none';
+        if (!rootPassphrase) throw new DomainError(ErrorCode.NO_ROOT_KEY, 'the matched measurement set has no root passphrase');
+        return await this.release(request, caller.clientIp, attempt, set, rootPassphrase);
       } finally {
-        rootPassphrase.fill(0);
+        rootPassphrase?.fill(0);
       }
     });
   }
 
+  /**
+   * The miner's signature (gen C), after the nonce is spent: absent → nothing proven; present →
+   * it must verify over this boot's nonce and name the hotkey the body claims (401 otherwise).
+   */
+  private checkMinerSignature(caller: BootCaller, nonce: string, claimedHotkey: string, record: AppraisalRecord): string | undefined {
+    try {
+      const proof = readPossessionProof(caller.headers ?? {}, caller.rawBody, nonce);
+      if (!proof.proven) {
+        record.verdict.signature = 'absent';
+        return undefined;
+      }
+      if (proof.hotkey !== claimedHotkey) {
+        throw new DomainError(ErrorCode.SIGNATURE_INVALID, 'the signing hotkey (X-Chutes-Hotkey) differs from miner_hotkey');
+      }
+      record.verdict.signature = 'valid';
+      return proof.hotkey;
+    } catch (error) {
+      record.verdict.signature = error instanceof DomainError ? 'invalid' : 'error';
+      throw error;
+    }
+  }
+
   /** Check 1: the nonce is consumed by this very statement, whatever the later checks say. */
   private async checkNonceAndMiner(nonce: string, hotkey: string, clientIp: string, record: AppraisalRecord): Promise<void> {
-    const nonceVerdict = await this.nonces.consume(nonce, 'boot', clientIp);
+    const nonceVerdict = await this.nonces.consume(nonce, 'boot', clientIp, null, undefined, hotkey);
     record.verdict.nonce = nonceVerdict;
+    if (nonceVerdict === 'wrong_hotkey') throw new DomainError(ErrorCode.NONCE_INVALID, 'this nonce was issued for another miner hotkey');
     if (nonceVerdict !== 'ok') throw new DomainError(ErrorCode.NONCE_INVALID, 'nonce is missing, unknown, expired, or was issued to another client');
     const admission = await this.miners.admission(hotkey);
     record.verdict.miner = admission;
@@ -127,20 +183,22 @@ export class BootAttestationService {
     }
   }
 
-  /** Audit row, boot token and key-release event in one transaction; the key leaves only after commit. */
+  /** Gen B: audit row, boot token, quote nonce, boot state and key-release event in one transaction; the key leaves only after commit. */
   private async release(
     request: BootAttestationRequest,
     clientIp: string,
     attempt: AttemptInProgress,
+    set: MeasurementSet,
     rootPassphrase: Buffer,
   ): Promise<BootAttestationResponse> {
     const binding = { minerHotkey: request.miner_hotkey, vmName: request.vm_name };
-    let token: string;
+    let issued: { token: string; quoteNonce: string };
     try {
-      token = await attempt.succeed(async (tx, attestationId) => {
-        const issued = await this.tokens.issue(binding, attestationId, tx);
+      issued = await attempt.succeed(async (tx, attestationId) => {
+        const token = await this.tokens.issue(binding, attestationId, tx);
+        const quoteNonce = await this.recordBoot(binding, attestationId, clientIp, set, attempt.createdAt, false, tx);
         await this.keyReleases.insert({ kind: 'root', createdAt: attempt.createdAt, ...binding, attestationId, clientIp, returned: ['root'] }, tx);
-        return issued;
+        return { token, quoteNonce: quoteNonce.nonce };
       });
     } catch (error) {
       attempt.record.verdict.root_key = 'withheld'; // the failed row must not claim a release that rolled back
@@ -150,6 +208,88 @@ export class BootAttestationService {
       { vmName: request.vm_name, minerHotkey: request.miner_hotkey, measurement: attempt.record.measurementVersion },
       'boot attestation verified; root key released',
     );
-    return { key: rootPassphrase.toString('utf8'), boot_token: token };
+    return {
+      key: rootPassphrase.toString('utf8'),
+      boot_token: issued.token,
+      luks_quote_nonce: issued.quoteNonce,
+      root_next: null,
+      root_confirm_nonce: null,
+      vm_auth_ss58: null,
+    };
+  }
+
+  /**
+   * Gen C, in one transaction with the verified audit row: the VM's root key (its current root
+   * generation, or the set's passphrase on a first boot or when it has none; see
+   * key-rotation/rotation-plan.ts) and a pending `root_next`, the root confirm nonce, the quote
+   * nonce and a fresh vm_auth key. Nothing leaves before COMMIT.
+   */
+  private async releaseGenC(
+    request: BootAttestationRequest,
+    clientIp: string,
+    attempt: AttemptInProgress,
+    set: MeasurementSet,
+    rootPassphrase: Buffer | null,
+  ): Promise<BootAttestationResponse> {
+    const vm = { minerHotkey: request.miner_hotkey, vmName: request.vm_name };
+    const { record } = attempt;
+    // Which key and why (fallback, first boot) is in the root key-release event: it is decided in the transaction.
+    record.verdict.root_key = 'released';
+    try {
+      const answer = await attempt.succeed(async (tx, attestationId) => {
+        const now = attempt.createdAt;
+        await this.rotation.lockVm(vm, now, tx);
+        const root = await this.rotation.issue(
+          vm,
+          'root',
+          { firstBoot: request.first_boot === true, defaultKey: rootPassphrase },
+          { attestationId, clientIp, now },
+          tx,
+        );
+        const confirmNonce = await this.rotation.issueConfirmNonce(vm, 'root', attestationId, now, tx);
+        const quoteNonce = await this.recordBoot(vm, attestationId, clientIp, set, now, true, tx);
+        const rootDetail = { handed_out: root.handedOut, reason: root.reason, next_generation: root.nextGeneration, first_boot: request.first_boot === true };
+        await this.keyReleases.insert(
+          { kind: 'root', createdAt: now, ...vm, attestationId, clientIp, returned: ['root'], created: ['root_next'], detail: rootDetail },
+          tx,
+        );
+        return {
+          key: root.key!,
+          luks_quote_nonce: quoteNonce.nonce,
+          root_next: root.next,
+          root_confirm_nonce: confirmNonce,
+          vm_auth_ss58: quoteNonce.vmAuthSs58!,
+          detail: rootDetail,
+        };
+      });
+      this.logger.log(
+        { vmName: request.vm_name, minerHotkey: request.miner_hotkey, measurement: record.measurementVersion, rootKey: answer.detail.reason },
+        'gen-C boot attestation verified; root key and root_next released',
+      );
+      const { detail: _detail, ...response } = answer;
+      return response;
+    } catch (error) {
+      record.verdict.root_key = 'withheld';
+      throw error;
+    }
+  }
+
+  /** The boot's quote nonce and the VM's boot state (with a new vm_auth key for gen C), in `tx`. */
+  private async recordBoot(
+    vm: { minerHotkey: string; vmName: string },
+    attestationId: string,
+    clientIp: string,
+    set: MeasurementSet,
+    now: Date,
+    genC: boolean,
+    tx: Executor,
+  ): Promise<{ nonce: string; vmAuthSs58: string | null }> {
+    const quoteNonce = await this.nonces.issueQuoteNonce(vm, attestationId, clientIp, tx);
+    const vmAuthSs58 = await this.vmAuth.recordBoot(
+      { ...vm, attestationId, measurementSetId: set.id, measurementVersion: set.version, clientIp, bootedAt: now },
+      genC,
+      tx,
+    );
+    return { nonce: quoteNonce.nonce, vmAuthSs58 };
   }
 }

@@ -1,5 +1,5 @@
 import { Body, Controller, Headers, HttpCode, Post, Req } from '@nestjs/common';
-import type { FastifyRequest } from 'fastify';
+import type { RequestWithRawBody } from '../auth/raw-body';
 import { ClientIdentityService } from '../common/client/client-identity.service';
 import { ErrorCode } from '../common/errors';
 import { AnonymousRateLimited } from '../common/rate-limit/anon-rate-limit.guard';
@@ -24,7 +24,11 @@ export class BootController {
     auth: 'none',
     body: BootAttestationRequest,
     response: BootAttestationResponse,
-    headers: [{ name: 'X-Chutes-Nonce', description: 'the nonce from GET /servers/nonce (64 hex), also REPORTDATA[0..32)' }],
+    headers: [
+      { name: 'X-Chutes-Nonce', description: 'the nonce from GET /servers/nonce (64 hex), also REPORTDATA[0..32)' },
+      { name: 'X-Chutes-Hotkey', description: 'gen C: the miner hotkey (ss58) that signs the boot; required for sets ≥ GEN_C_MIN_VERSION' },
+      { name: 'X-Chutes-Signature', description: 'gen C: hex sr25519 signature over {hotkey}:{X-Chutes-Nonce}:{sha256hex(body)}' },
+    ],
     errors: [
       ErrorCode.QUOTE_MALFORMED,
       ErrorCode.QUOTE_UNSUPPORTED,
@@ -38,6 +42,9 @@ export class BootController {
       ErrorCode.DEBUG_TD,
       ErrorCode.TD_ATTRIBUTES_REFUSED,
       ErrorCode.NO_ROOT_KEY,
+      ErrorCode.SIGNATURE_MISSING,
+      ErrorCode.SIGNATURE_INVALID,
+      ErrorCode.VERSION_TOO_OLD,
       ErrorCode.MINER_BLOCKED,
       ErrorCode.IDENTITY_HOST_MISMATCH,
       ErrorCode.RATE_LIMITED,
@@ -45,7 +52,17 @@ export class BootController {
       ErrorCode.DATABASE_UNAVAILABLE,
     ],
   })
-  attest(@Body() body: BootAttestationRequest, @Headers('x-chutes-nonce') nonce: unknown, @Req() request: FastifyRequest): Promise<BootAttestationResponse> {
-    return this.boot.attest(body, { clientIp: this.identity.ip(request), clientKeyHash: this.identity.keyHash(request), nonceHeader: nonce });
+  attest(
+    @Body() body: BootAttestationRequest,
+    @Headers('x-chutes-nonce') nonce: unknown,
+    @Req() request: RequestWithRawBody,
+  ): Promise<BootAttestationResponse> {
+    return this.boot.attest(body, {
+      clientIp: this.identity.ip(request),
+      clientKeyHash: this.identity.keyHash(request),
+      nonceHeader: nonce,
+      headers: request.headers,
+      rawBody: request.rawBody,
+    });
   }
 }

@@ -88,7 +88,9 @@ export const ADVICE: Readonly<Record<ErrorCode, string>> = {
   [ErrorCode.KEY_GENERATION_NOT_FOUND]:
     'That VM has no such volume key generation (it never existed, or it was shredded); `bootkey keys list VM` shows the generations that are kept.',
   [ErrorCode.ATTESTATION_SERVICE_REFUSED]:
-    "The VM's attestation proxy refused the broker's evidence request: it answers only allowed validators. The broker operator must set VALIDATOR_KEY_FILE, and the VM must list that key's ss58 (`bootkey validator show` on the broker) among its allowed validators; also check both clocks (NTP).",
+    "The VM's attestation proxy refused the broker's evidence request: it answers only allowed validators. A VM image >= 1.4 allows only the vm_auth key of its latest boot here: register it while it runs that boot (a VM that rebooted since must finish booting first). Older images: the broker operator must set VALIDATOR_KEY_FILE, and the VM must list that key's ss58 (`bootkey validator show` on the broker) among its allowed validators. Also check both clocks (NTP).",
+  [ErrorCode.VM_ROOT_CA_MISMATCH]:
+    "The attestation service at --host presented a TLS certificate not issued by the root CA this VM recorded at its latest boot: --host may not be that VM (check --host and the name, which must be the VM's name), or the VM's attestation proxy is not using its boot's certificates; fix that and register again.",
   [ErrorCode.MEASUREMENT_SET_EXISTS]:
     'A measurement set with this name and version already exists, and sets are immutable; give the new set a new version (or pass --skip-existing to skip the ones already there).',
   [ErrorCode.MEASUREMENT_SET_AMBIGUOUS]:

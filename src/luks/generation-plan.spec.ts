@@ -5,6 +5,16 @@ const g = (volume: string, generation: number, state: GenerationView['state']): 
 describe('planSync', () => {
   const cases: [string, GenerationView[], string[], string[], ReturnType<typeof planSync>][] = [
     [
+      'a gen-C root key, k3s key and pending generations are never retired or touched by a sync',
+      [g('root', 2, 'current'), g('root', 3, 'pending'), g('k3s', 1, 'current'), g('storage', 1, 'current'), g('storage', 2, 'pending')],
+      ['storage'],
+      [],
+      {
+        steps: [{ volume: 'storage', action: 'keep', generation: 1 }],
+        retire: [],
+      },
+    ],
+    [
       'first sync: every volume gets generation 1',
       [],
       ['storage', 'tdx-cache'],

@@ -8,7 +8,8 @@
  *   and reported as replaced;
  * - a listed volume with nothing in use gets a new generation (numbers are never reused:
  *   shredded generations count);
- * - a stored volume not listed has its current generation retired. Nothing is ever deleted.
+ * - a stored volume not listed has its current generation retired — except the gen-C keys the
+ *   boot and /provision own (`root`, `k3s`), which a sync never names. Nothing is ever deleted.
  */
 import type { GenerationRef, GenerationState } from './volume-keys.repository';
 
@@ -33,6 +34,9 @@ export interface SyncPlan {
   retire: GenerationRef[];
 }
 
+/** Key "volumes" of gen-C VMs that no boot-token sync manages (the root key, the k3s secretbox key). */
+export const GEN_C_KEYS: ReadonlySet<string> = new Set(['root', 'k3s']);
+
 export function planSync(stored: readonly GenerationView[], volumes: readonly string[], rekey: readonly string[]): SyncPlan {
   const rekeyed = new Set(rekey);
   const listed = new Set(volumes);
@@ -51,7 +55,9 @@ export function planSync(stored: readonly GenerationView[], volumes: readonly st
     if (retired) return { volume, action: 'reactivate', generation: retired.generation };
     return { volume, action: 'create', generation: next };
   });
-  const retire = stored.filter((key) => key.state === 'current' && !listed.has(key.volume)).map(({ volume, generation }) => ({ volume, generation }));
+  const retire = stored
+    .filter((key) => key.state === 'current' && !listed.has(key.volume) && !GEN_C_KEYS.has(key.volume))
+    .map(({ volume, generation }) => ({ volume, generation }));
   return { steps, retire };
 }
 

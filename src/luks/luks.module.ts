@@ -17,6 +17,6 @@ import { VolumeKeysRepository } from './volume-keys.repository';
   imports: [AuditModule, BootTokensModule],
   controllers: [LuksController, VmKeysController],
   providers: [LuksService, VmKeysService, KeyRetentionService, VolumeKeysRepository, SyncReceiptsRepository],
-  exports: [LuksService],
+  exports: [LuksService, VolumeKeysRepository],
 })
 export class LuksModule {}

@@ -13,7 +13,15 @@ export interface VmRef {
   vmName: string;
 }
 
-export type GenerationState = 'current' | 'superseded' | 'retired' | 'shredded';
+/**
+ * `pending`: issued as a gen-C `next` (root_next, a volume's next), awaiting the VM's confirm;
+ * `discarded`: the VM confirmed it did not rotate; `abandoned`: never confirmed, replaced by a
+ * later boot's pending generation. Both keep their bytes until the retention purge, like `superseded`.
+ */
+export type GenerationState = 'current' | 'pending' | 'superseded' | 'retired' | 'discarded' | 'abandoned' | 'shredded';
+
+/** States whose bytes the retention purge shreds once they are older than KEY_RETENTION_DAYS. */
+export const NONCURRENT_STATES: readonly GenerationState[] = ['superseded', 'retired', 'discarded', 'abandoned'];
 
 /** One generation of a volume key as stored; `sealed` is null once shredded. */
 export interface VolumeKeyGeneration extends VmRef {
@@ -25,8 +33,12 @@ export interface VolumeKeyGeneration extends VmRef {
   /** The boot attestation whose sync created it (null for keys older than generations). */
   attestationId: string | null;
   clientIp: string | null;
-  /** When it stopped being current (the retention clock); null while current. */
+  /** When it stopped being current (the retention clock); null while current or pending. */
   noncurrentSince: Date | null;
+  /** Gen C: the generation the VM was handed as its key when this one was issued as `next` (0: the set's root passphrase). */
+  parentGeneration: number | null;
+  /** Gen C: when a confirm for this issue arrived — proof that the parent key opened the disk. */
+  confirmedAt: Date | null;
 }
 
 /** A generation that holds sealed bytes (not shredded). */
@@ -50,6 +62,8 @@ interface VolumeRow {
   attestation_id: string | null;
   client_ip: string | null;
   noncurrent_since: Date | null;
+  parent_generation: number | null;
+  confirmed_at: Date | null;
 }
 
 function toGeneration(row: VolumeRow): VolumeKeyGeneration {
@@ -68,6 +82,8 @@ function toGeneration(row: VolumeRow): VolumeKeyGeneration {
     attestationId: row.attestation_id,
     clientIp: row.client_ip,
     noncurrentSince: row.noncurrent_since,
+    parentGeneration: row.parent_generation,
+    confirmedAt: row.confirmed_at,
   };
 }
 
@@ -75,7 +91,8 @@ export function isStored(key: VolumeKeyGeneration): key is StoredVolumeKey {
   return key.sealed !== null;
 }
 
-const COLUMNS = 'miner_hotkey, vm_name, volume, generation, state, kek_id, wrapped_key, ciphertext, created_at, attestation_id, client_ip, noncurrent_since';
+const COLUMNS =
+  'miner_hotkey, vm_name, volume, generation, state, kek_id, wrapped_key, ciphertext, created_at, attestation_id, client_ip, noncurrent_since, parent_generation, confirmed_at';
 
 @Injectable()
 export class VolumeKeysRepository {
@@ -107,16 +124,26 @@ export class VolumeKeysRepository {
     return rows.map(toGeneration);
   }
 
-  /** Stores a new generation, `current`. The VM row must be locked; the previous current demoted first. */
+  /**
+   * Stores a new generation, `current` (or `pending`, a gen-C `next` with the generation handed
+   * out beside it as `parentGeneration`). The VM row must be locked; a previous current (or
+   * pending) demoted first.
+   */
   async insertGeneration(
     vm: VmRef,
-    key: GenerationRef & { sealed: SealedSecret; attestationId: string | null; clientIp: string | null },
+    key: GenerationRef & {
+      sealed: SealedSecret;
+      attestationId: string | null;
+      clientIp: string | null;
+      state?: 'current' | 'pending';
+      parentGeneration?: number | null;
+    },
     now: Date,
     tx: Executor,
   ): Promise<void> {
     await tx.rows(
-      `INSERT INTO luks_volumes (miner_hotkey, vm_name, volume, generation, state, kek_id, wrapped_key, ciphertext, attestation_id, client_ip, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, 'current', $5, $6, $7, $8, $9, $10, $10)`,
+      `INSERT INTO luks_volumes (miner_hotkey, vm_name, volume, generation, state, kek_id, wrapped_key, ciphertext, attestation_id, client_ip, created_at, updated_at, parent_generation)
+       VALUES ($1, $2, $3, $4, $11, $5, $6, $7, $8, $9, $10, $10, $12)`,
       [
         vm.minerHotkey,
         vm.vmName,
@@ -128,8 +155,21 @@ export class VolumeKeysRepository {
         key.attestationId,
         key.clientIp,
         now,
+        key.state ?? 'current',
+        key.parentGeneration ?? null,
       ],
     );
+  }
+
+  /** Records that a confirm for this (pending) generation's issue arrived. */
+  async markConfirmed(vm: VmRef, ref: GenerationRef, now: Date, tx: Executor): Promise<void> {
+    await tx.rows(`UPDATE luks_volumes SET confirmed_at = $5, updated_at = $5 WHERE miner_hotkey = $1 AND vm_name = $2 AND volume = $3 AND generation = $4`, [
+      vm.minerHotkey,
+      vm.vmName,
+      ref.volume,
+      ref.generation,
+      now,
+    ]);
   }
 
   /**
@@ -148,7 +188,7 @@ export class VolumeKeysRepository {
     const rows = await tx.rows(
       `UPDATE luks_volumes
           SET state = $5::text,
-              noncurrent_since = CASE WHEN $5::text = 'current' THEN NULL ELSE COALESCE(noncurrent_since, $6) END,
+              noncurrent_since = CASE WHEN $5::text IN ('current', 'pending') THEN NULL ELSE COALESCE(noncurrent_since, $6) END,
               updated_at = $6
         WHERE miner_hotkey = $1 AND vm_name = $2 AND volume = $3 AND generation = $4 AND state = ANY($7::text[])
         RETURNING generation`,
@@ -162,9 +202,9 @@ export class VolumeKeysRepository {
     return this.shredWhere(vm, `state <> 'shredded'`, [], now, tx);
   }
 
-  /** Shreds a VM's superseded and retired generations that stopped being current before `cutoff`. */
+  /** Shreds a VM's superseded, retired, discarded and abandoned generations that stopped being current before `cutoff`. */
   async shredNoncurrentBefore(vm: VmRef, cutoff: Date, now: Date, tx: Executor): Promise<GenerationRef[]> {
-    return this.shredWhere(vm, `state IN ('superseded', 'retired') AND noncurrent_since < $4`, [cutoff], now, tx);
+    return this.shredWhere(vm, `state IN ('superseded', 'retired', 'discarded', 'abandoned') AND noncurrent_since < $4`, [cutoff], now, tx);
   }
 
   /** VMs that have generations the retention purge would shred at `cutoff` (at most `limit`). */
@@ -172,7 +212,7 @@ export class VolumeKeysRepository {
     const rows = await this.db.rows<{ miner_hotkey: string; vm_name: string }>(
       `SELECT DISTINCT miner_hotkey, vm_name FROM (
          SELECT miner_hotkey, vm_name FROM luks_volumes
-          WHERE state IN ('superseded', 'retired') AND noncurrent_since < $1
+          WHERE state IN ('superseded', 'retired', 'discarded', 'abandoned') AND noncurrent_since < $1
           ORDER BY noncurrent_since LIMIT $2) AS due`,
       [cutoff, limit],
     );

@@ -8,28 +8,46 @@ interface NonceRow {
   client_ip: string;
   server_id: string | null;
   expires_at: Date;
+  miner_hotkey: string | null;
+  vm_name: string | null;
+  attestation_id: string | null;
 }
 
 /** Rows deleted per purge statement, so no statement holds its locks for long. */
 const PURGE_BATCH = 500;
 
 function toBinding(row: NonceRow): NonceBinding {
-  return { purpose: row.purpose, clientIp: row.client_ip, serverId: row.server_id ?? null, expiresAt: row.expires_at };
+  return {
+    purpose: row.purpose,
+    clientIp: row.client_ip,
+    serverId: row.server_id ?? null,
+    expiresAt: row.expires_at,
+    minerHotkey: row.miner_hotkey,
+    vmName: row.vm_name,
+    attestationId: row.attestation_id,
+  };
 }
 
 @Injectable()
 export class NoncesRepository {
   constructor(private readonly db: Database) {}
 
-  async insert(nonceHash: string, binding: NonceBinding, createdAt: Date): Promise<void> {
-    await this.db.rows(`INSERT INTO nonces (nonce_hash, purpose, client_ip, server_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`, [
-      nonceHash,
-      binding.purpose,
-      binding.clientIp,
-      binding.serverId,
-      createdAt,
-      binding.expiresAt,
-    ]);
+  async insert(nonceHash: string, binding: NonceBinding, createdAt: Date, executor: Executor = this.db): Promise<void> {
+    await executor.rows(
+      `INSERT INTO nonces (nonce_hash, purpose, client_ip, server_id, created_at, expires_at, miner_hotkey, vm_name, attestation_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [
+        nonceHash,
+        binding.purpose,
+        binding.clientIp,
+        binding.serverId,
+        createdAt,
+        binding.expiresAt,
+        binding.minerHotkey ?? null,
+        binding.vmName ?? null,
+        binding.attestationId ?? null,
+      ],
+    );
   }
 
   /**
@@ -37,7 +55,10 @@ export class NoncesRepository {
    * callers exactly one gets it. Null when there was no such row. `tx` joins a caller's transaction.
    */
   async take(nonceHash: string, tx: Executor = this.db): Promise<NonceBinding | null> {
-    const rows = await tx.rows<NonceRow>(`DELETE FROM nonces WHERE nonce_hash = $1 RETURNING purpose, client_ip, server_id, expires_at`, [nonceHash]);
+    const rows = await tx.rows<NonceRow>(
+      `DELETE FROM nonces WHERE nonce_hash = $1 RETURNING purpose, client_ip, server_id, expires_at, miner_hotkey, vm_name, attestation_id`,
+      [nonceHash],
+    );
     return rows.length === 0 ? null : toBinding(rows[0]);
   }
 

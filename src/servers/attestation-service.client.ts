@@ -1,19 +1,24 @@
 /**
  * Fetches fresh evidence from a server's own attestation service at registration:
  *   GET https://{host}:{ATTESTATION_PORT}/server/attest?nonce=<64 hex>
- * with the validator signature headers when the broker has a key (validator-key.ts)
- * → JSON `{tdx_quote | quote: base64, nvtrust_evidence | gpu_evidence?: array or JSON string}`.
- * The service's TLS certificate is not CA-checked; instead the SHA-256 of its SPKI is returned
- * so the caller can require it in REPORTDATA[32..64). One budget (ATTESTATION_TIMEOUT_S) bounds
+ * with the signature headers of the signer the caller chose (the VM's vm_auth key, the validator
+ * key, or none) → JSON `{tdx_quote | quote: base64, nvtrust_evidence | gpu_evidence?: array or JSON
+ * string}`, plus the proxy's optional response proof headers. The service's TLS leaf is not checked
+ * by the TLS stack: the caller may check it against the VM root CA (`checkLeaf`, before anything
+ * else of the answer is read), and the SHA-256 of its SPKI is returned so the caller can require
+ * it in REPORTDATA[32..64). One budget (ATTESTATION_TIMEOUT_S) bounds
  * the whole exchange, the answer is at most 1 MiB, and redirects are not followed (a 3xx is not
  * evidence).
  */
 import * as https from 'node:https';
 import { isIP } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import type { X509Certificate } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import { DomainError, ErrorCode } from '../common/errors';
 import { spkiSha256Hex } from '../common/client/client-identity';
 import { decodeQuoteBase64 } from '../attestation/dto/quote.request';
+import type { ResponseProof } from './proxy-checks';
 
 const MAX_RESPONSE_BYTES = 1024 * 1024;
 
@@ -22,6 +27,15 @@ export interface ServerEvidence {
   gpuEvidence: unknown;
   /** SHA-256 (hex) of the attestation service's TLS key. */
   serverKeyHash: string;
+  /** The answer's response proof headers, unchecked; null when it has none of them. */
+  proof: ResponseProof | null;
+}
+
+/** Who signed the fetch: the VM's per-boot vm_auth key, the broker's validator key, or nobody. */
+export interface EvidenceSigner {
+  kind: 'vm_auth' | 'validator' | 'none';
+  /** Its ss58 (public), for a refusal's message. */
+  address?: string;
 }
 
 export interface EvidenceRequest {
@@ -32,20 +46,24 @@ export interface EvidenceRequest {
   port: number;
   nonce: string;
   timeoutMs: number;
-  /** Validator signature headers; empty when the broker has no validator key. */
+  /** Signature headers; empty when unsigned. */
   headers: Record<string, string>;
-  /** The validator ss58 the headers are signed with, for a refusal's message. */
-  validator?: string;
+  signer: EvidenceSigner;
+  /** Called with the service's TLS leaf before its answer is looked at; throwing refuses the answer. */
+  checkLeaf?: (leaf: X509Certificate) => void;
 }
 
 const unreachable = (why: string) => new DomainError(ErrorCode.ATTESTATION_SERVICE_UNREACHABLE, `the server's attestation service ${why}`);
 const invalid = (why: string) => new DomainError(ErrorCode.ATTESTATION_SERVICE_INVALID, `the server's attestation service answered ${why}`);
 
 /** A 401/403: the VM's proxy did not accept this broker as a validator (ss58 is public, safe to name). */
-function refused(status: number, validator: string | undefined): DomainError {
-  const why = validator
-    ? `validator ${validator} is not accepted by it (the VM must list it among its allowed validators, and both clocks must agree)`
-    : 'it answers only signed validator requests, and this broker has no VALIDATOR_KEY_FILE';
+function refused(status: number, signer: EvidenceSigner): DomainError {
+  const why =
+    signer.kind === 'vm_auth'
+      ? `the vm_auth key ${signer.address} made at the VM's latest boot is not accepted by it (the VM must be running that boot and have installed its validator-auth, and both clocks must agree)`
+      : signer.kind === 'validator'
+        ? `validator ${signer.address} is not accepted by it (the VM must list it among its allowed validators, and both clocks must agree)`
+        : 'it answers only signed validator requests, and this broker has no VALIDATOR_KEY_FILE';
   return new DomainError(ErrorCode.ATTESTATION_SERVICE_REFUSED, `the server's attestation service refused the evidence request (HTTP ${status}): ${why}`);
 }
 
@@ -76,9 +94,14 @@ export function fetchServerEvidence(evidence: EvidenceRequest): Promise<ServerEv
       (response) => {
         const certificate = (response.socket as TLSSocket).getPeerX509Certificate?.();
         if (!certificate) return finish(invalid('without a TLS certificate'));
+        try {
+          evidence.checkLeaf?.(certificate);
+        } catch (error) {
+          return finish(error as Error);
+        }
         if (response.statusCode === 401 || response.statusCode === 403) {
           response.resume();
-          return finish(refused(response.statusCode, evidence.validator));
+          return finish(refused(response.statusCode, evidence.signer));
         }
         if (response.statusCode !== 200) {
           response.resume();
@@ -94,7 +117,11 @@ export function fetchServerEvidence(evidence: EvidenceRequest): Promise<ServerEv
         });
         response.on('end', () => {
           try {
-            finish(null, { ...parseEvidence(Buffer.concat(chunks).toString('utf8')), serverKeyHash: spkiSha256Hex(certificate) });
+            finish(null, {
+              ...parseEvidence(Buffer.concat(chunks).toString('utf8')),
+              serverKeyHash: spkiSha256Hex(certificate),
+              proof: proofHeaders(response.headers),
+            });
           } catch (error) {
             finish(error as Error);
           }
@@ -108,7 +135,15 @@ export function fetchServerEvidence(evidence: EvidenceRequest): Promise<ServerEv
   });
 }
 
-function parseEvidence(text: string): Omit<ServerEvidence, 'serverKeyHash'> {
+function proofHeaders(headers: IncomingHttpHeaders): ResponseProof | null {
+  const [hotkey, nonce, signature] = ['x-chutes-hotkey', 'x-chutes-nonce', 'x-chutes-signature'].map((name) => headers[name]);
+  if (hotkey === undefined && nonce === undefined && signature === undefined) return null;
+  // A partial or repeated header is kept as an unusable proof (recorded as malformed), not as none.
+  const text = (value: string | string[] | undefined) => (typeof value === 'string' ? value : '');
+  return { hotkey: text(hotkey), nonce: text(nonce), signature: text(signature) };
+}
+
+function parseEvidence(text: string): Pick<ServerEvidence, 'quote' | 'gpuEvidence'> {
   let body: Record<string, unknown>;
   try {
     body = JSON.parse(text) as Record<string, unknown>;

@@ -55,7 +55,8 @@ export class RuntimeAttestationService {
       const nonceVerdict = await this.nonces.consume(toHex(nonce), 'runtime', caller.clientIp, server.id);
       record.verdict.nonce = nonceVerdict;
       if (nonceVerdict !== 'ok') throw new DomainError(ErrorCode.NONCE_INVALID, 'REPORTDATA does not carry a valid runtime nonce for this server and address');
-      await this.appraisal.appraise(raw, quote, { kind: 'runtime', nonce, keyHash: caller.clientKeyHash }, record);
+      // The request's hotkey signature (the guard) proves the miner's hotkey, for rc sets.
+      await this.appraisal.appraise(raw, quote, { kind: 'runtime', nonce, keyHash: caller.clientKeyHash, provenHotkey: caller.minerHotkey }, record);
       const attestationId = await attempt.succeed((_tx, id) => Promise.resolve(id));
       return { attestation_id: attestationId, verified_at: attempt.createdAt.toISOString(), status: 'verified' };
     });

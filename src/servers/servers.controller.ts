@@ -46,7 +46,8 @@ export class ServersController {
 
   @Post()
   @ApiDoc({
-    summary: 'Register a server: fetches fresh evidence from its attestation service, checks quote, TLS binding, runtime measurements and GPUs',
+    summary:
+      "Register a server: fetches fresh evidence from its attestation service (signed with the VM's vm_auth key after a gen-C boot, else the validator key), checks the service's TLS certificate against the VM's root CA when its boot recorded one, then quote, TLS binding, runtime measurements and GPUs",
     tag: 'servers',
     auth: 'hotkey',
     body: RegisterServerRequest,
@@ -66,6 +67,7 @@ export class ServersController {
       ErrorCode.ATTESTATION_SERVICE_UNREACHABLE,
       ErrorCode.ATTESTATION_SERVICE_INVALID,
       ErrorCode.ATTESTATION_SERVICE_REFUSED,
+      ErrorCode.VM_ROOT_CA_MISMATCH,
     ],
   })
   register(@CallerHotkey() hotkey: string, @Body() body: RegisterServerRequest, @Req() request: FastifyRequest): Promise<MessageResponse> {

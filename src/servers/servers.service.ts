@@ -1,11 +1,14 @@
 /**
  * The miners' server registry. Registration fetches fresh evidence from the server's own
- * attestation service, binds it to that service's TLS key and to our nonce, appraises it
- * against the runtime measurements, checks the GPUs, and stores server + GPUs + the
- * attestation row in one transaction. A server's id and name never equal another server's id,
- * name or vm_name of the same miner (else a second server could take over the first one's VM
- * name and keys). Deleting a server keeps its VM's volume keys (miners delete and re-add servers
- * routinely); `destroy_keys` shreds those of its own vm_name in the same transaction.
+ * attestation service (signed with the VM's vm_auth key when its latest boot made one, else the
+ * validator key), checks that service's TLS leaf against the VM root CA its latest boot recorded,
+ * binds the evidence to that leaf's key and to our nonce, appraises it against the runtime
+ * measurements (with the miner's hotkey when the answer's proof proves it), checks the GPUs, and
+ * stores server + GPUs + the attestation row in one transaction. A server's id and name never
+ * equal another server's id, name or vm_name of the same miner (else a second server could take
+ * over the first one's VM name and keys). Deleting a server keeps its VM's volume keys (miners
+ * delete and re-add servers routinely); `destroy_keys` shreds those of its own vm_name in the same
+ * transaction.
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
@@ -19,13 +22,17 @@ import { LuksService } from '../luks/luks.service';
 import type { GenerationRef } from '../luks/volume-keys.repository';
 import { QuoteAppraisalService } from '../attestation/quote-appraisal.service';
 import { AuditedAttempts } from '../audit/audited-attempts.service';
-import { fetchServerEvidence } from './attestation-service.client';
+import type { Sr25519Signer } from '../common/crypto/sr25519-key-file';
+import { VmAuthService } from '../vm-auth/vm-auth.service';
+import type { VmRef } from '../vm-auth/vm-boot-states.repository';
+import { EvidenceSigner, fetchServerEvidence } from './attestation-service.client';
+import { checkLeafIssuedBy, verifyResponseProof } from './proxy-checks';
 import { MinerServerView, NodeArgs, RegisterServerRequest, ServerView } from './dto/server.dto';
 import { GpuEvidenceVerifier } from './gpu-evidence.verifier';
 import { evaluateGpuPolicy } from './gpu-policy';
 import { connectableAddress } from './host-policy';
 import { Server, ServerGpu, ServersRepository } from './servers.repository';
-import { ValidatorKey } from './validator-key';
+import { attestHeaders, ValidatorKey } from './validator-key';
 
 export function toServerView(server: Server, gpus: (ServerGpu & { serverId: string })[]): ServerView {
   return {
@@ -113,6 +120,7 @@ export class ServersService {
     private readonly luks: LuksService,
     private readonly clock: Clock,
     private readonly validator: ValidatorKey,
+    private readonly vmAuth: VmAuthService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -125,21 +133,41 @@ export class ServersService {
     return this.attempts.run(subject, async (attempt) => {
       const { record } = attempt;
       const nonce = randomHex(32);
+      const vm = { minerHotkey, vmName };
+      const rootCaPem = (await this.vmAuth.latest(vm))?.rootCaPem ?? null;
+      const { signer, key } = await this.evidenceSigner(vm);
+      record.verdict.signer = signer.kind;
+      if (signer.address) record.verdict.signer_ss58 = signer.address;
       const evidence = await fetchServerEvidence({
         host: request.host,
         address,
         port: this.config.attestationPort,
         nonce,
         timeoutMs: this.config.attestationTimeoutSeconds * 1000,
-        headers: this.validator.headers(),
-        validator: this.validator.address,
+        headers: key ? attestHeaders(key, this.unixNow()) : {},
+        signer,
+        checkLeaf: (leaf) => {
+          const verdict = checkLeafIssuedBy(leaf, rootCaPem);
+          record.verdict.vm_root_ca = verdict;
+          if (verdict !== 'ok' && verdict !== 'not_recorded')
+            throw new DomainError(
+              ErrorCode.VM_ROOT_CA_MISMATCH,
+              `the attestation service's TLS certificate is not issued by the root CA ${vmName} recorded at its latest boot (${verdict.replace(/_/g, ' ')})`,
+            );
+        },
       });
+      // An unusable proof is no proof: recorded, never a refusal (the proof is optional).
+      const proof = verifyResponseProof(evidence.proof, this.unixNow());
+      // The proxy signs with the miner's key: a proof of another hotkey proves nothing about this miner.
+      const otherHotkey = proof.verdict === 'ok' && proof.hotkey !== minerHotkey;
+      const proven = proof.verdict === 'ok' && !otherHotkey ? proof.hotkey : undefined;
+      record.verdict.response_proof = otherHotkey ? 'other_hotkey' : proof.verdict;
       attempt.quoteSha256 = sha256Hex(evidence.quote);
       const quote = this.appraisal.parse(evidence.quote, record);
       const { set } = await this.appraisal.appraise(
         evidence.quote,
         quote,
-        { kind: 'runtime', nonce: Buffer.from(nonce, 'hex'), keyHash: evidence.serverKeyHash },
+        { kind: 'runtime', nonce: Buffer.from(nonce, 'hex'), keyHash: evidence.serverKeyHash, provenHotkey: proven },
         record,
       );
       const gpus = evaluateGpuPolicy(
@@ -173,6 +201,22 @@ export class ServersService {
       this.logger.log({ serverId: request.id, minerHotkey, measurement: set.version }, 'server registered');
       return { message: `server ${request.id} registered as ${vmName} (measurement set ${set.name} ${set.version})` };
     });
+  }
+
+  /**
+   * Who signs the VM's evidence fetch: its vm_auth key when its latest boot made one (gen C: the
+   * VM's proxy allows only that key), else the validator key, else nobody. The seed stays in the signer.
+   */
+  private async evidenceSigner(vm: VmRef): Promise<{ signer: EvidenceSigner; key?: Sr25519Signer }> {
+    const vmKey = await this.vmAuth.signer(vm);
+    if (vmKey) return { signer: { kind: 'vm_auth', address: vmKey.address }, key: vmKey };
+    const validator = this.validator.key;
+    if (validator) return { signer: { kind: 'validator', address: validator.address }, key: validator };
+    return { signer: { kind: 'none' } };
+  }
+
+  private unixNow(): number {
+    return Math.floor(this.clock.now().getTime() / 1000);
   }
 
   async list(minerHotkey: string): Promise<ServerView[]> {

@@ -2,7 +2,8 @@
  * The broker's validator key (VALIDATOR_KEY_FILE: a hex sr25519 seed or a Bittensor hotkey JSON
  * file). A VM's attestation proxy answers `/server/attest` only to an allowed validator: headers
  * `X-Chutes-Hotkey` (ss58), `X-Chutes-Nonce` (unix seconds, at most 30 s old) and
- * `X-Chutes-Signature` (hex sr25519 over `{ss58}:{ts}:attest`). Without a key the fetch is sent
+ * `X-Chutes-Signature` (hex sr25519 over `{ss58}:{ts}:attest`). A gen-C VM allows only its per-boot
+ * vm_auth key instead (servers.service.ts picks the signer); without either the fetch is sent
  * unsigned, which agents that do not check still answer. The seed never leaves this class.
  */
 import * as fs from 'node:fs';
@@ -18,6 +19,12 @@ export const ATTEST_PURPOSE = 'attest';
 /** The message a validator signs for a VM's attestation proxy (sek8s `authorize`, purpose `attest`). */
 export function validatorMessage(ss58: string, unixSeconds: number): string {
   return `${ss58}:${unixSeconds}:${ATTEST_PURPOSE}`;
+}
+
+/** The signature headers of one evidence fetch signed by `signer` at `unixSeconds`. */
+export function attestHeaders(signer: Sr25519Signer, unixSeconds: number): Record<string, string> {
+  const signature = Buffer.from(signer.sign(validatorMessage(signer.address, unixSeconds))).toString('hex');
+  return { 'X-Chutes-Hotkey': signer.address, 'X-Chutes-Nonce': String(unixSeconds), 'X-Chutes-Signature': signature };
 }
 
 @Injectable()
@@ -51,12 +58,14 @@ export class ValidatorKey implements OnModuleInit {
     return this.signer?.address;
   }
 
+  /** The validator key's signer, or undefined when no key is configured. */
+  get key(): Sr25519Signer | undefined {
+    return this.signer;
+  }
+
   /** The signature headers of one evidence fetch made now; none without a key. */
   headers(): Record<string, string> {
-    if (!this.signer) return {};
-    const seconds = Math.floor(this.clock.now().getTime() / 1000);
-    const signature = Buffer.from(this.signer.sign(validatorMessage(this.signer.address, seconds))).toString('hex');
-    return { 'X-Chutes-Hotkey': this.signer.address, 'X-Chutes-Nonce': String(seconds), 'X-Chutes-Signature': signature };
+    return this.signer ? attestHeaders(this.signer, Math.floor(this.clock.now().getTime() / 1000)) : {};
   }
 }
 

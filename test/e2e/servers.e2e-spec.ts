@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataSource } from 'typeorm';
 import { ManualClock } from '../../src/common/clock/clock';
+import { QuoteAppraisalService } from '../../src/attestation/quote-appraisal.service';
 import { startTestApp, TestApp } from '../support/app';
 import { BOOT_NOW, BootEnv, createBootEnv, EXPECTED_GPU, IMAGE, TestVm } from '../support/boot-env';
 import { testDatabase } from '../support/database';
@@ -77,8 +78,10 @@ describe('server registry and runtime attestation', () => {
     expect(fake.nonces.at(-1)).toMatch(/^[0-9a-f]{64}$/);
     // No VALIDATOR_KEY_FILE here: the fetch goes unsigned (agents that do not check answer it).
     expect(Object.keys(fake.requests.at(-1)!.headers).filter((name) => name.startsWith('x-chutes-'))).toEqual([]);
-    const rows: { kind: string; outcome: string }[] = await app.app.get(DataSource).query(`SELECT kind, outcome FROM server_attestations`);
-    expect(rows).toEqual([{ kind: 'registration', outcome: 'verified' }]);
+    const rows: { kind: string; outcome: string; signer: string }[] = await app.app
+      .get(DataSource)
+      .query(`SELECT kind, outcome, verdict->>'signer' AS signer FROM server_attestations`);
+    expect(rows).toEqual([{ kind: 'registration', outcome: 'verified', signer: 'none' }]);
   });
 
   it("lists and shows only the caller's servers, with ip as well as host", async () => {
@@ -324,7 +327,11 @@ describe('server registry and runtime attestation', () => {
       const issued = await runtimeNonce();
       expect([issued.status, issued.json.code]).toEqual([200, undefined]);
       const { json } = issued;
+      const appraise = jest.spyOn(QuoteAppraisalService.prototype, 'appraise');
       const res = await attest(quoteFor(json.nonce, serverCert));
+      // The request's hotkey signature proves the miner's hotkey (for rc sets).
+      expect(appraise.mock.calls.map(([, , request]) => request.provenHotkey)).toEqual([miner.address]);
+      appraise.mockRestore();
       expect(res.status).toBe(200);
       expect(res.json).toMatchObject({ status: 'verified', attestation_id: expect.stringMatching(/^[0-9a-f-]{36}$/) });
       const status = await call<{ attestation_status: string; last_attestation: { attestation_id: string } }>(

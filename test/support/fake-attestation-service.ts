@@ -10,12 +10,16 @@
  * bound, as the real one), and a valid sr25519 signature over `{hotkey}:{nonce}:attest` — else 401.
  * With `answerShape: 'chutes'` it answers as the real proxy does: `tdx_quote`, and the GPU
  * evidence JSON-encoded into a string.
+ * `presentCertificate` swaps its TLS leaf (e.g. one issued by a VM root CA, tls.ts `testCa`), and
+ * `responseProof` adds the headers the real proxy adds to a successful answer when it holds the
+ * miner's seed (`teeProofHeaders`: sr25519 over `{miner ss58}:{ts}:tee`).
  */
 import * as https from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { signatureVerify } from '@polkadot/util-crypto';
 import type { Forge } from './forge';
+import type { KeyringPair } from './hotkey';
 import type { ForgeQuoteOptions } from './forge/quote';
 import { selfSignedCert, TestCert } from './tls';
 
@@ -28,6 +32,12 @@ export interface ValidatorRule {
   now?: () => Date;
   /** Oldest accepted signature, in seconds; default 30 as sek8s. */
   maxAgeSeconds?: number;
+}
+
+/** The response proof headers the real proxy adds: the miner's signature over `{ss58}:{ts}:tee`. */
+export function teeProofHeaders(miner: KeyringPair, unixSeconds: number): Record<string, string> {
+  const signature = Buffer.from(miner.sign(`${miner.address}:${unixSeconds}:tee`)).toString('hex');
+  return { 'X-Chutes-Hotkey': miner.address, 'X-Chutes-Nonce': String(unixSeconds), 'X-Chutes-Signature': signature };
 }
 
 /** What the fake saw of one request. */
@@ -47,6 +57,8 @@ export class FakeAttestationService {
   /** `bootkey`: `{quote, nvtrust_evidence: <value>}`; `chutes`: `{tdx_quote, nvtrust_evidence: <JSON string>}` as the real proxy. */
   answerShape: 'bootkey' | 'chutes' = 'bootkey';
   validatorRule?: ValidatorRule;
+  /** Extra headers of each successful answer (the response proof); none when undefined. */
+  responseProof?: () => Record<string, string>;
   readonly nonces: string[] = [];
   readonly requests: SeenRequest[] = [];
   private server?: https.Server;
@@ -89,10 +101,16 @@ export class FakeAttestationService {
         this.answerShape === 'chutes'
           ? { tdx_quote: quote.toString('base64'), nvtrust_evidence: JSON.stringify(this.gpuEvidence) }
           : { quote: quote.toString('base64'), nvtrust_evidence: this.gpuEvidence };
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      res.writeHead(200, { 'content-type': 'application/json', ...this.responseProof?.() }).end(JSON.stringify(body));
     });
     await new Promise<void>((resolve) => this.server!.listen(0, host, resolve));
     return this;
+  }
+
+  /** Serves `cert` as its TLS leaf from the next connection on (REPORTDATA then binds its key). */
+  presentCertificate(cert: TestCert): void {
+    this.cert = cert;
+    this.server!.setSecureContext({ cert: cert.certPem, key: cert.keyPem });
   }
 
   async stop(): Promise<void> {

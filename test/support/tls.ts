@@ -63,3 +63,54 @@ export async function serverCertFiles(): Promise<{ certFile: string; keyFile: st
   fs.writeFileSync(keyFile, cert.keyPem, { mode: 0o600 });
   return { certFile, keyFile, cert, dir };
 }
+
+export interface TestCa extends TestCert {
+  /** A leaf for 127.0.0.1/localhost issued (signed) by this CA. */
+  issue(commonName: string): Promise<TestCert>;
+}
+
+function certOf(certPem: string, keyPem: string): TestCert {
+  const spki = new X509Certificate(certPem).publicKey.export({ type: 'spki', format: 'der' });
+  return { certPem, keyPem, spkiSha256: createHash('sha256').update(spki).digest('hex') };
+}
+
+/**
+ * A self-signed CA, as a gen-C VM makes its root CA (presented as its client certificate at
+ * /provision), able to issue TLS leaves (the attestation proxy's).
+ */
+export async function testCa(commonName: string): Promise<TestCa> {
+  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
+  const now = Date.now();
+  const ca = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: Buffer.from(webcrypto.getRandomValues(new Uint8Array(8))).toString('hex'),
+    name: `CN=${commonName}`,
+    notBefore: new Date(now - 3600_000),
+    notAfter: new Date(now + 24 * 3600_000),
+    keys,
+    signingAlgorithm: ALG,
+    extensions: [new x509.BasicConstraintsExtension(true, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true)],
+  });
+  const caPem = ca.toString('pem') + '\n';
+  const issue = async (leafName: string): Promise<TestCert> => {
+    const leafKeys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
+    const leaf = await x509.X509CertificateGenerator.create({
+      serialNumber: Buffer.from(webcrypto.getRandomValues(new Uint8Array(8))).toString('hex'),
+      subject: `CN=${leafName}`,
+      issuer: ca.subject,
+      notBefore: new Date(now - 3600_000),
+      notAfter: new Date(now + 24 * 3600_000),
+      publicKey: leafKeys.publicKey,
+      signingKey: keys.privateKey,
+      signingAlgorithm: ALG,
+      extensions: [
+        new x509.BasicConstraintsExtension(false),
+        new x509.SubjectAlternativeNameExtension([
+          { type: 'ip', value: '127.0.0.1' },
+          { type: 'dns', value: 'localhost' },
+        ]),
+      ],
+    });
+    return certOf(leaf.toString('pem') + '\n', pem('PRIVATE KEY', await webcrypto.subtle.exportKey('pkcs8', leafKeys.privateKey)));
+  };
+  return { ...certOf(caPem, pem('PRIVATE KEY', await webcrypto.subtle.exportKey('pkcs8', keys.privateKey))), issue };
+}

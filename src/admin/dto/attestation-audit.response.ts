@@ -5,7 +5,7 @@ import { NestedArrayOf } from '../../openapi/api-doc.decorator';
 export class AttestationAuditItem {
   @IsUUID() id: string;
   /** `boot` (boot_attestations), or a server_attestations row's kind as stored: `registration` or `runtime`. */
-  @IsIn(['boot', 'registration', 'runtime']) kind: string;
+  @IsIn(['boot', 'provision', 'confirm', 'registration', 'runtime']) kind: string;
   @IsISO8601() created_at: string;
   @IsOptional() @IsString() miner_hotkey: string | null;
   @IsOptional() @IsString() vm_name: string | null;

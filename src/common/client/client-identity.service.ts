@@ -2,7 +2,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { BlockList } from 'node:net';
 import type { FastifyRequest } from 'fastify';
-import { clientIp, clientKeyHash } from './client-identity';
+import type { X509Certificate } from 'node:crypto';
+import { clientCertificate, clientIp, clientKeyHash } from './client-identity';
 
 /** The proxies whose X-Forwarded-For is believed (TRUST_PROXY), a BlockList; ConfigModule provides it (common sits below config). */
 export const TRUSTED_PROXIES = Symbol('TRUSTED_PROXIES');
@@ -17,5 +18,9 @@ export class ClientIdentityService {
 
   keyHash(request: FastifyRequest): string | undefined {
     return clientKeyHash(request, this.trusted);
+  }
+
+  certificate(request: FastifyRequest): X509Certificate | undefined {
+    return clientCertificate(request, this.trusted);
   }
 }

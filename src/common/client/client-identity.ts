@@ -67,23 +67,27 @@ export function spkiSha256Hex(certificate: X509Certificate): string {
 }
 
 /**
- * SHA-256 (hex) of the DER SPKI of the client's certificate. From a trusted proxy: only
- * X-Client-Cert (URL-encoded PEM) — the proxy's own handshake certificate is the proxy's, never
- * the client's. From any other peer: the certificate of the TLS handshake. Undefined when there
- * is none or the forwarded one does not parse.
+ * The client's certificate. From a trusted proxy: only X-Client-Cert (URL-encoded PEM) — the
+ * proxy's own handshake certificate is the proxy's, never the client's. From any other peer: the
+ * certificate of the TLS handshake. Undefined when there is none or the forwarded one does not parse.
  */
-export function clientKeyHash(request: FastifyRequest, trusted: BlockList): string | undefined {
+export function clientCertificate(request: FastifyRequest, trusted: BlockList): X509Certificate | undefined {
   if (isTrusted(peerIp(request), trusted)) {
     const header = request.headers['x-client-cert'];
     if (typeof header !== 'string' || header.length === 0) return undefined;
     try {
-      return spkiSha256Hex(new X509Certificate(decodeURIComponent(header)));
+      return new X509Certificate(decodeURIComponent(header));
     } catch {
       return undefined;
     }
   }
   const socket = request.raw.socket as Partial<TLSSocket>;
   if (typeof socket.getPeerX509Certificate !== 'function') return undefined;
-  const certificate = socket.getPeerX509Certificate();
+  return socket.getPeerX509Certificate() ?? undefined;
+}
+
+/** SHA-256 (hex) of the DER SPKI of the client's certificate (see clientCertificate); undefined without one. */
+export function clientKeyHash(request: FastifyRequest, trusted: BlockList): string | undefined {
+  const certificate = clientCertificate(request, trusted);
   return certificate ? spkiSha256Hex(certificate) : undefined;
 }

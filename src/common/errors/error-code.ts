@@ -67,6 +67,8 @@ export enum ErrorCode {
   KEY_GENERATION_NOT_FOUND = 'KEY_GENERATION_NOT_FOUND',
   // the VM's attestation proxy refused the broker's validator signature (or its absence)
   ATTESTATION_SERVICE_REFUSED = 'ATTESTATION_SERVICE_REFUSED',
+  // the attestation proxy's TLS leaf is not issued by the root CA the VM recorded at /provision
+  VM_ROOT_CA_MISMATCH = 'VM_ROOT_CA_MISMATCH',
   // admin: measurement sets are immutable per version
   MEASUREMENT_SET_EXISTS = 'MEASUREMENT_SET_EXISTS',
   // a version names several sets (one per GPU flavour): `?name=` picks one

@@ -1,4 +1,4 @@
-import { compareVersions, isOrderedVersion, versionAtLeast } from './version-order';
+import { compareVersions, isOrderedVersion, isSemver, semverAtLeast, versionAtLeast } from './version-order';
 
 describe('version order', () => {
   it.each([
@@ -28,5 +28,19 @@ describe('version order', () => {
     expect(isOrderedVersion('1.4.0')).toBe(true);
     expect(isOrderedVersion('v1.4.0')).toBe(false);
     expect(isOrderedVersion('')).toBe(false);
+  });
+});
+
+describe('semver floors (GEN_C_MIN_VERSION)', () => {
+  it('only MAJOR.MINOR.PATCH versions count', () => {
+    expect(isSemver('1.4.0')).toBe(true);
+    expect(isSemver('1.4.0-rc1')).toBe(true);
+    expect(isSemver('2')).toBe(false);
+    expect(isSemver('1.4')).toBe(false);
+    expect(semverAtLeast('1.4.0', '1.4.0')).toBe(true);
+    expect(semverAtLeast('1.5.2', '1.4.0')).toBe(true);
+    expect(semverAtLeast('1.3.1', '1.4.0')).toBe(false);
+    expect(semverAtLeast('2', '1.4.0')).toBe(false);
+    expect(semverAtLeast('5', '1.4.0')).toBe(false);
   });
 });

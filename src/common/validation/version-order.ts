@@ -29,6 +29,21 @@ export function versionAtLeast(version: string, floor: string): boolean {
   return compareVersions(version, floor) >= 0;
 }
 
+const SEMVER = /^\d+\.\d+\.\d+(?:[-+.][0-9A-Za-z.+-]*)?$/;
+
+/** MAJOR.MINOR.PATCH (with an optional pre-release or build suffix): how release trains such as Chutes' images are named. */
+export function isSemver(version: string): boolean {
+  return SEMVER.test(version.trim());
+}
+
+/**
+ * True when `version` is a semver release at least `floor`. A set named by a plain number or a
+ * word ("2", "prod") is not on a release train and never counts as past a semver floor.
+ */
+export function semverAtLeast(version: string, floor: string): boolean {
+  return isSemver(version) && versionAtLeast(version, floor);
+}
+
 /** A version a floor can be set to: it starts with a number. */
 export function isOrderedVersion(value: string): boolean {
   return NUMBERED.test(value.trim());
