@@ -227,7 +227,7 @@ requests_made_c() {
 # broker_root_keys [HOTKEY_SEED_FILE]: the broker's key generations of $VM_NAME as
 # `bootkey keys list --json` prints them (the miner's own VM); BROKER_VM_KEYS.
 broker_vm_keys() {
-	BROKER_VM_KEYS=$(node -e 'require(process.argv[1]).main([process.argv[0], "bootkey", ...process.argv.slice(2)])' \
+	BROKER_VM_KEYS=$(NODE_PATH="$REPO/node_modules" node -e 'require(process.argv[1]).main([process.argv[0], "bootkey", ...process.argv.slice(2)])' \
 		"$BUILD_DIR/src/cli/main.js" --url "$BROKER_URL" --ca-file "$H/tls/server.crt" \
 		--seed-file "${1:-$H/secrets/miner-seed}" --json keys list "$VM_NAME") ||
 		fail "bootkey keys list $VM_NAME failed: $BROKER_VM_KEYS"

@@ -181,7 +181,7 @@ scenario_rc_image() {
 # proxy (the fake agent) allows only the ss58 in the VM's validator-auth.env and serves the TLS
 # leaf the VM root CA issued: the broker signs its evidence fetch with that boot's vm_auth key
 # and accepts the leaf. The same registration with a proxy certificate the VM root CA did not
-# issue is refused.
+# issue is refused. The server is deleted again at the end.
 scenario_register_with_vm_auth() {
 	new_vm_c c-registered
 	new_boot_c
@@ -209,4 +209,6 @@ scenario_register_with_vm_auth() {
 	[ "$(jq -r 'select(.status == 200) | .hotkey' <<<"$fetches" | sort -u)" = "$vm_auth" ] ||
 		fail "the VM proxy answered a fetch not signed with the VM's vm_auth key: $fetches"
 	[ "$(jq -r .path <<<"$fetches" | tail -n 1)" = /server/attest ] || fail "the last fetch was not /server/attest"
+	# The miner tests that follow list the miner's servers: leave none of ours.
+	out=$(miner delete-remote "$VM_NAME") || fail "delete-remote failed: $out"
 }
