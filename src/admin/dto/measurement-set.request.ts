@@ -11,6 +11,7 @@ import {
   ArrayMaxSize,
   IsArray,
   IsBoolean,
+  IsIn,
   IsInt,
   IsObject,
   IsOptional,
@@ -122,6 +123,13 @@ export class MeasurementNameQuery {
   @MinLength(1)
   @MaxLength(128)
   name?: string;
+}
+
+export class RetireMeasurementQuery extends MeasurementNameQuery {
+  /** `true`: retire nothing; answer which registered servers and recently booted VMs match the set(s). */
+  @IsOptional()
+  @IsIn(['true', 'false'], { message: 'dry_run must be true or false' })
+  dry_run?: 'true' | 'false';
 }
 
 export class MeasurementVersionParams {
