@@ -92,7 +92,7 @@ export class CreateMeasurementSetRequest {
   @Max(64)
   gpu_count?: number | null;
 
-  /** A release candidate: stored, but matched only for a caller proving a hotkey in authorized_hotkeys (never, until such a route exists). */
+  /** A release candidate: matched only for a caller whose valid signature proves a hotkey in authorized_hotkeys; left out of GET /servers/tee/measurements. */
   @IsOptional()
   @IsBoolean()
   rc?: boolean;
