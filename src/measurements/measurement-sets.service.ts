@@ -71,7 +71,7 @@ export class MeasurementSetsService implements OnModuleInit, OnModuleDestroy {
       await this.loadFile(file, readMeasurementsText(file));
       this.watch(file);
     }
-    const keyless = (await this.active()).filter((set) => !set.sealedRootPassphrase).map((set) => `${set.name} ${set.version}`);
+    const keyless = (await this.activeWithCandidates()).filter((set) => !set.sealedRootPassphrase).map((set) => `${set.name} ${set.version}`);
     if (keyless.length > 0) {
       this.logger.warn(`measurement sets without a root passphrase can match but never release a root key: ${keyless.join(', ')}`);
     }
