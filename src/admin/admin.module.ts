@@ -6,6 +6,7 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
 import { MeasurementsModule } from '../measurements/measurements.module';
+import { ServerRegistryModule } from '../servers/server-registry.module';
 import { AdminAttestationsController } from './controllers/admin-attestations.controller';
 import { AdminKeyEventsController } from './controllers/admin-key-events.controller';
 import { AdminKeysController } from './controllers/admin-keys.controller';
@@ -17,7 +18,7 @@ import { AttestationAuditService } from './services/attestation-audit.service';
 import { KeyEventsService } from './services/key-events.service';
 
 @Module({
-  imports: [AuditModule, MeasurementsModule],
+  imports: [AuditModule, MeasurementsModule, ServerRegistryModule],
   controllers: [AdminMeasurementsController, AdminAttestationsController, AdminMinersController, AdminKeysController, AdminKeyEventsController],
   providers: [AdminMeasurementsService, AdminMinersService, AttestationAuditService, KeyEventsService],
 })

@@ -1,7 +1,8 @@
 /**
  * Appraises a TD's quote for a purpose (boot or runtime), in the contract's order once the
  * nonce has been dealt with: structure → REPORTDATA binding (nonce || SHA-256 of the presenter's
- * TLS key) → measurements against the active sets → DCAP + TCB policy → TD attributes (DEBUG,
+ * TLS key) → measurements against the active sets (release candidates only for their proven
+ * hotkeys) → TEE_MINIMUM_BOOT_VERSION (boot) → DCAP + TCB policy → TD attributes (DEBUG,
  * TD_ATTRIBUTES_REFUSED, MRSERVICETD).
  * It records each check in `record.verdict` as it goes, so a refusal can be audited with why.
  */
@@ -10,6 +11,8 @@ import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { DomainError, ErrorCode } from '../common/errors';
 import { constantTimeEqual } from '../common/crypto/hashing';
+import { canonicalSs58 } from '../common/validation/ss58';
+import { versionAtLeast } from '../common/validation/version-order';
 import { MeasurementSet } from '../measurements/measurement-set.types';
 import { MeasurementSetsService, toPolicy } from '../measurements/measurement-sets.service';
 import { isDebugTd } from './core/dcap';
@@ -72,7 +75,8 @@ export class QuoteAppraisalService {
 
   async appraise(raw: Uint8Array, quote: TdxQuote, request: AppraisalRequest, record: AppraisalRecord): Promise<Appraisal> {
     this.checkBinding(quote, request, record);
-    const set = await this.matchMeasurements(quote, request.kind, record);
+    const set = await this.matchMeasurements(quote, request, record);
+    this.checkVersionFloor(set, request.kind, record);
     await this.checkDcap(raw, quote, record);
     this.checkTdAttributes(quote, record);
     return { quote, set };
@@ -119,19 +123,43 @@ export class QuoteAppraisalService {
     record.verdict.report_data = 'ok';
   }
 
-  private async matchMeasurements(quote: TdxQuote, kind: MeasurementKind, record: AppraisalRecord): Promise<MeasurementSet> {
-    const sets = await this.measurementSets.active();
-    const result = evaluateMeasurementPolicy(tdMeasurements(quote), sets.map(toPolicy), kind);
+  /**
+   * The set the quote's registers match among the published sets and the release candidates the
+   * caller may use (a proven hotkey in `authorized_hotkeys`). When only a gated rc set would have
+   * matched, the caller gets the same MEASUREMENT_MISMATCH as any miss (the gate stays invisible);
+   * the audit verdict says which set and why (`rc_gate`).
+   */
+  private async matchMeasurements(quote: TdxQuote, request: AppraisalRequest, record: AppraisalRecord): Promise<MeasurementSet> {
+    const kind = request.kind;
+    const td = tdMeasurements(quote);
+    const sets = await this.measurementSets.activeWithCandidates();
+    const usable = sets.filter((set) => !set.rc || rcAuthorizes(set, request.provenHotkey));
+    const result = evaluateMeasurementPolicy(td, usable.map(toPolicy), kind);
     if (!result.matched) {
-      record.verdict.measurement = { matched: false, kind, nearest: result.nearest };
-      record.measurementName = result.nearest?.name ?? null;
-      record.measurementVersion = result.nearest?.version ?? null;
+      const gated = sets.filter((set) => !usable.includes(set));
+      const wouldMatch = gated.length > 0 ? evaluateMeasurementPolicy(td, gated.map(toPolicy), kind) : null;
+      const rcGate = wouldMatch?.matched
+        ? { name: wouldMatch.name, version: wouldMatch.version, reason: request.provenHotkey === undefined ? 'no_proven_hotkey' : 'hotkey_not_authorized' }
+        : null;
+      record.verdict.measurement = { matched: false, kind, nearest: result.nearest, ...(rcGate ? { rc_gate: rcGate } : {}) };
+      record.measurementName = rcGate?.name ?? result.nearest?.name ?? null;
+      record.measurementVersion = rcGate?.version ?? result.nearest?.version ?? null;
       throw new DomainError(ErrorCode.MEASUREMENT_MISMATCH, 'measurements match no registered measurement set');
     }
-    record.verdict.measurement = { matched: true, kind, name: result.name, version: result.version };
-    record.measurementName = result.name;
-    record.measurementVersion = result.version;
-    return sets.find((set) => set.version === result.version)!;
+    // (name, version) is a set's identity: several GPU flavours share a version.
+    const set = usable.find((candidate) => candidate.name === result.name && candidate.version === result.version)!;
+    record.verdict.measurement = { matched: true, kind, name: set.name, version: set.version, ...(set.rc ? { rc: true } : {}) };
+    record.measurementName = set.name;
+    record.measurementVersion = set.version;
+    return set;
+  }
+
+  /** TEE_MINIMUM_BOOT_VERSION: a boot whose image (the matched set) is older is refused. */
+  private checkVersionFloor(set: MeasurementSet, kind: MeasurementKind, record: AppraisalRecord): void {
+    const minimum = this.config.teeMinimumBootVersion;
+    if (kind !== 'boot' || minimum === undefined || versionAtLeast(set.version, minimum)) return;
+    record.verdict.version_floor = { version: set.version, minimum };
+    throw new DomainError(ErrorCode.VERSION_TOO_OLD, `image version ${set.version} is below the minimum boot version ${minimum}`);
   }
 
   private async checkDcap(raw: Uint8Array, quote: TdxQuote, record: AppraisalRecord): Promise<void> {
@@ -160,4 +188,18 @@ export class QuoteAppraisalService {
     record.verdict.tcb_policy = tcb.accepted ? 'accepted' : 'rejected';
     if (!tcb.accepted) throw new DomainError(ErrorCode.TCB_STATUS_REJECTED, `TCB status ${tcb.status} is not accepted`);
   }
+}
+
+/** Whether an rc set admits this proven hotkey (ss58 compared canonically: any prefix, same key). */
+function rcAuthorizes(set: MeasurementSet, provenHotkey: string | undefined): boolean {
+  if (provenHotkey === undefined) return false;
+  const canonical = (address: string) => {
+    try {
+      return canonicalSs58(address);
+    } catch {
+      return null;
+    }
+  };
+  const proven = canonical(provenHotkey);
+  return proven !== null && set.authorizedHotkeys.some((hotkey) => canonical(hotkey) === proven);
 }

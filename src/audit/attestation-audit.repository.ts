@@ -85,6 +85,24 @@ export interface AttestationSummary {
   measurementVersion: string | null;
 }
 
+/** A measurement set's identity, as the audit rows record it. */
+export interface SetIdentity {
+  name: string;
+  version: string;
+}
+
+/** A VM that booted one of some sets (for the impact of retiring them). */
+export interface VmBootOnSet {
+  minerHotkey: string;
+  vmName: string;
+  measurementName: string;
+  measurementVersion: string;
+  /** Its newest verified boot on that set. */
+  lastBootAt: Date;
+  /** Whether a verified boot on another set followed it (the VM has moved on). */
+  bootedOtherSetSince: boolean;
+}
+
 interface AuditRow {
   id: string;
   kind: AttestationKind;
@@ -178,6 +196,42 @@ export class AttestationAuditRepository {
     );
     const row = rows[0];
     return row ? { id: row.id, createdAt: row.created_at, outcome: row.outcome, errorCode: row.error_code, measurementVersion: row.measurement_version } : null;
+  }
+
+  /**
+   * The VMs with a verified boot on one of `sets` since `since`, newest first: one row per VM and
+   * set, with its newest such boot and whether a verified boot on another set came after it.
+   */
+  async verifiedBootsOnSets(sets: SetIdentity[], since: Date): Promise<VmBootOnSet[]> {
+    if (sets.length === 0) return [];
+    const rows = await this.db.rows<{
+      miner_hotkey: string;
+      vm_name: string;
+      measurement_name: string;
+      measurement_version: string;
+      last_boot_at: Date;
+      moved_on: boolean;
+    }>(
+      `SELECT b.miner_hotkey, b.vm_name, b.measurement_name, b.measurement_version, max(b.created_at) AS last_boot_at,
+              EXISTS (SELECT 1 FROM boot_attestations n
+                       WHERE n.miner_hotkey = b.miner_hotkey AND n.vm_name = b.vm_name AND n.outcome = 'verified'
+                         AND n.created_at > max(b.created_at)
+                         AND (n.measurement_name, n.measurement_version) IS DISTINCT FROM (b.measurement_name, b.measurement_version)) AS moved_on
+         FROM boot_attestations b
+        WHERE b.outcome = 'verified' AND b.created_at >= $1 AND b.miner_hotkey IS NOT NULL AND b.vm_name IS NOT NULL
+          AND (b.measurement_name, b.measurement_version) IN (SELECT * FROM unnest($2::text[], $3::text[]))
+        GROUP BY b.miner_hotkey, b.vm_name, b.measurement_name, b.measurement_version
+        ORDER BY last_boot_at DESC, b.miner_hotkey, b.vm_name`,
+      [since, sets.map((set) => set.name), sets.map((set) => set.version)],
+    );
+    return rows.map((row) => ({
+      minerHotkey: row.miner_hotkey,
+      vmName: row.vm_name,
+      measurementName: row.measurement_name,
+      measurementVersion: row.measurement_version,
+      lastBootAt: row.last_boot_at,
+      bootedOtherSetSince: row.moved_on,
+    }));
   }
 
   /** The trail newest first, merged across both tables, paged by keyset on (created_at, id). */

@@ -4,6 +4,7 @@
  * keys outright; admins do the same for any miner. Each change runs under the VM's lock, in
  * one transaction with its key-release event.
  */
+import type { GenerationState } from './volume-keys.repository';
 import { Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock/clock';
 import { DomainError, ErrorCode } from '../common/errors';
@@ -22,8 +23,12 @@ export interface KeyActor {
 
 export interface GenerationInfo {
   generation: number;
-  state: 'current' | 'superseded' | 'retired';
+  state: Exclude<GenerationState, 'shredded'>;
   createdAt: Date;
+  /** Gen C: the generation handed out beside it when it was issued as `next` (0: the set's root passphrase). */
+  parentGeneration: number | null;
+  /** Gen C: when the VM's confirm for it arrived. */
+  confirmedAt: Date | null;
   attestationId: string | null;
   clientIp: string | null;
 }
@@ -81,7 +86,7 @@ export class VmKeysService {
       const retired = generations.find((key) => key.state === 'retired' && key.generation !== generation);
       if (current) await this.volumeKeys.changeState(vm, current, ['current'], 'superseded', now, tx);
       if (retired) await this.volumeKeys.changeState(vm, retired, ['retired'], 'superseded', now, tx);
-      if (!(await this.volumeKeys.changeState(vm, target, ['superseded', 'retired'], 'current', now, tx))) throw noSuchGeneration();
+      if (!(await this.volumeKeys.changeState(vm, target, ['superseded', 'retired', 'discarded', 'abandoned'], 'current', now, tx))) throw noSuchGeneration();
       const who = { actor: actor.hotkey, actor_role: actor.role };
       const base = { createdAt: now, ...vm, attestationId: null, clientIp: actor.clientIp };
       await this.keyReleases.insert(
@@ -121,6 +126,8 @@ function toInfo(key: VolumeKeyGeneration): GenerationInfo {
     generation: key.generation,
     state: key.state as GenerationInfo['state'],
     createdAt: key.createdAt,
+    parentGeneration: key.parentGeneration,
+    confirmedAt: key.confirmedAt,
     attestationId: key.attestationId,
     clientIp: key.clientIp,
   };

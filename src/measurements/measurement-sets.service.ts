@@ -71,7 +71,7 @@ export class MeasurementSetsService implements OnModuleInit, OnModuleDestroy {
       await this.loadFile(file, readMeasurementsText(file));
       this.watch(file);
     }
-    const keyless = (await this.active()).filter((set) => !set.sealedRootPassphrase).map((set) => `${set.name} ${set.version}`);
+    const keyless = (await this.activeWithCandidates()).filter((set) => !set.sealedRootPassphrase).map((set) => `${set.name} ${set.version}`);
     if (keyless.length > 0) {
       this.logger.warn(`measurement sets without a root passphrase can match but never release a root key: ${keyless.join(', ')}`);
     }
@@ -84,12 +84,19 @@ export class MeasurementSetsService implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
-   * Sets that may match a quote: not retired, and not release candidates. An rc set matches only
-   * for a caller proving a hotkey in its `authorized_hotkeys`; no route proves one yet, so rc sets
-   * are stored (and listed) but never matched — refused by default, never open to everyone.
+   * The published sets: not retired, and not release candidates. What anonymous callers may see
+   * (the quote tools, `GET /servers/tee/measurements`); appraisal uses `activeWithCandidates`.
    */
   async active(): Promise<MeasurementSet[]> {
     return (await this.sets.active()).filter((set) => !set.rc);
+  }
+
+  /**
+   * Every set not retired, release candidates included, in matching order. An rc set may match
+   * only for a caller proving a hotkey in its `authorized_hotkeys` (QuoteAppraisalService gates it).
+   */
+  activeWithCandidates(): Promise<MeasurementSet[]> {
+    return this.sets.active();
   }
 
   /** Every set, retired ones included, oldest first. */

@@ -24,6 +24,10 @@ export interface ApiDocOptions {
   query?: Type;
   /** The success body: a DTO class, or a free-form description for non-JSON answers. */
   response?: Type | { contentType: string; description: string };
+  /** Other success bodies of the same status (e.g. a dry run's answer); the document lists them with `oneOf`. */
+  alternativeResponses?: Type[];
+  /** A JSON array of this DTO as the success body (Chutes-compatible list answers). */
+  responseArrayOf?: Type;
   /** Map-shaped success bodies (`{<volume>: <passphrase>}`) document their values' type (or their JSON schema). */
   responseMapOf?: 'string' | Record<string, unknown>;
   status?: number;

@@ -52,7 +52,12 @@ function responses(doc: ApiDocOptions, path: string): ResponsesObject {
   if (doc.response && 'contentType' in doc.response) {
     result[status] = { description: doc.response.description, content: { [doc.response.contentType]: { schema: { type: 'string' } } } };
   } else if (doc.response) {
-    result[status] = { description: 'success', content: { 'application/json': { schema: dtoSchema(doc.response) } } };
+    const schema = doc.alternativeResponses?.length
+      ? { oneOf: [doc.response, ...doc.alternativeResponses].map((type) => dtoSchema(type)) }
+      : dtoSchema(doc.response);
+    result[status] = { description: 'success', content: { 'application/json': { schema } } };
+  } else if (doc.responseArrayOf) {
+    result[status] = { description: 'success', content: { 'application/json': { schema: { type: 'array', items: dtoSchema(doc.responseArrayOf) } } } };
   } else if (doc.responseMapOf) {
     result[status] = {
       description: 'success',

@@ -35,6 +35,15 @@ export interface ServerGpu {
   verificationPort: number;
 }
 
+/** A registered server whose latest verified attestation matched a given set. */
+export interface ServerOnSet {
+  server: Server;
+  measurementName: string;
+  measurementVersion: string;
+  /** When that attestation (runtime, or the registration) was verified; null when only the registration row remains. */
+  attestedAt: Date | null;
+}
+
 interface ServerRow {
   id: string;
   miner_hotkey: string;
@@ -155,6 +164,30 @@ export class ServersRepository {
   async registeredForVm(minerHotkey: string, vmName: string): Promise<Server[]> {
     const rows = await this.db.rows<ServerRow>(`SELECT * FROM servers WHERE miner_hotkey = $1 AND vm_name = $2 ORDER BY created_at, id`, [minerHotkey, vmName]);
     return rows.map(toServer);
+  }
+
+  /**
+   * Registered servers whose latest verified attestation (runtime or registration) matched one of
+   * `sets` — or, when no verified attestation is left (audit retention), the set they registered with.
+   */
+  async onMeasurementSets(sets: { name: string; version: string }[]): Promise<ServerOnSet[]> {
+    if (sets.length === 0) return [];
+    const rows = await this.db.rows<ServerRow & { set_name: string; set_version: string; attested_at: Date | null }>(
+      `SELECT s.*, latest.created_at AS attested_at,
+              CASE WHEN latest.id IS NULL THEN s.measurement_name ELSE latest.measurement_name END AS set_name,
+              CASE WHEN latest.id IS NULL THEN s.measurement_version ELSE latest.measurement_version END AS set_version
+         FROM servers s
+         LEFT JOIN LATERAL (
+           SELECT a.id, a.created_at, a.measurement_name, a.measurement_version FROM server_attestations a
+            WHERE a.server_id = s.id AND a.outcome = 'verified'
+            ORDER BY a.created_at DESC, a.id DESC LIMIT 1) latest ON true
+        WHERE (CASE WHEN latest.id IS NULL THEN s.measurement_name ELSE latest.measurement_name END,
+               CASE WHEN latest.id IS NULL THEN s.measurement_version ELSE latest.measurement_version END)
+              IN (SELECT * FROM unnest($1::text[], $2::text[]))
+        ORDER BY s.miner_hotkey, s.created_at, s.id`,
+      [sets.map((set) => set.name), sets.map((set) => set.version)],
+    );
+    return rows.map((row) => ({ server: toServer(row), measurementName: row.set_name, measurementVersion: row.set_version, attestedAt: row.attested_at }));
   }
 
   /** Which of these GPU uuids are registered already. */

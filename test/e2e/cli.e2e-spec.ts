@@ -413,8 +413,16 @@ describe('bootkey CLI against a real broker', () => {
     ); // newest first
     expect(table.stderr).toMatch(/more rows: --all reads every page/);
 
-    const retired = await bootkey([...asWallet, 'measurements', 'retire', '1.0.0'], { as: 'nobody' });
-    expect([retired.code, retired.stdout]).toEqual([0, 'retired 1.0.0\n']);
+    // No terminal, no --yes: the impact is shown (the servers were removed above; the VM of the keys test booted on it), nothing is retired.
+    const refused = await bootkey([...asWallet, 'measurements', 'retire', '1.0.0'], { as: 'nobody' });
+    expect(refused.code).toBe(2);
+    expect(refused.stdout).toMatch(/^retiring gpu-vm 1\.0\.0 stops matching 0 registered servers and 1 VM booted on it since /);
+    expect(refused.stdout).toMatch(/^no registered server matched it$/m);
+    expect(refused.stdout).toMatch(/^HOTKEY\s+VM\s+LAST_BOOT\s+NOTE\n\S+\s+\S+\s+\d{4}-\S+\s+-$/m);
+    expect(refused.stderr).toMatch(/needs confirmation; nothing retired\. Pass --yes/);
+    expect((await bootkey([...asWallet, 'measurements', 'list'], { as: 'nobody' })).stdout).toMatch(/^gpu-vm\s+1\.0\.0\s+active\s/m);
+    const retired = await bootkey([...asWallet, 'measurements', 'retire', '1.0.0', '--yes'], { as: 'nobody' });
+    expect([retired.code, retired.stdout.endsWith('\nretired gpu-vm 1.0.0\n')]).toEqual([0, true]);
     expect((await bootkey([...asWallet, 'measurements', 'list'], { as: 'nobody' })).stdout).toMatch(/^gpu-vm\s+1\.0\.0\s+retired\s/m);
     const quote = writeFile('retired-quote.bin', '');
     fs.writeFileSync(quote, forge.quote({ ...fake.quoteOptions }));

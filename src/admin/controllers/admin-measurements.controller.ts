@@ -2,8 +2,8 @@ import { Body, Controller, Delete, Get, Param, Post, Query } from '@nestjs/commo
 import { ADMIN_AUTH_ERRORS, AdminAuth, CallerHotkey } from '../../auth';
 import { ErrorCode } from '../../common/errors';
 import { ApiDoc } from '../../openapi/api-doc.decorator';
-import { CreateMeasurementSetRequest, MeasurementNameQuery, MeasurementVersionParams } from '../dto/measurement-set.request';
-import { MeasurementSetListResponse, MeasurementSetResponse } from '../dto/measurement-set.response';
+import { CreateMeasurementSetRequest, MeasurementNameQuery, MeasurementVersionParams, RetireMeasurementQuery } from '../dto/measurement-set.request';
+import { MeasurementSetListResponse, MeasurementSetResponse, RetirementDryRunResponse } from '../dto/measurement-set.response';
 import { AdminMeasurementsService } from '../services/admin-measurements.service';
 
 @Controller('admin/measurements')
@@ -54,14 +54,21 @@ export class AdminMeasurementsController {
   @Delete(':version')
   @ApiDoc({
     summary:
-      'Retire a measurement set: kept for audit, no longer matched. Idempotent: retiring a retired set answers 200 with its first retired_at. ?name= picks one set when several GPU flavours share the version (409 otherwise)',
+      'Retire a measurement set: kept for audit, no longer matched. Idempotent: retiring a retired set answers 200 with its first retired_at. ?name= picks one set when several GPU flavours share the version (409 otherwise). ' +
+      'With ?dry_run=true nothing is retired and the answer is {dry_run: true, sets: [{name, version}], servers: [...], vms: [...], vms_since}: the registered servers whose latest verified attestation matched the set, and the VMs with a verified boot on it in the last 30 days',
     tag: 'admin',
     auth: 'admin',
-    query: MeasurementNameQuery,
+    query: RetireMeasurementQuery,
     response: MeasurementSetResponse,
+    alternativeResponses: [RetirementDryRunResponse],
     errors: [...ADMIN_AUTH_ERRORS, ErrorCode.NOT_FOUND, ErrorCode.VALIDATION_FAILED, ErrorCode.MEASUREMENT_SET_AMBIGUOUS],
   })
-  retire(@Param() params: MeasurementVersionParams, @Query() query: MeasurementNameQuery, @CallerHotkey() admin: string): Promise<MeasurementSetResponse> {
+  retire(
+    @Param() params: MeasurementVersionParams,
+    @Query() query: RetireMeasurementQuery,
+    @CallerHotkey() admin: string,
+  ): Promise<MeasurementSetResponse | RetirementDryRunResponse> {
+    if (query.dry_run === 'true') return this.measurements.retireDryRun(params.version, query.name);
     return this.measurements.retire(params.version, admin, query.name);
   }
 }

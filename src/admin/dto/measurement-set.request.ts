@@ -11,6 +11,7 @@ import {
   ArrayMaxSize,
   IsArray,
   IsBoolean,
+  IsIn,
   IsInt,
   IsObject,
   IsOptional,
@@ -91,7 +92,7 @@ export class CreateMeasurementSetRequest {
   @Max(64)
   gpu_count?: number | null;
 
-  /** A release candidate: stored, but matched only for a caller proving a hotkey in authorized_hotkeys (never, until such a route exists). */
+  /** A release candidate: matched only for a caller whose valid signature proves a hotkey in authorized_hotkeys; left out of GET /servers/tee/measurements. */
   @IsOptional()
   @IsBoolean()
   rc?: boolean;
@@ -122,6 +123,13 @@ export class MeasurementNameQuery {
   @MinLength(1)
   @MaxLength(128)
   name?: string;
+}
+
+export class RetireMeasurementQuery extends MeasurementNameQuery {
+  /** `true`: retire nothing; answer which registered servers and recently booted VMs match the set(s). */
+  @IsOptional()
+  @IsIn(['true', 'false'], { message: 'dry_run must be true or false' })
+  dry_run?: 'true' | 'false';
 }
 
 export class MeasurementVersionParams {

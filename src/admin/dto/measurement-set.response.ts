@@ -58,3 +58,44 @@ export function toMeasurementSetResponse(set: MeasurementSet): MeasurementSetRes
     retired_at: set.retiredAt ? set.retiredAt.toISOString() : null,
   };
 }
+
+export class SetIdentityView {
+  @IsString() name: string;
+  @IsString() version: string;
+}
+
+export class ImpactedServerView {
+  @IsString() server_id: string;
+  @IsString() name: string;
+  @IsString() vm_name: string;
+  @IsString() miner_hotkey: string;
+  @IsString() host: string;
+  /** The set its latest verified attestation matched. */
+  @IsString() measurement_name: string;
+  @IsString() measurement_version: string;
+  /** That attestation's time; null when only the registration is left to go by. */
+  @IsOptional() @IsISO8601() attested_at: string | null;
+}
+
+export class ImpactedVmView {
+  @IsString() miner_hotkey: string;
+  @IsString() vm_name: string;
+  @IsString() measurement_name: string;
+  @IsString() measurement_version: string;
+  /** Its newest verified boot on that set. */
+  @IsISO8601() last_boot_at: string;
+  /** A verified boot on another set came after it: the VM has likely moved on already. */
+  @IsBoolean() booted_other_set_since: boolean;
+}
+
+/** `DELETE /admin/measurements/{version}?dry_run=true`: nothing retired; what would stop matching. */
+export class RetirementDryRunResponse {
+  @IsBoolean() dry_run: true;
+  /** The set(s) the same call without dry_run would retire. */
+  @IsArray() @ValidateNested({ each: true }) @NestedArrayOf(() => SetIdentityView) sets: SetIdentityView[];
+  /** Registered servers whose latest verified attestation matched one of them. */
+  @IsArray() @ValidateNested({ each: true }) @NestedArrayOf(() => ImpactedServerView) servers: ImpactedServerView[];
+  /** VMs with a verified boot on one of them in the last `since_days` days. */
+  @IsArray() @ValidateNested({ each: true }) @NestedArrayOf(() => ImpactedVmView) vms: ImpactedVmView[];
+  @IsISO8601() vms_since: string;
+}

@@ -4,12 +4,18 @@
  * immutable per (name, version), so there is no update: a new image gets a new version.
  */
 import { Injectable, Logger } from '@nestjs/common';
+import { AttestationAuditRepository } from '../../audit/attestation-audit.repository';
+import { Clock } from '../../common/clock/clock';
+import { ServersRepository } from '../../servers/servers.repository';
 import { DomainError, ErrorCode } from '../../common/errors';
 import { MeasurementSetInput, MeasurementSetInputError, parseMeasurementSetInput } from '../../common/validation/measurement-set.input';
 import { MeasurementSetsService } from '../../measurements/measurement-sets.service';
 import type { MeasurementSet } from '../../measurements/measurement-set.types';
 import { CreateMeasurementSetRequest } from '../dto/measurement-set.request';
-import { MeasurementSetListResponse, MeasurementSetResponse, toMeasurementSetResponse } from '../dto/measurement-set.response';
+import { MeasurementSetListResponse, MeasurementSetResponse, RetirementDryRunResponse, toMeasurementSetResponse } from '../dto/measurement-set.response';
+
+/** How far back a VM's boot counts for the impact of a retirement. */
+export const RETIREMENT_VM_WINDOW_DAYS = 30;
 
 const notFound = (version: string, name?: string) => new DomainError(ErrorCode.NOT_FOUND, `measurement set ${name ? `${name} ` : ''}${version} not found`);
 
@@ -17,7 +23,12 @@ const notFound = (version: string, name?: string) => new DomainError(ErrorCode.N
 export class AdminMeasurementsService {
   private readonly logger = new Logger('admin');
 
-  constructor(private readonly sets: MeasurementSetsService) {}
+  constructor(
+    private readonly sets: MeasurementSetsService,
+    private readonly servers: ServersRepository,
+    private readonly audit: AttestationAuditRepository,
+    private readonly clock: Clock,
+  ) {}
 
   async list(): Promise<MeasurementSetListResponse> {
     const sets = await this.sets.all();
@@ -58,6 +69,41 @@ export class AdminMeasurementsService {
     const set = await this.select(version, name);
     if (await this.sets.retire(set)) this.logger.log({ msg: 'measurement set retired', admin, name: set.name, version });
     return this.get(version, set.name);
+  }
+
+  /**
+   * What retiring would do, retiring nothing: the set the same call would retire (same `?name=`
+   * and ambiguity rules), the registered servers whose latest verified attestation matched it,
+   * and the VMs with a verified boot on it in the last 30 days.
+   */
+  async retireDryRun(version: string, name?: string): Promise<RetirementDryRunResponse> {
+    const set = await this.select(version, name);
+    const identities = [{ name: set.name, version: set.version }];
+    const since = new Date(this.clock.now().getTime() - RETIREMENT_VM_WINDOW_DAYS * 86_400_000);
+    const [servers, vms] = await Promise.all([this.servers.onMeasurementSets(identities), this.audit.verifiedBootsOnSets(identities, since)]);
+    return {
+      dry_run: true,
+      sets: identities,
+      servers: servers.map(({ server, measurementName, measurementVersion, attestedAt }) => ({
+        server_id: server.id,
+        name: server.name,
+        vm_name: server.vmName,
+        miner_hotkey: server.minerHotkey,
+        host: server.host,
+        measurement_name: measurementName,
+        measurement_version: measurementVersion,
+        attested_at: attestedAt ? attestedAt.toISOString() : null,
+      })),
+      vms: vms.map((vm) => ({
+        miner_hotkey: vm.minerHotkey,
+        vm_name: vm.vmName,
+        measurement_name: vm.measurementName,
+        measurement_version: vm.measurementVersion,
+        last_boot_at: vm.lastBootAt.toISOString(),
+        booted_other_set_since: vm.bootedOtherSetSince,
+      })),
+      vms_since: since.toISOString(),
+    };
   }
 
   /**

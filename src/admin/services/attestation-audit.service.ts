@@ -1,5 +1,6 @@
 /**
- * The attestation audit trail for admins: boot_attestations (kind `boot`) and server_attestations
+ * The attestation audit trail for admins: boot_attestations (kind `boot`, and the gen-C steps after
+ * a boot: `provision`, `confirm`; `?kind=boot` lists all three) and server_attestations
  * (kinds `registration` and `runtime`, as stored), filtered, merged newest first, and paged by
  * keyset on (created_at, id) so pages stay stable while new attempts are written. The reading is
  * the audit repository's; this turns the query into its filter and its entries into the response.

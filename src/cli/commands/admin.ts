@@ -7,7 +7,8 @@ import { Command, Option } from 'commander';
 import { CliContext, CliIo } from '../context';
 import { BrokerRefusedError, UsageError } from '../errors';
 import { readMeasurementSets } from '../measurement-sets';
-import { Column, flatten, inline, shortKey } from '../output';
+import { Column, flatten, inline, renderTable, shortKey } from '../output';
+import { confirm } from '../prompt';
 import { wholeNumber, withExamples } from './help';
 import { keysCommand } from './keys';
 
@@ -76,6 +77,50 @@ function keyEventDetail(event: Json): string | undefined {
   if (typeof detail.actor_role === 'string') parts.push(`by=${detail.actor_role}`);
   if (typeof detail.reason === 'string') parts.push(`reason=${detail.reason}`);
   return parts.length > 0 ? parts.join(' ') : undefined;
+}
+
+const IMPACT_SERVER_COLUMNS: Column<Json>[] = [
+  { header: 'SERVER', value: (s) => s.server_id },
+  { header: 'NAME', value: (s) => s.name },
+  { header: 'VM', value: (s) => s.vm_name },
+  { header: 'HOTKEY', value: (s) => shortKey(s.miner_hotkey) },
+  { header: 'HOST', value: (s) => s.host },
+  { header: 'ATTESTED', value: (s) => s.attested_at ?? 'at registration' },
+];
+
+const IMPACT_VM_COLUMNS: Column<Json>[] = [
+  { header: 'HOTKEY', value: (v) => shortKey(v.miner_hotkey) },
+  { header: 'VM', value: (v) => v.vm_name },
+  { header: 'LAST_BOOT', value: (v) => v.last_boot_at },
+  { header: 'NOTE', value: (v) => (v.booted_other_set_since === true ? 'booted another image since' : undefined) },
+];
+
+const listOf = (value: unknown): Json[] => (Array.isArray(value) ? (value as Json[]) : []);
+
+/** `name version[, name version]` of a dry run's sets. */
+function setsLabel(impact: Json | undefined): string | undefined {
+  const sets = listOf(impact?.sets).map((set) => `${inline(set.name)} ${inline(set.version)}`.trim());
+  return sets.length > 0 ? sets.join(', ') : undefined;
+}
+
+function impactSummary(impact: Json | undefined, label: string): string {
+  const servers = listOf(impact?.servers).length;
+  const vms = listOf(impact?.vms).length;
+  return `retiring ${label} stops matching ${servers} registered server${servers === 1 ? '' : 's'} and ${vms} VM${vms === 1 ? '' : 's'} booted on it since ${inline(impact?.vms_since) || 'the last 30 days'}`;
+}
+
+/** What a retirement would stop matching, for a person to decide on. */
+export function renderRetirementImpact(impact: Json | undefined, label: string): string {
+  const servers = listOf(impact?.servers);
+  const vms = listOf(impact?.vms);
+  const parts = [`${impactSummary(impact, label)}:`];
+  parts.push(
+    servers.length > 0
+      ? `\nregistered servers whose latest verified attestation matched it:\n${renderTable(servers, IMPACT_SERVER_COLUMNS)}`
+      : '\nno registered server matched it',
+  );
+  parts.push(vms.length > 0 ? `\nVMs with a verified boot on it:\n${renderTable(vms, IMPACT_VM_COLUMNS)}` : '\nno VM booted on it');
+  return `${parts.join('\n').trimEnd()}\n`;
 }
 
 /** One set's path: the version, and `?name=` when several GPU flavours share it. */
@@ -153,14 +198,40 @@ function measurementsCommand(io: CliIo): Command {
   withExamples(
     measurements
       .command('retire')
-      .description('retire a measurement set: kept for the audit trail, no longer matched (VMs with that image get no keys)')
+      .description(
+        'retire a measurement set: kept for the audit trail, no longer matched (VMs with that image get no keys). First shows which registered servers and recently booted VMs would stop matching (a dry run on the broker), then asks (--yes for scripts)',
+      )
       .argument('<version>')
-      .option('--name <name>', "the set's name, when several GPU flavours share the version"),
-    ['$ bootkey measurements retire 1.0.0', '$ bootkey measurements retire 1.4.0 --name 8xb200'],
-  ).action(async (version: string, options: { name?: string }, command: Command) => {
+      .option('--name <name>', "the set's name, when several GPU flavours share the version")
+      .option('--dry-run', 'only show what would stop matching; retire nothing')
+      .option('-y, --yes', 'do not ask for confirmation (what would stop matching is still shown)'),
+    [
+      '$ bootkey measurements retire 1.0.0',
+      '$ bootkey measurements retire 1.4.0 --name 8xb200',
+      '$ bootkey measurements retire 1.4.0 --name 8xb200 --dry-run   # only the impact',
+      '$ bootkey measurements retire 1.0.0 --yes                      # scripts: no prompt',
+    ],
+  ).action(async (version: string, options: { name?: string; dryRun?: boolean; yes?: boolean }, command: Command) => {
     const ctx = CliContext.of(command, io);
-    const answer = await ctx.client().delete<unknown>(versionPath(version, options.name));
-    const label = options.name !== undefined ? `${options.name} ${version}` : version;
+    const client = ctx.client();
+    const path = `/admin/measurements/${encodeURIComponent(version)}`;
+    const impact = await client.delete<Json>(path, { query: { name: options.name, dry_run: 'true' } });
+    const label = setsLabel(impact) ?? (options.name !== undefined ? `${options.name} ${version}` : version);
+    if (options.dryRun) {
+      ctx.output.result(impact, () => ctx.output.line(renderRetirementImpact(impact, label).trimEnd()));
+      return;
+    }
+    if (ctx.output.json) ctx.output.note(impactSummary(impact, label));
+    else ctx.output.line(renderRetirementImpact(impact, label).trimEnd());
+    if (!options.yes) {
+      const ok = await confirm(io, `Retire ${label}? Servers and VMs on it will no longer attest or get keys. [y/N] `);
+      if (ok === undefined) throw new UsageError(`retiring ${label} needs confirmation; nothing retired. Pass --yes to retire when not running in a terminal`);
+      if (!ok) {
+        ctx.output.note('nothing retired');
+        return;
+      }
+    }
+    const answer = await client.delete<unknown>(path, { query: { name: options.name } });
     ctx.output.result(answer ?? { retired: label }, () => ctx.output.line(`retired ${label}`));
   });
 
@@ -253,7 +324,7 @@ function auditCommand(io: CliIo): Command {
       .description(
         'the audit trails, newest first (admin): every boot and runtime attestation attempt, passed or failed; with --kind keys, every key release and change (syncs, replays, replacements, restores, shredding, the purge)',
       )
-      .addOption(new Option('--kind <kind>', 'boot, runtime, or keys (key-release events)').choices(['boot', 'runtime', 'keys']))
+      .addOption(new Option('--kind <kind>', 'boot (with the gen-C provision and confirm steps), runtime, or keys (key-release events)').choices(['boot', 'runtime', 'keys']))
       .addOption(
         new Option('--event <event>', 'with --kind keys: one event kind').choices([
           'root',

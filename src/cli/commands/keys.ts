@@ -16,6 +16,8 @@ interface Generation {
   generation?: number;
   state?: string;
   created_at?: string;
+  parent_generation?: number | null;
+  confirmed_at?: string | null;
   attestation_id?: string | null;
   client_ip?: string | null;
 }
@@ -34,6 +36,9 @@ const GENERATION_COLUMNS: Column<Generation & { volume: string }>[] = [
   { header: 'GENERATION', value: (g) => g.generation },
   { header: 'STATE', value: (g) => g.state },
   { header: 'CREATED', value: (g) => g.created_at },
+  // Gen C: what the VM held when this key was issued as its next one (0: the image's root passphrase), and whether it confirmed.
+  { header: 'ISSUED_BESIDE', value: (g) => g.parent_generation ?? null },
+  { header: 'CONFIRMED', value: (g) => g.confirmed_at ?? null },
   { header: 'CLIENT_IP', value: (g) => g.client_ip },
   { header: 'ATTESTATION', value: (g) => g.attestation_id },
 ];
@@ -75,7 +80,10 @@ export function keysCommand(io: CliIo): Command {
     ctx.output.result(answer, () => {
       const rows = (answer.volumes ?? []).flatMap((entry) => (entry.generations ?? []).map((g) => ({ ...g, volume: entry.volume })));
       ctx.output.table(rows, GENERATION_COLUMNS, `no volume keys are kept for ${vm}`);
-      if (rows.some((g) => g.state !== 'current')) ctx.output.note(`restore one as current: bootkey keys restore ${vm} VOLUME GENERATION`);
+      if (rows.some((g) => g.state === 'pending'))
+        ctx.output.note('pending: issued as the next key at the last boot; it becomes current when the VM confirms its rotation');
+      if (rows.some((g) => g.state !== 'current' && g.state !== 'pending'))
+        ctx.output.note(`restore one as current: bootkey keys restore ${vm} VOLUME GENERATION`);
     });
   });
 

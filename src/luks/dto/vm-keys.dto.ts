@@ -34,8 +34,13 @@ export class ShredKeysRequest {
 
 export class KeyGenerationView {
   @IsInt() generation: number;
-  @IsIn(['current', 'superseded', 'retired']) state: string;
+  /** `pending`: issued as a gen-C `next`, awaiting the VM's confirm; `discarded`: the VM did not rotate; `abandoned`: never confirmed. */
+  @IsIn(['current', 'pending', 'superseded', 'retired', 'discarded', 'abandoned']) state: string;
   @IsISO8601() created_at: string;
+  /** Gen C: the generation handed out beside it when it was issued as `next` (0: the set's root passphrase); null otherwise. */
+  @IsOptional() @IsInt() parent_generation: number | null;
+  /** Gen C: when the VM's confirm for it arrived (it proves the parent key opened the disk). */
+  @IsOptional() @IsISO8601() confirmed_at: string | null;
   /** The boot attestation whose sync created it (null for keys older than generations). */
   @IsOptional() @IsString() attestation_id: string | null;
   @IsOptional() @IsString() client_ip: string | null;
@@ -78,6 +83,8 @@ export function toVmKeysResponse(keys: VmKeys): VmKeysResponse {
         generation: g.generation,
         state: g.state,
         created_at: g.createdAt.toISOString(),
+        parent_generation: g.parentGeneration,
+        confirmed_at: g.confirmedAt?.toISOString() ?? null,
         attestation_id: g.attestationId,
         client_ip: g.clientIp,
       })),
