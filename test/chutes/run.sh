@@ -19,7 +19,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 SCENARIOS=(first_boot reboot refusal rate_limited broker_unreachable delete_then_reboot
-	c_first_boot c_reboot root_confirm_lost gen_b_and_gen_c rc_image register_with_vm_auth miner)
+	c_first_boot c_reboot root_confirm_lost storage_confirm_lost gen_b_and_gen_c rc_image register_with_vm_auth miner)
 [ "$#" -eq 0 ] || SCENARIOS=("$@")
 # What a scenario needs that is built on another branch (printed when it fails).
 declare -A WAITS_ON=(
@@ -27,6 +27,7 @@ declare -A WAITS_ON=(
 	[c_first_boot]="the broker's gen-C boot (Gen C: signed boot, root rotation, /provision, /provision/confirm, vm_auth)"
 	[c_reboot]="the broker's gen-C boot (Gen C: signed boot, root rotation, /provision, /provision/confirm, vm_auth)"
 	[root_confirm_lost]="the broker's gen-C boot and its lost-confirm recovery (fallback root key)"
+	[storage_confirm_lost]="the broker's gen-C provisioning and its lost-confirm recovery (fallback volume key)"
 	[gen_b_and_gen_c]="the broker's gen-C boot"
 	[rc_image]="rc gating (rc sets with authorized_hotkeys match only a proven listed hotkey)"
 	[register_with_vm_auth]="registration with vm_auth (evidence fetch signed with the VM's key, proxy leaf issued by the VM root CA)"

@@ -123,6 +123,48 @@ scenario_root_confirm_lost() {
 	expect_current_only root storage tdx-cache
 }
 
+# storage_confirm_lost: the same for the storage confirm (§7.2 item 1, "root and storage alike"):
+# on a reboot that rotates both volumes, the storage confirm's answer is dropped; the VM removes
+# both next keys and finishes its boot. Within 2 boots after that the volumes open again and
+# rotate (a boot handed the promoted storage key powers off in setup_storage); a further boot is
+# normal.
+scenario_storage_confirm_lost() {
+	new_vm_c c-slost
+	new_boot_c
+	boot_vm_c
+	expect_booted_c
+	start_drop_front 5
+	new_boot_c "$DROP_URL"
+	boot_vm_c
+	expect_booted_c
+	grep -q '^conn 5: answer dropped' "$DROP_LOG" || fail "the front did not drop the storage confirm's answer"
+	grep -q 'storage confirm failed (HTTP 000); next key rolled back' "$BOOT/setup_storage.log" &&
+		grep -q 'tdx-cache confirm failed (HTTP 000); next key rolled back' "$BOOT/setup_storage.log" ||
+		fail "the VM did not roll back its volume keys"
+
+	new_boot_c
+	boot_vm_c
+	if [ -n "$FAILED_STAGE" ]; then
+		[ "$FAILED_STAGE" = setup_storage ] || fail "boot 3 failed in $FAILED_STAGE"
+		grep -q 'cannot set up storage' "$BOOT/setup_storage.log" || fail "boot 3 failed before opening its volumes"
+		expect_powered_off_c
+		mv "$VM/poweroff.log" "$VM/poweroff-boot-$BOOT_COUNT.log"
+		log "      boot 3 was handed the promoted storage key and powered off (the designed recovery)"
+		new_boot_c
+		boot_vm_c
+	fi
+	expect_booted_c
+	grep -q 'storage key rotated' "$BOOT/setup_storage.log" || fail "the recovering boot did not rotate storage"
+
+	new_boot_c
+	boot_vm_c
+	expect_booted_c
+	grep -q 'storage key rotated' "$BOOT/setup_storage.log" && grep -q 'tdx-cache key rotated' "$BOOT/setup_storage.log" ||
+		fail "the boot after the recovery did not rotate its volumes"
+	broker_vm_keys
+	expect_current_only root storage tdx-cache
+}
+
 # gen_b_and_gen_c: a gen-B VM (set 0.2.1) and a gen-C VM (set 1.4.0) boot against the same broker,
 # interleaved: gen-C init-premount, the whole gen-B boot, gen-C init-bottom; each gets its own
 # generation's answer (the gen-B client needs boot_token, the gen-C one root_next).
