@@ -240,6 +240,10 @@ scenario_register_with_vm_auth() {
 		cp "$saved" "$H/agent/config.json"
 		fail "registration succeeded with a proxy leaf the VM root CA did not issue: $out"
 	fi
+	grep -q VM_ROOT_CA_MISMATCH <<<"$out" || {
+		cp "$saved" "$H/agent/config.json"
+		fail "the registration was refused, but not for the proxy leaf: $out"
+	}
 	agent_serves_c "$vm_auth" "$run/proxy-tls/server.crt" "$run/proxy-tls/server.key" "GPU-$VM_NAME-0" "GPU-$VM_NAME-1"
 	local status=0
 	out=$(miner register --host 127.0.0.1 --id "$VM_NAME-node" --name "$VM_NAME" --gpus "GPU-$VM_NAME-0,GPU-$VM_NAME-1") || status=$?
