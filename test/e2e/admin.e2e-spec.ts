@@ -76,7 +76,8 @@ function dataSource(): DataSource {
 beforeAll(async () => {
   admin = await randomKeypair();
   stranger = await randomKeypair();
-  env = await createBootEnv({ BROKER_KEKS: `k1:${K1}` });
+  // Sets here are named 3.0.0 and up; these tests boot unsigned (gen B), the signed gen-C boot is gen-c.e2e-spec.ts.
+  env = await createBootEnv({ BROKER_KEKS: `k1:${K1}`, GEN_C_MIN_VERSION: '99.0.0' });
   await start({});
 });
 

@@ -314,7 +314,7 @@ describe('bootkey CLI against a real broker', () => {
     const list = await bootkey(['--ca-file', caFile, 'keys', 'list', 'vm-cli-keys']);
     expect(list.code).toBe(0);
     const lines = list.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^VOLUME\s+GENERATION\s+STATE\s+CREATED\s+CLIENT_IP\s+ATTESTATION$/);
+    expect(lines[0]).toMatch(/^VOLUME\s+GENERATION\s+STATE\s+CREATED\s+ISSUED_BESIDE\s+CONFIRMED\s+CLIENT_IP\s+ATTESTATION$/);
     expect(lines.slice(1).map((line) => line.split(/\s+/).slice(0, 3))).toEqual([
       ['storage', '2', 'current'],
       ['storage', '1', 'superseded'],
