@@ -324,7 +324,13 @@ function auditCommand(io: CliIo): Command {
       .description(
         'the audit trails, newest first (admin): every boot and runtime attestation attempt, passed or failed; with --kind keys, every key release and change (syncs, replays, replacements, restores, shredding, the purge)',
       )
-      .addOption(new Option('--kind <kind>', 'boot (with the gen-C provision and confirm steps), runtime, or keys (key-release events)').choices(['boot', 'runtime', 'keys']))
+      .addOption(
+        new Option('--kind <kind>', 'boot (with the gen-C provision and confirm steps), runtime, or keys (key-release events)').choices([
+          'boot',
+          'runtime',
+          'keys',
+        ]),
+      )
       .addOption(
         new Option('--event <event>', 'with --kind keys: one event kind').choices([
           'root',
