@@ -23,6 +23,7 @@ const clock = new ManualClock(BOOT_NOW);
 const reg = (byte: string) => byte.repeat(48);
 const GEN_C = { version: '1.4.0', mrtd: reg('d1'), rtmr0: reg('d0'), rtmr1: reg('d2'), rtmr2: reg('d3'), runtimeRtmr3: reg('e3') };
 const RC = { version: '1.4.1', mrtd: reg('f1') };
+const KEYLESS = { version: '1.5.0', mrtd: reg('a9') };
 const GEN_C_ROOT = 'gen-c image build-time root key';
 
 let env: BootEnv;
@@ -159,7 +160,7 @@ beforeAll(async () => {
     `    rtmr1: ${GEN_C.rtmr1}`,
     `    rtmr2: ${GEN_C.rtmr2}`,
     `    runtime_rtmr3: ${GEN_C.runtimeRtmr3}`,
-    '    root_passphrase_file: gen-c-root',
+    ...(version === KEYLESS.version ? [] : ['    root_passphrase_file: gen-c-root']),
     ...extra,
     '    hardware:',
     '      - name: "8xh100"',
@@ -174,6 +175,7 @@ beforeAll(async () => {
       flat,
       ...release(GEN_C.version, GEN_C.mrtd, []),
       ...release(RC.version, RC.mrtd, ['    rc: true', '    authorized_hotkeys:', `      - ${alice.address}`]),
+      ...release(KEYLESS.version, KEYLESS.mrtd, []),
       '',
     ].join('\n'),
   );
@@ -442,5 +444,85 @@ describe('gen B and gen C side by side', () => {
       [vm.vmName],
     );
     expect(states[0]).toEqual({ vm_auth_ss58: null, root_ca_pem: null });
+  });
+});
+
+describe('refusals of the gen-C steps (CHUTES-PROTOCOL §2.2–§2.4), each audited', () => {
+  const vm = new GenCVm('gen-c-refusals', {} as KeyringPair);
+  let boot: BootAnswer;
+
+  beforeAll(async () => {
+    Object.assign(vm, { hotkey: miner });
+    await vm.newBoot();
+    boot = (await vm.boot({ firstBoot: true })).json;
+  });
+
+  it('a gen-C release without a root passphrase and no root key of its own: 403 NO_ROOT_KEY (the real API: 500)', async () => {
+    const keyless = new GenCVm('gen-c-keyless', miner, KEYLESS.mrtd);
+    await keyless.newBoot();
+    const res = await keyless.boot({ firstBoot: true });
+    expect([res.status, res.json.code]).toEqual([403, 'NO_ROOT_KEY']);
+    expect(await lastAudit()).toMatchObject({ outcome: 'failed', error_code: 'NO_ROOT_KEY' });
+    expect(await rootGenerations(keyless)).toEqual([]);
+  });
+
+  it('/provision: unknown volume names 422; without a client certificate 401 CLIENT_CERT_REQUIRED', async () => {
+    const unknown = await vm.provision(boot.luks_quote_nonce, { volumes: ['storage', 'home'] });
+    expect([unknown.status, unknown.json.code]).toEqual([422, 'VALIDATION_FAILED']);
+    const next = (await vm.boot()).json;
+    const body = JSON.stringify({ quote: vm.quote(next.luks_quote_nonce, true).toString('base64'), volumes: ['storage', 'tdx-cache'] });
+    clock.advance(1);
+    const noCert = await httpRequest<{ code: string }>(`${app.baseUrl}/servers/${vm.name}/provision`, {
+      headers: { ...vm.signed(next.luks_quote_nonce, body), 'X-Quote-Nonce': next.luks_quote_nonce },
+      rawBody: body,
+    });
+    expect([noCert.status, noCert.json.code]).toEqual([401, 'CLIENT_CERT_REQUIRED']);
+    expect(await lastAudit()).toMatchObject({ step: 'provision', outcome: 'failed', error_code: 'CLIENT_CERT_REQUIRED' });
+  });
+
+  it('/provision with the quote nonce of a boot a later boot replaced: 401 QUOTE_NONCE_INVALID (the real API: 403 "no boot record")', async () => {
+    const earlier = (await vm.boot()).json;
+    await vm.boot();
+    const res = await vm.provision(earlier.luks_quote_nonce);
+    expect([res.status, res.json.code]).toEqual([401, 'QUOTE_NONCE_INVALID']);
+    expect(await lastAudit()).toMatchObject({ step: 'provision', verdict: { boot: 'superseded' } });
+  });
+
+  it('/provision with another VM name than the boot: 401 QUOTE_NONCE_INVALID', async () => {
+    const latest = (await vm.boot()).json;
+    const other = new GenCVm('gen-c-other-name', miner);
+    other.cert = vm.cert;
+    const res = await other.provision(latest.luks_quote_nonce);
+    expect([res.status, res.json.code]).toEqual([401, 'QUOTE_NONCE_INVALID']);
+    expect(await lastAudit()).toMatchObject({ verdict: { nonce: 'wrong_vm' } });
+  });
+
+  it('confirm: an unknown nonce 401, an unsigned one 401, a malformed body 422 — nothing changes', async () => {
+    const latest = (await vm.boot()).json;
+    const before = await rootGenerations(vm);
+    const unknown = await vm.confirm('cd'.repeat(32), { root: true });
+    expect([unknown.status, unknown.json.code]).toEqual([401, 'CONFIRM_NONCE_INVALID']);
+    const body = JSON.stringify({ volumes: { root: { rotated: true } } });
+    const unsigned = await httpRequest<{ code: string }>(`${app.baseUrl}/servers/${vm.name}/provision/confirm`, {
+      headers: { 'X-Confirm-Nonce': latest.root_confirm_nonce!, 'X-Chutes-Hotkey': miner.address },
+      rawBody: body,
+    });
+    expect([unsigned.status, unsigned.json.code]).toEqual([401, 'SIGNATURE_MISSING']);
+    const malformed = JSON.stringify({ volumes: { root: { rotated: 'yes' } } });
+    const bad = await httpRequest<{ code: string }>(`${app.baseUrl}/servers/${vm.name}/provision/confirm`, {
+      headers: { ...vm.signed(latest.root_confirm_nonce!, malformed), 'X-Confirm-Nonce': latest.root_confirm_nonce! },
+      rawBody: malformed,
+    });
+    expect([bad.status, bad.json.code]).toEqual([422, 'VALIDATION_FAILED']);
+    expect(await rootGenerations(vm)).toEqual(before);
+    // the nonce still works after the refusals
+    expect((await vm.confirm(latest.root_confirm_nonce!, { root: true })).json.volumes.root.result).toBe('promoted');
+  });
+
+  it('a confirm of an issue a later boot replaced touches nothing: no_pending', async () => {
+    const earlier = (await vm.boot()).json;
+    await vm.boot(); // abandons earlier's pending root_next and issues a new one
+    const res = await vm.confirm(earlier.root_confirm_nonce!, { root: true });
+    expect(res.json.volumes).toEqual({ root: { result: 'no_pending' } });
   });
 });
