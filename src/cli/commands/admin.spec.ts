@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { UsageError } from '../errors';
 import { runCli } from '../main';
-import { parseSince } from './admin';
+import { keyEventDetail, keyEventVolumes, parseSince } from './admin';
 
 describe('parseSince', () => {
   const now = new Date('2026-03-01T12:00:00Z');
@@ -20,6 +20,34 @@ describe('parseSince', () => {
 
   it.each(['yesterday', '7w', '', '1700000000'])('refuses %p', (text) => {
     expect(() => parseSince(text, now)).toThrow(UsageError);
+  });
+});
+
+describe('audit --kind keys: gen-C events read briefly', () => {
+  it('a root release: which generation was handed out and why, and the pending next', () => {
+    const root = { kind: 'root', returned: ['root'], detail: { handed_out: 0, reason: 'first_boot', next_generation: 1, first_boot: true } };
+    expect(keyEventDetail(root)).toBe('root=image(first_boot)→1 first_boot');
+    expect(keyEventDetail({ detail: { handed_out: 3, reason: 'fallback', next_generation: 5, first_boot: false } })).toBe('root=3(fallback)→5');
+  });
+
+  it('a provision: each volume, with a blank one as none', () => {
+    const event = {
+      returned: ['storage', 'tdx-cache'],
+      detail: {
+        generations: {
+          storage: { handed_out: null, reason: 'no_current', next_generation: 1 },
+          'tdx-cache': { handed_out: 2, reason: 'current', next_generation: 3 },
+        },
+      },
+    };
+    expect(keyEventDetail(event)).toBe('generations=storage:none(no_current)→1,tdx-cache:2(current)→3');
+    expect(keyEventVolumes(event)).toEqual(['storage', 'tdx-cache']);
+  });
+
+  it('promote and discard name their volume', () => {
+    const promote = { detail: { volume: 'root', generation: 4, replaced_generation: 3 } };
+    expect(keyEventVolumes(promote)).toEqual(['root']);
+    expect(keyEventDetail(promote)).toBe('generation=4 replaced=3');
   });
 });
 

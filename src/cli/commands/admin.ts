@@ -54,13 +54,22 @@ const KEY_EVENT_COLUMNS: Column<Json>[] = [
   { header: 'DETAIL', value: (e) => keyEventDetail(e) },
 ];
 
-function keyEventVolumes(event: Json): unknown {
+export function keyEventVolumes(event: Json): unknown {
   const lists = ['returned', 'rekeyed', 'pruned'].map((field) => (Array.isArray(event[field]) ? (event[field] as string[]) : []));
+  const detail = (event.detail ?? {}) as Record<string, unknown>;
+  // Gen-C promote, discard and abandon events name their one volume in the detail.
+  if (typeof detail.volume === 'string') lists.push([detail.volume]);
   return [...new Set(lists.flat())];
 }
 
+/** A gen-C issue: the generation handed out (0: the image's root passphrase, none: a blank volume), why, and the pending next. */
+function issueText(issue: Record<string, unknown>): string {
+  const handedOut = typeof issue.handed_out === 'number' ? (issue.handed_out === 0 ? 'image' : String(issue.handed_out)) : 'none';
+  return `${handedOut}(${String(issue.reason)})→${String(issue.next_generation)}`;
+}
+
 /** The detail that says what happened, briefly: generations, cause, who. */
-function keyEventDetail(event: Json): string | undefined {
+export function keyEventDetail(event: Json): string | undefined {
   const detail = (event.detail ?? {}) as Record<string, unknown>;
   const parts: string[] = [];
   if (typeof detail.cause === 'string') parts.push(`cause=${detail.cause}`);
@@ -69,13 +78,15 @@ function keyEventDetail(event: Json): string | undefined {
   if (detail.generations && typeof detail.generations === 'object') {
     parts.push(
       `generations=${Object.entries(detail.generations as Record<string, unknown>)
-        .map(([volume, g]) => `${volume}:${Array.isArray(g) ? g.join('+') : String(g)}`)
+        .map(([volume, g]) => `${volume}:${Array.isArray(g) ? g.join('+') : g && typeof g === 'object' ? issueText(g as Record<string, unknown>) : String(g)}`)
         .join(',')}`,
     );
   }
+  if ('handed_out' in detail) parts.push(`root=${issueText(detail)}`);
+  if (detail.first_boot === true) parts.push('first_boot');
   if (typeof detail.replay === 'number') parts.push(`replay=${detail.replay}`);
   if (typeof detail.actor_role === 'string') parts.push(`by=${detail.actor_role}`);
-  if (typeof detail.reason === 'string') parts.push(`reason=${detail.reason}`);
+  if (typeof detail.reason === 'string' && !('handed_out' in detail)) parts.push(`reason=${detail.reason}`);
   return parts.length > 0 ? parts.join(' ') : undefined;
 }
 
@@ -342,6 +353,12 @@ function auditCommand(io: CliIo): Command {
           'shred',
           'purge',
           'destroy',
+          'provision',
+          'promote',
+          'discard',
+          'abandon',
+          'k3s',
+          'confirm_replay',
         ]),
       )
       .option('--hotkey <ss58>', 'only this miner')
