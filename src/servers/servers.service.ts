@@ -24,7 +24,6 @@ import { QuoteAppraisalService } from '../attestation/quote-appraisal.service';
 import { AuditedAttempts } from '../audit/audited-attempts.service';
 import type { Sr25519Signer } from '../common/crypto/sr25519-key-file';
 import { VmAuthService } from '../vm-auth/vm-auth.service';
-import type { VmRef } from '../vm-auth/vm-boot-states.repository';
 import { EvidenceSigner, fetchServerEvidence } from './attestation-service.client';
 import { checkLeafIssuedBy, verifyResponseProof } from './proxy-checks';
 import { MinerServerView, NodeArgs, RegisterServerRequest, ServerView } from './dto/server.dto';
@@ -134,8 +133,10 @@ export class ServersService {
       const { record } = attempt;
       const nonce = randomHex(32);
       const vm = { minerHotkey, vmName };
-      const rootCaPem = (await this.vmAuth.latest(vm))?.rootCaPem ?? null;
-      const { signer, key } = await this.evidenceSigner(vm);
+      // One read: the root CA and the vm_auth key belong to the same boot of the VM.
+      const latest = await this.vmAuth.latestWithSigner(vm);
+      const rootCaPem = latest.state?.rootCaPem ?? null;
+      const { signer, key } = this.evidenceSigner(latest.signer);
       record.verdict.signer = signer.kind;
       if (signer.address) record.verdict.signer_ss58 = signer.address;
       const evidence = await fetchServerEvidence({
@@ -207,8 +208,7 @@ export class ServersService {
    * Who signs the VM's evidence fetch: its vm_auth key when its latest boot made one (gen C: the
    * VM's proxy allows only that key), else the validator key, else nobody. The seed stays in the signer.
    */
-  private async evidenceSigner(vm: VmRef): Promise<{ signer: EvidenceSigner; key?: Sr25519Signer }> {
-    const vmKey = await this.vmAuth.signer(vm);
+  private evidenceSigner(vmKey: Sr25519Signer | null): { signer: EvidenceSigner; key?: Sr25519Signer } {
     if (vmKey) return { signer: { kind: 'vm_auth', address: vmKey.address }, key: vmKey };
     const validator = this.validator.key;
     if (validator) return { signer: { kind: 'validator', address: validator.address }, key: validator };

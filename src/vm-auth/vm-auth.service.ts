@@ -72,10 +72,15 @@ export class VmAuthService implements OnModuleInit {
 
   /** The signer of the VM's current vm_auth key, or null when its latest boot made none. */
   async signer(vm: VmRef): Promise<Sr25519Signer | null> {
+    return (await this.latestWithSigner(vm)).signer;
+  }
+
+  /** The VM's latest boot state and the signer of its vm_auth key, from one read (so both belong to the same boot). */
+  async latestWithSigner(vm: VmRef): Promise<{ state: VmBootState | null; signer: Sr25519Signer | null }> {
     const state = await this.states.find(vm);
-    if (!state?.vmAuth) return null;
+    if (!state?.vmAuth) return { state, signer: null };
     const seed = this.custody.open(state.vmAuth.sealedSeed, vmAuthAad(state.minerHotkey, state.vmName, state.attestationId));
-    return signerFromSeed({ seed, claimedAddress: state.vmAuth.ss58 });
+    return { state, signer: await signerFromSeed({ seed, claimedAddress: state.vmAuth.ss58 }) };
   }
 
   /** Records the VM root CA presented at /provision; false when `attestationId` is no longer the VM's latest boot. */
