@@ -20,6 +20,7 @@ import { evaluateMeasurementPolicy, MeasurementKind, tdMeasurements } from './co
 import { evaluateTcbPolicy } from './core/policy/tcb-policy';
 import { evaluateTdAttributesPolicy } from './core/policy/td-attributes-policy';
 import type { TdxQuote } from './core/quote';
+import { decodeQuoteBase64 } from './dto/quote.request';
 import { QuoteVerificationService } from './quote-verification.service';
 
 /** What the audit row needs, filled in as far as the appraisal got. */
@@ -60,6 +61,16 @@ export class QuoteAppraisalService {
     private readonly measurementSets: MeasurementSetsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
+
+  /** The base64 `quote` of a request body, recorded in the verdict when it is not base64 (400 QUOTE_MALFORMED). */
+  decode(quote: string, record: AppraisalRecord): Buffer {
+    try {
+      return decodeQuoteBase64(quote);
+    } catch (error) {
+      record.verdict.quote = ErrorCode.QUOTE_MALFORMED;
+      throw error;
+    }
+  }
 
   /** Structure only, recorded in the verdict (400 QUOTE_MALFORMED / QUOTE_UNSUPPORTED). */
   parse(raw: Uint8Array, record: AppraisalRecord): TdxQuote {

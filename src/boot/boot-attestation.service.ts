@@ -30,7 +30,6 @@ import type { MeasurementSet } from '../measurements/measurement-set.types';
 import { NonceService } from '../nonces/nonce.service';
 import { MeasurementSetsService } from '../measurements/measurement-sets.service';
 import { MinersService } from '../miners/miners.service';
-import { decodeQuoteBase64 } from '../attestation/dto/quote.request';
 import { AppraisalRecord, QuoteAppraisalService } from '../attestation/quote-appraisal.service';
 import { AttemptInProgress, AuditedAttempts } from '../audit/audited-attempts.service';
 import { KeyReleaseEventsRepository } from '../audit/key-release-events.repository';
@@ -79,7 +78,7 @@ export class BootAttestationService {
       await this.checkNonceAndMiner(nonce, request.miner_hotkey, caller.clientIp, record);
       const provenHotkey = this.checkMinerSignature(caller, nonce, request.miner_hotkey, record);
       await this.checkIdentityPinning(request.miner_hotkey, request.vm_name, caller.clientIp, record);
-      const raw = this.decode(request.quote, record);
+      const raw = this.appraisal.decode(request.quote, record);
       attempt.quoteSha256 = sha256Hex(raw);
       const quote = this.appraisal.parse(raw, record);
       const { set } = await this.appraisal.appraise(
@@ -172,15 +171,6 @@ export class BootAttestationService {
       ErrorCode.IDENTITY_HOST_MISMATCH,
       "this VM name is registered to a server at another address; boots must come from the server's host",
     );
-  }
-
-  private decode(quote: string, record: AppraisalRecord): Buffer {
-    try {
-      return decodeQuoteBase64(quote);
-    } catch (error) {
-      record.verdict.quote = ErrorCode.QUOTE_MALFORMED;
-      throw error;
-    }
   }
 
   /** Gen B: audit row, boot token, quote nonce, boot state and key-release event in one transaction; the key leaves only after commit. */

@@ -19,7 +19,6 @@ import { spkiSha256Hex } from '../common/client/client-identity';
 import { canonicalSs58, isSs58Address } from '../common/validation/ss58';
 import { readPossessionProof } from '../auth/possession-proof';
 import { HeaderBag, single } from '../auth/signed-request';
-import { decodeQuoteBase64 } from '../attestation/dto/quote.request';
 import { AppraisalRecord, QuoteAppraisalService } from '../attestation/quote-appraisal.service';
 import { AuditedAttempts } from '../audit/audited-attempts.service';
 import { KeyReleaseEventsRepository } from '../audit/key-release-events.repository';
@@ -72,7 +71,7 @@ export class ProvisionService {
       const boot = await this.bootOf(vm, bootId, route, record);
       const provenHotkey = route === 'signed' ? this.requireSignature(caller, quoteNonce, minerHotkey, record) : undefined;
       const volumes = this.checkVolumeNames(body.volumes, route);
-      const raw = this.decode(body.quote, record);
+      const raw = this.appraisal.decode(body.quote, record);
       attempt.quoteSha256 = sha256Hex(raw);
       const quote = this.appraisal.parse(raw, record);
       const keyHash = caller.certificate ? spkiSha256Hex(caller.certificate) : undefined;
@@ -200,15 +199,6 @@ export class ProvisionService {
         ErrorCode.VALIDATION_FAILED,
         `volumes must be exactly ${this.config.luksVolumes.join(', ')} (only release-candidate images may ask for fewer); missing: ${missing.join(', ')}`,
       );
-  }
-
-  private decode(quote: string, record: AppraisalRecord): Buffer {
-    try {
-      return decodeQuoteBase64(quote);
-    } catch (error) {
-      record.verdict.quote = ErrorCode.QUOTE_MALFORMED;
-      throw error;
-    }
   }
 }
 
