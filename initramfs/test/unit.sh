@@ -52,9 +52,13 @@ check "is_hex short" "$(status bootkey_is_hex abc 64)" 1
 check "is_hex upper" "$(status bootkey_is_hex ABCD 4)" 1
 check "vm_name ok" "$(status bootkey_is_vm_name vm-01_a)" 0
 check "vm_name leading dash" "$(status bootkey_is_vm_name -vm)" 1
-check "vm_name dot" "$(status bootkey_is_vm_name vm.a)" 1
-check "vm_name 64 chars" "$(status bootkey_is_vm_name "a$(printf '%063d' 0)")" 1
-check "vm_name 63 chars" "$(status bootkey_is_vm_name "a$(printf '%062d' 0)")" 0
+check "vm_name dotted (a DNS subdomain)" "$(status bootkey_is_vm_name node-1.gpu.example)" 0
+check "vm_name two dots" "$(status bootkey_is_vm_name vm..a)" 1
+check "vm_name trailing dot" "$(status bootkey_is_vm_name vm.)" 1
+check "vm_name trailing dash" "$(status bootkey_is_vm_name vm-)" 1
+check "vm_name slash" "$(status bootkey_is_vm_name vm/a)" 1
+check "vm_name 254 chars" "$(status bootkey_is_vm_name "a$(printf '%0253d' 0)")" 1
+check "vm_name 253 chars" "$(status bootkey_is_vm_name "a$(printf '%0252d' 0)")" 0
 check "ss58 ok" "$(status bootkey_is_ss58 5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY)" 0
 check "ss58 zero" "$(status bootkey_is_ss58 5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKut0Y)" 1
 
