@@ -30,6 +30,7 @@ import {
   PgDatabase,
   prepareFixtures,
   processCpuMs,
+  processCpuSplitMs,
   processRssMb,
   REPO,
   sleep,
@@ -236,6 +237,9 @@ async function main(): Promise<void> {
     const frontPids = front?.pids() ?? [];
     const cpu = (pids: number[]) => pids.reduce((sum, pid) => sum + processCpuMs(pid), 0);
     const brokerCpuBefore = cpu(brokerPids);
+    const brokerSysBefore = brokerPids.reduce((sum, pid) => sum + processCpuSplitMs(pid).systemMs, 0);
+    // PostgreSQL's backends for this database, when on this machine: those opened during the run count from 0.
+    const dbCpuBefore = new Map((database ? await database.backendPids().catch(() => [] as number[]) : []).map((pid) => [pid, processCpuMs(pid)]));
     const frontCpuBefore = cpu(frontPids);
     let peakRssMb = 0;
     const sampleRss = () => {
@@ -260,6 +264,9 @@ async function main(): Promise<void> {
     }
     sampleRss();
     const brokerCpuMs = cpu(brokerPids) - brokerCpuBefore;
+    const brokerSysMs = brokerPids.reduce((sum, pid) => sum + processCpuSplitMs(pid).systemMs, 0) - brokerSysBefore;
+    const dbPids = database ? await database.backendPids().catch(() => [] as number[]) : [];
+    const dbCpuMs = dbPids.reduce((sum, pid) => sum + processCpuMs(pid) - (dbCpuBefore.get(pid) ?? 0), 0);
     const frontCpuMs = cpu(frontPids) - frontCpuBefore;
 
     const latencies = done.flatMap((r) => r.latenciesMs).sort((a, b) => a - b);
@@ -290,6 +297,8 @@ async function main(): Promise<void> {
           .map(([k, v]) => `${k}:${v}`)
           .join(',') || '-'
       }`,
+      `broker_kernel_share=${fixed(brokerSysMs / brokerCpuMs, 2)}`,
+      ...(dbPids.length > 0 ? [`db_backend_cpu_ms_per_boot=${fixed(dbCpuMs / boots, 2)}`] : []),
       ...(front ? [`front_cpu_ms_per_boot=${fixed(frontCpuMs / boots, 2)}`] : []),
       `seconds=${fixed(seconds, 1)}`,
       `loadavg_before=${fixed(loadBefore, 1)}`,
