@@ -7,7 +7,7 @@
  * rest with backoff and jitter. Liveness, readiness and metrics are never shed, so an overloaded
  * replica is not mistaken for a dead one and stays observable.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ErrorCode } from '../errors';
 import { errorBody } from './error-body';
 import { httpStatusOf } from './http-status-by-code';
@@ -34,11 +34,15 @@ export interface LoadShedding {
 export interface InFlight {
   /** Admitted requests not yet answered (or abandoned by their client). */
   count(): number;
+  /** Whether this request was answered 503 OVERLOADED by the shedding hook. */
+  wasShed(request: FastifyRequest): boolean;
 }
 
 export function shedLoad(fastify: FastifyInstance, options: LoadShedding): InFlight {
   let inFlight = 0;
-  if (options.max <= 0) return { count: () => inFlight };
+  const shed = new WeakSet<FastifyRequest>();
+  const state: InFlight = { count: () => inFlight, wasShed: (request) => shed.has(request) };
+  if (options.max <= 0) return state;
   let shedding = false;
   const body = JSON.stringify(
     errorBody(httpStatusOf(ErrorCode.OVERLOADED), ErrorCode.OVERLOADED, `the broker is at capacity; retry in ${OVERLOADED_RETRY_AFTER_S} s`),
@@ -54,6 +58,7 @@ export function shedLoad(fastify: FastifyInstance, options: LoadShedding): InFli
       const first = !shedding;
       shedding = true;
       options.onShed?.(first);
+      shed.add(request);
       void reply
         .code(httpStatusOf(ErrorCode.OVERLOADED))
         .header('retry-after', String(OVERLOADED_RETRY_AFTER_S))
@@ -70,5 +75,5 @@ export function shedLoad(fastify: FastifyInstance, options: LoadShedding): InFli
     });
     done();
   });
-  return { count: () => inFlight };
+  return state;
 }
