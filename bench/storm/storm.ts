@@ -12,7 +12,10 @@
  * /proc of the broker processes. Figures are printed, never asserted.
  *
  *   npm run bench:storm -- --n 2000 --c 100 [--db pglite|postgres] [--replicas 1|2] [--keepalive]
- *       [--workers 2] [--max-inflight N] [--log-level info] [--cpu-prof DIR] [--no-build] [--keep]
+ *       [--workers 2] [--warmup N] [--max-inflight N] [--log-level info] [--cpu-prof DIR] [--no-build] [--keep]
+ *
+ * --warmup N boots N other VMs (at the same concurrency) before the clock starts, so a short run
+ * measures a broker whose code is compiled and whose pools are open rather than its start.
  */
 import { ChildProcess, fork } from 'node:child_process';
 import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
@@ -38,7 +41,7 @@ import {
 import type { PrepareMessage, WorkerResult } from './worker';
 
 const USAGE = `usage: npm run bench:storm -- [--n 2000] [--c 100] [--db postgres|pglite] [--replicas 1|2] [--keepalive]
-       [--workers 2] [--max-inflight N] [--log-level info] [--cpu-prof DIR] [--env VAR=VALUE]... [--no-build] [--keep]`;
+       [--workers 2] [--warmup 0] [--max-inflight N] [--log-level info] [--cpu-prof DIR] [--env VAR=VALUE]... [--no-build] [--keep]`;
 
 interface Options {
   n: number;
@@ -47,6 +50,7 @@ interface Options {
   replicas: 1 | 2;
   keepalive: boolean;
   workers: number;
+  warmup: number;
   maxInflight?: string;
   logLevel: string;
   cpuProf?: string;
@@ -65,6 +69,7 @@ function options(argv: string[]): Options {
       replicas: { type: 'string', default: '1' },
       keepalive: { type: 'boolean', default: false },
       workers: { type: 'string', default: '2' },
+      warmup: { type: 'string', default: '0' },
       'max-inflight': { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
       'cpu-prof': { type: 'string' },
@@ -102,6 +107,7 @@ function options(argv: string[]): Options {
     replicas: Number(values.replicas) as Options['replicas'],
     keepalive: values.keepalive,
     workers: whole('workers', values.workers, 1),
+    warmup: whole('warmup', values.warmup, 0),
     maxInflight: values['max-inflight'],
     logLevel: values['log-level'],
     cpuProf: values['cpu-prof'] ? path.resolve(values['cpu-prof']) : undefined,
@@ -190,6 +196,10 @@ async function main(): Promise<void> {
     const perWorker = Array.from({ length: opts.workers }, (_, w) => Array.from({ length: opts.n }, (_, i) => i).filter((i) => i % opts.workers === w));
     const results: Promise<WorkerResult>[] = [];
     const ready: Promise<void>[] = [];
+    const warmPerWorker = Array.from({ length: opts.workers }, (_, w) =>
+      Array.from({ length: opts.warmup }, (_, i) => opts.n + i).filter((i) => i % opts.workers === w),
+    );
+    const warmed: Promise<unknown>[] = [];
     perWorker.forEach((indexes, w) => {
       if (indexes.length === 0) return;
       const child = fork(path.join(__dirname, 'worker.ts'), [], {
@@ -215,7 +225,12 @@ async function main(): Promise<void> {
           }),
         ]);
       ready.push(next('ready').then(() => undefined));
-      results.push(ready[ready.length - 1].then(() => next('done') as Promise<WorkerResult>));
+      const warm = ready[ready.length - 1].then(async () => {
+        child.send({ type: 'warm' });
+        await next('warmed');
+      });
+      warmed.push(warm);
+      results.push(warm.then(() => next('done') as Promise<WorkerResult>));
       const share = Math.max(1, Math.round((opts.c * indexes.length) / opts.n));
       const message: PrepareMessage = {
         type: 'prepare',
@@ -225,12 +240,15 @@ async function main(): Promise<void> {
         forgeStateDir: fixtures.forgeStateDir,
         runId,
         indexes,
+        warmupIndexes: warmPerWorker[w],
         hotkeys: fixtures.minerHotkeys,
         concurrency: share,
       };
       child.send(message);
     });
     await Promise.race([Promise.all(ready), interruption]);
+    if (opts.warmup > 0) log(`storm: warming up with ${opts.warmup} other boots`);
+    await Promise.race([Promise.all(warmed), interruption]);
 
     const yardstick = referenceSignUs();
     const brokerPids = brokers.map((b) => b.pid).filter((pid): pid is number => pid !== undefined);
@@ -291,6 +309,7 @@ async function main(): Promise<void> {
       `db=${opts.db}`,
       `replicas=${opts.replicas}`,
       `keepalive=${opts.keepalive}`,
+      `warmup=${opts.warmup}`,
       `failed_boots=${failed}`,
       `errors_by=${
         Object.entries(errors)
