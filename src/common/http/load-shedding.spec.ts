@@ -35,10 +35,31 @@ describe('OverloadGauge: Retry-After from the backlog of refused clients and the
     expect(g.retryAfterSeconds()).toBe(5); // 25 waiting / 5 per second
     clock += 1000; // the first window's 20 are forgotten; 5 refused, 5 completed per second
     expect(g.retryAfterSeconds()).toBe(1);
-    clock += 5000; // long quiet: all forgotten
+    clock += 5000; // long quiet: the refused are forgotten, the best rate (5/s) is not
     expect(g.retryAfterSeconds()).toBe(1);
-    g.shed();
-    g.shed();
-    expect(g.retryAfterSeconds()).toBe(2);
+    for (let i = 0; i < 12; i++) g.shed();
+    expect(g.retryAfterSeconds()).toBe(3); // 12 waiting / 5 per second
+    clock += 31_000; // the rate too is forgotten after 30 s
+    for (let i = 0; i < 12; i++) g.shed();
+    expect(g.retryAfterSeconds()).toBe(12);
+  });
+
+  it('counts each refused client as the requests it will make again', () => {
+    clock = 0;
+    const g = new OverloadGauge(() => clock, 1, 3);
+    for (let i = 0; i < 100; i++) g.completed();
+    for (let i = 0; i < 100; i++) g.shed();
+    expect(g.retryAfterSeconds()).toBe(3); // 100 boots of 3 requests at 100 requests/s
+  });
+
+  it('never takes the rate below its floor (MAX_INFLIGHT per second): a cold broker does not send clients away for long', () => {
+    clock = 0;
+    const g = new OverloadGauge(() => clock, 64);
+    for (let i = 0; i < 900; i++) g.shed(); // a storm's first second: 900 refused, 3 completed
+    for (let i = 0; i < 3; i++) g.completed();
+    expect(g.retryAfterSeconds()).toBe(15); // 900 / 64, not 900 / 3 (capped at 60)
+    clock += 1000;
+    for (let i = 0; i < 300; i++) g.completed();
+    expect(g.retryAfterSeconds()).toBe(3); // 900 / 300
   });
 });

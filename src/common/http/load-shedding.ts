@@ -14,10 +14,15 @@
  *   over, while a refused nonce costs nothing.
  * - Retry-After follows the overload. Every request refused in the last two seconds is a client
  *   that will come back; sending them all back after 1 s makes a thundering herd that is refused
- *   again. The answer is that backlog divided by how many requests the broker completes per
- *   second (at least one), rounded up and kept within 1..60 s: the time the broker needs to work
- *   through the clients waiting now. A slot is counted from the request's arrival (this hook) to
- *   its answer, so the count is what the broker holds, not what it has started working on.
+ *   again. The k-th of them is sent back after the time the broker needs for the requests of k
+ *   clients (a refused client starts its boot over: REQUESTS_PER_BOOT requests each) at the rate
+ *   it completes requests, rounded up and kept within 1..60 s, so the herd comes back spread
+ *   over the time the broker needs to work through it. That rate is the best second of the last
+ *   30 and never taken below MAX_INFLIGHT per second: in the first seconds of a storm the broker
+ *   completes little while it shakes hands with everyone, and a rate measured then would send
+ *   clients away for far longer than needed (and leave it idle). A slot is counted from the
+ *   request's arrival (this hook) to its answer, so the count is what the broker holds, not what
+ *   it has started working on.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ErrorCode } from '../errors';
@@ -33,12 +38,18 @@ export const BOOT_ENTRY_ROUTES: ReadonlySet<string> = new Set(['/servers/nonce']
 /** Entry routes are shed once this share of MAX_INFLIGHT is in flight. */
 export const ENTRY_SHARE = 3 / 4;
 
+/** Requests of a boot (nonce, attestation, sync): what a refused client will ask for again. */
+export const REQUESTS_PER_BOOT = 3;
+
 /** Bounds of Retry-After (seconds). */
 export const RETRY_AFTER_MIN_S = 1;
 export const RETRY_AFTER_MAX_S = 60;
 
 /** Length of one counting window (ms); the backlog is what was refused in the last two. */
 const WINDOW_MS = 1000;
+
+/** Windows over which the best completion rate is remembered. */
+const RATE_MEMORY_WINDOWS = 30;
 
 export interface LoadShedding {
   /** Requests in flight at once; 0 = no limit. */
@@ -64,18 +75,24 @@ export interface InFlight {
 }
 
 /**
- * Requests refused and completed per window, two windows kept: the backlog is the refusals of
- * the current and the previous window, the drain rate the completions of the previous one (or
- * of the current one, when it is already higher).
+ * Requests refused and completed per one-second window: the backlog is the refusals of the
+ * current and the previous window, each worth `requestsPerClient` requests to come, the drain
+ * rate the best completions of the last 30 windows (the current one included), never below
+ * `minPerSecond`.
  */
 export class OverloadGauge {
   private windowStart = 0;
   private shedNow = 0;
   private shedBefore = 0;
   private doneNow = 0;
-  private doneBefore = 0;
+  /** Completions of the previous windows, newest last (at most RATE_MEMORY_WINDOWS). */
+  private readonly doneBefore: number[] = [];
 
-  constructor(private readonly now: () => number) {
+  constructor(
+    private readonly now: () => number,
+    private readonly minPerSecond = 1,
+    private readonly requestsPerClient = 1,
+  ) {
     this.windowStart = now();
   }
 
@@ -92,26 +109,28 @@ export class OverloadGauge {
   retryAfterSeconds(): number {
     this.roll();
     const backlog = this.shedNow + this.shedBefore;
-    const perSecond = Math.max(1, this.doneBefore, this.doneNow);
-    return Math.min(RETRY_AFTER_MAX_S, Math.max(RETRY_AFTER_MIN_S, Math.ceil(backlog / perSecond)));
+    const perSecond = Math.max(1, this.minPerSecond, this.doneNow, ...this.doneBefore);
+    return Math.min(RETRY_AFTER_MAX_S, Math.max(RETRY_AFTER_MIN_S, Math.ceil((backlog * this.requestsPerClient) / perSecond)));
   }
 
   private roll(): void {
     const elapsed = this.now() - this.windowStart;
     if (elapsed < WINDOW_MS) return;
-    const quiet = elapsed >= 2 * WINDOW_MS; // a whole window with nothing counted
-    this.shedBefore = quiet ? 0 : this.shedNow;
-    this.doneBefore = quiet ? 0 : this.doneNow;
+    const windows = Math.floor(elapsed / WINDOW_MS);
+    this.shedBefore = windows >= 2 ? 0 : this.shedNow; // a whole window passed with nothing counted
+    this.doneBefore.push(this.doneNow);
+    for (let i = 1; i < Math.min(windows, RATE_MEMORY_WINDOWS); i++) this.doneBefore.push(0);
+    while (this.doneBefore.length > RATE_MEMORY_WINDOWS) this.doneBefore.shift();
     this.shedNow = 0;
     this.doneNow = 0;
-    this.windowStart += Math.floor(elapsed / WINDOW_MS) * WINDOW_MS;
+    this.windowStart += windows * WINDOW_MS;
   }
 }
 
 export function shedLoad(fastify: FastifyInstance, options: LoadShedding): InFlight {
   let inFlight = 0;
   const shed = new WeakSet<FastifyRequest>();
-  const gauge = new OverloadGauge(options.now ?? (() => performance.now()));
+  const gauge = new OverloadGauge(options.now ?? (() => performance.now()), options.max, REQUESTS_PER_BOOT);
   const state: InFlight = { count: () => inFlight, wasShed: (request) => shed.has(request), retryAfterSeconds: () => gauge.retryAfterSeconds() };
   if (options.max <= 0) return state;
   const entryRoutes = options.entryRoutes ?? BOOT_ENTRY_ROUTES;
