@@ -317,6 +317,7 @@ async function main(): Promise<void> {
           .join(',') || '-'
       }`,
       `broker_kernel_share=${fixed(brokerSysMs / brokerCpuMs, 2)}`,
+      `generator_loop_delay_p99_ms=${fixed(Math.max(...done.map((r) => r.loopDelayP99Ms)), 0)}`,
       ...(dbPids.length > 0 ? [`db_backend_cpu_ms_per_boot=${fixed(dbCpuMs / boots, 2)}`] : []),
       ...(front ? [`front_cpu_ms_per_boot=${fixed(frontCpuMs / boots, 2)}`] : []),
       `seconds=${fixed(seconds, 1)}`,

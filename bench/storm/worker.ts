@@ -7,6 +7,7 @@
  * On `warm` (before `go`, when --warmup is given) it boots its warm-up VMs the same way and
  * reports nothing but that it is done.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { generateP256Key } from '../../test/support/forge/ecdsa';
 import { openForgeState } from '../../test/support/forge/forge-state';
 import { BootAttempt, jitter, sleepMs, StackVm, vmAddress } from '../../test/support/stack-vm';
@@ -37,6 +38,8 @@ export interface WorkerResult {
   failures: string[];
   attempts: number;
   cpuMs: number;
+  /** p99 of this process's event-loop delay during the run (ms): queueing in the generator itself, part of every latency. */
+  loopDelayP99Ms: number;
 }
 
 /** Gives up on a VM after this many attempts (the initramfs powers off at some point too). */
@@ -84,7 +87,9 @@ function retryable(attempt: BootAttempt): boolean {
 
 async function run(vms: StackVm[]): Promise<WorkerResult> {
   const cpuStart = process.cpuUsage();
-  const result: WorkerResult = { type: 'done', latenciesMs: [], errors: {}, failed: 0, failures: [], attempts: 0, cpuMs: 0 };
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  const result: WorkerResult = { type: 'done', latenciesMs: [], errors: {}, failed: 0, failures: [], attempts: 0, cpuMs: 0, loopDelayP99Ms: 0 };
   let next = 0;
   const loop = async () => {
     for (let i = next++; i < vms.length; i = next++) {
@@ -115,6 +120,8 @@ async function run(vms: StackVm[]): Promise<WorkerResult> {
   await Promise.all(Array.from({ length: Math.min(prepared.concurrency, vms.length) }, loop));
   const cpu = process.cpuUsage(cpuStart);
   result.cpuMs = (cpu.user + cpu.system) / 1000;
+  loopDelay.disable();
+  result.loopDelayP99Ms = loopDelay.percentile(99) / 1e6;
   return result;
 }
 
