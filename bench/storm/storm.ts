@@ -12,7 +12,10 @@
  * /proc of the broker processes. Figures are printed, never asserted.
  *
  *   npm run bench:storm -- --n 2000 --c 100 [--db pglite|postgres] [--replicas 1|2] [--keepalive]
- *       [--workers 2] [--max-inflight N] [--log-level info] [--cpu-prof DIR] [--no-build] [--keep]
+ *       [--workers 2] [--warmup N] [--max-inflight N] [--log-level info] [--cpu-prof DIR] [--no-build] [--keep]
+ *
+ * --warmup N boots N other VMs (at the same concurrency) before the clock starts, so a short run
+ * measures a broker whose code is compiled and whose pools are open rather than its start.
  */
 import { ChildProcess, fork } from 'node:child_process';
 import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
@@ -30,6 +33,7 @@ import {
   PgDatabase,
   prepareFixtures,
   processCpuMs,
+  processCpuSplitMs,
   processRssMb,
   REPO,
   sleep,
@@ -37,7 +41,7 @@ import {
 import type { PrepareMessage, WorkerResult } from './worker';
 
 const USAGE = `usage: npm run bench:storm -- [--n 2000] [--c 100] [--db postgres|pglite] [--replicas 1|2] [--keepalive]
-       [--workers 2] [--max-inflight N] [--log-level info] [--cpu-prof DIR] [--env VAR=VALUE]... [--no-build] [--keep]`;
+       [--workers 2] [--warmup 0] [--max-inflight N] [--log-level info] [--cpu-prof DIR] [--env VAR=VALUE]... [--no-build] [--keep]`;
 
 interface Options {
   n: number;
@@ -46,6 +50,7 @@ interface Options {
   replicas: 1 | 2;
   keepalive: boolean;
   workers: number;
+  warmup: number;
   maxInflight?: string;
   logLevel: string;
   cpuProf?: string;
@@ -64,6 +69,7 @@ function options(argv: string[]): Options {
       replicas: { type: 'string', default: '1' },
       keepalive: { type: 'boolean', default: false },
       workers: { type: 'string', default: '2' },
+      warmup: { type: 'string', default: '0' },
       'max-inflight': { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
       'cpu-prof': { type: 'string' },
@@ -101,6 +107,7 @@ function options(argv: string[]): Options {
     replicas: Number(values.replicas) as Options['replicas'],
     keepalive: values.keepalive,
     workers: whole('workers', values.workers, 1),
+    warmup: whole('warmup', values.warmup, 0),
     maxInflight: values['max-inflight'],
     logLevel: values['log-level'],
     cpuProf: values['cpu-prof'] ? path.resolve(values['cpu-prof']) : undefined,
@@ -189,6 +196,10 @@ async function main(): Promise<void> {
     const perWorker = Array.from({ length: opts.workers }, (_, w) => Array.from({ length: opts.n }, (_, i) => i).filter((i) => i % opts.workers === w));
     const results: Promise<WorkerResult>[] = [];
     const ready: Promise<void>[] = [];
+    const warmPerWorker = Array.from({ length: opts.workers }, (_, w) =>
+      Array.from({ length: opts.warmup }, (_, i) => opts.n + i).filter((i) => i % opts.workers === w),
+    );
+    const warmed: Promise<unknown>[] = [];
     perWorker.forEach((indexes, w) => {
       if (indexes.length === 0) return;
       const child = fork(path.join(__dirname, 'worker.ts'), [], {
@@ -214,7 +225,12 @@ async function main(): Promise<void> {
           }),
         ]);
       ready.push(next('ready').then(() => undefined));
-      results.push(ready[ready.length - 1].then(() => next('done') as Promise<WorkerResult>));
+      const warm = ready[ready.length - 1].then(async () => {
+        child.send({ type: 'warm' });
+        await next('warmed');
+      });
+      warmed.push(warm);
+      results.push(warm.then(() => next('done') as Promise<WorkerResult>));
       const share = Math.max(1, Math.round((opts.c * indexes.length) / opts.n));
       const message: PrepareMessage = {
         type: 'prepare',
@@ -224,18 +240,24 @@ async function main(): Promise<void> {
         forgeStateDir: fixtures.forgeStateDir,
         runId,
         indexes,
+        warmupIndexes: warmPerWorker[w],
         hotkeys: fixtures.minerHotkeys,
         concurrency: share,
       };
       child.send(message);
     });
     await Promise.race([Promise.all(ready), interruption]);
+    if (opts.warmup > 0) log(`storm: warming up with ${opts.warmup} other boots`);
+    await Promise.race([Promise.all(warmed), interruption]);
 
     const yardstick = referenceSignUs();
     const brokerPids = brokers.map((b) => b.pid).filter((pid): pid is number => pid !== undefined);
     const frontPids = front?.pids() ?? [];
     const cpu = (pids: number[]) => pids.reduce((sum, pid) => sum + processCpuMs(pid), 0);
     const brokerCpuBefore = cpu(brokerPids);
+    const brokerSysBefore = brokerPids.reduce((sum, pid) => sum + processCpuSplitMs(pid).systemMs, 0);
+    // PostgreSQL's backends for this database, when on this machine: those opened during the run count from 0.
+    const dbCpuBefore = new Map((database ? await database.backendPids().catch(() => [] as number[]) : []).map((pid) => [pid, processCpuMs(pid)]));
     const frontCpuBefore = cpu(frontPids);
     let peakRssMb = 0;
     const sampleRss = () => {
@@ -260,6 +282,9 @@ async function main(): Promise<void> {
     }
     sampleRss();
     const brokerCpuMs = cpu(brokerPids) - brokerCpuBefore;
+    const brokerSysMs = brokerPids.reduce((sum, pid) => sum + processCpuSplitMs(pid).systemMs, 0) - brokerSysBefore;
+    const dbPids = database ? await database.backendPids().catch(() => [] as number[]) : [];
+    const dbCpuMs = dbPids.reduce((sum, pid) => sum + processCpuMs(pid) - (dbCpuBefore.get(pid) ?? 0), 0);
     const frontCpuMs = cpu(frontPids) - frontCpuBefore;
 
     const latencies = done.flatMap((r) => r.latenciesMs).sort((a, b) => a - b);
@@ -284,12 +309,16 @@ async function main(): Promise<void> {
       `db=${opts.db}`,
       `replicas=${opts.replicas}`,
       `keepalive=${opts.keepalive}`,
+      `warmup=${opts.warmup}`,
       `failed_boots=${failed}`,
       `errors_by=${
         Object.entries(errors)
           .map(([k, v]) => `${k}:${v}`)
           .join(',') || '-'
       }`,
+      `broker_kernel_share=${fixed(brokerSysMs / brokerCpuMs, 2)}`,
+      `generator_loop_delay_p99_ms=${fixed(Math.max(...done.map((r) => r.loopDelayP99Ms)), 0)}`,
+      ...(dbPids.length > 0 ? [`db_backend_cpu_ms_per_boot=${fixed(dbCpuMs / boots, 2)}`] : []),
       ...(front ? [`front_cpu_ms_per_boot=${fixed(frontCpuMs / boots, 2)}`] : []),
       `seconds=${fixed(seconds, 1)}`,
       `loadavg_before=${fixed(loadBefore, 1)}`,

@@ -4,7 +4,10 @@
  * one attestation key per host of 8 VMs — and opens the forge's PKI; on `go` it boots them all,
  * `concurrency` at a time, retrying refused boots as the initramfs does (a fresh nonce each time,
  * after Retry-After with jitter); on finishing it reports latencies, refusals and its own CPU.
+ * On `warm` (before `go`, when --warmup is given) it boots its warm-up VMs the same way and
+ * reports nothing but that it is done.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { generateP256Key } from '../../test/support/forge/ecdsa';
 import { openForgeState } from '../../test/support/forge/forge-state';
 import { BootAttempt, jitter, sleepMs, StackVm, vmAddress } from '../../test/support/stack-vm';
@@ -19,6 +22,8 @@ export interface PrepareMessage {
   runId: string;
   /** VM numbers this worker boots. */
   indexes: number[];
+  /** VM numbers it boots on `warm`, before the clock starts (others than `indexes`). */
+  warmupIndexes: number[];
   hotkeys: string[];
   concurrency: number;
 }
@@ -33,6 +38,8 @@ export interface WorkerResult {
   failures: string[];
   attempts: number;
   cpuMs: number;
+  /** p99 of this process's event-loop delay during the run (ms): queueing in the generator itself, part of every latency. */
+  loopDelayP99Ms: number;
 }
 
 /** Gives up on a VM after this many attempts (the initramfs powers off at some point too). */
@@ -40,28 +47,34 @@ const MAX_ATTEMPTS = 40;
 const VMS_PER_HOST = 8;
 
 let vms: StackVm[] = [];
+let warmVms: StackVm[] = [];
 let prepared: PrepareMessage;
 
 async function prepare(message: PrepareMessage): Promise<void> {
   prepared = message;
   const { pki } = await openForgeState(message.forgeStateDir);
   const hostKeys = new Map<number, ReturnType<typeof generateP256Key>>();
-  vms = [];
-  for (const index of message.indexes) {
-    const host = Math.floor(index / VMS_PER_HOST);
-    if (!hostKeys.has(host)) hostKeys.set(host, generateP256Key());
-    const vmName = `storm-${message.runId}-${index}`;
-    vms.push(
-      new StackVm({ url: message.url, caPem: message.caPem, keepalive: message.keepalive }, pki, {
-        index,
-        vmName,
-        hotkey: message.hotkeys[index % message.hotkeys.length],
-        localAddress: vmAddress(index),
-        cert: await selfSignedCert(`${vmName} ephemeral`),
-        attestationKey: hostKeys.get(host)!,
-      }),
-    );
-  }
+  const make = async (indexes: number[]) => {
+    const made: StackVm[] = [];
+    for (const index of indexes) {
+      const host = Math.floor(index / VMS_PER_HOST);
+      if (!hostKeys.has(host)) hostKeys.set(host, generateP256Key());
+      const vmName = `storm-${message.runId}-${index}`;
+      made.push(
+        new StackVm({ url: message.url, caPem: message.caPem, keepalive: message.keepalive }, pki, {
+          index,
+          vmName,
+          hotkey: message.hotkeys[index % message.hotkeys.length],
+          localAddress: vmAddress(index),
+          cert: await selfSignedCert(`${vmName} ephemeral`),
+          attestationKey: hostKeys.get(host)!,
+        }),
+      );
+    }
+    return made;
+  };
+  vms = await make(message.indexes);
+  warmVms = await make(message.warmupIndexes);
 }
 
 function count(errors: Record<string, number>, key: string): void {
@@ -72,9 +85,11 @@ function retryable(attempt: BootAttempt): boolean {
   return attempt.networkError !== undefined || attempt.status === 429 || (attempt.status ?? 0) >= 500;
 }
 
-async function run(): Promise<WorkerResult> {
+async function run(vms: StackVm[]): Promise<WorkerResult> {
   const cpuStart = process.cpuUsage();
-  const result: WorkerResult = { type: 'done', latenciesMs: [], errors: {}, failed: 0, failures: [], attempts: 0, cpuMs: 0 };
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  const result: WorkerResult = { type: 'done', latenciesMs: [], errors: {}, failed: 0, failures: [], attempts: 0, cpuMs: 0, loopDelayP99Ms: 0 };
   let next = 0;
   const loop = async () => {
     for (let i = next++; i < vms.length; i = next++) {
@@ -105,17 +120,24 @@ async function run(): Promise<WorkerResult> {
   await Promise.all(Array.from({ length: Math.min(prepared.concurrency, vms.length) }, loop));
   const cpu = process.cpuUsage(cpuStart);
   result.cpuMs = (cpu.user + cpu.system) / 1000;
+  loopDelay.disable();
+  result.loopDelayP99Ms = loopDelay.percentile(99) / 1e6;
   return result;
 }
 
-process.on('message', (message: PrepareMessage | { type: 'go' }) => {
+process.on('message', (message: PrepareMessage | { type: 'warm' | 'go' }) => {
   const reply = (value: unknown) => process.send?.(value);
   if (message.type === 'prepare') {
     prepare(message).then(
       () => reply({ type: 'ready' }),
       (error: unknown) => reply({ type: 'error', message: (error as Error).stack ?? String(error) }),
     );
+  } else if (message.type === 'warm') {
+    run(warmVms).then(
+      () => reply({ type: 'warmed' }),
+      (error: unknown) => reply({ type: 'error', message: (error as Error).stack ?? String(error) }),
+    );
   } else if (message.type === 'go') {
-    run().then(reply, (error: unknown) => reply({ type: 'error', message: (error as Error).stack ?? String(error) }));
+    run(vms).then(reply, (error: unknown) => reply({ type: 'error', message: (error as Error).stack ?? String(error) }));
   }
 });

@@ -83,11 +83,13 @@ export class QuoteVerificationService {
    */
   async verify(raw: Uint8Array, quote: TdxQuote = parseTdxQuote(raw)): Promise<QuoteVerification> {
     const now = this.clock.now();
-    const platform = this.verifier.authenticatedPlatform(quote, now);
+    // The quote's own cryptography is checked once; verifyAuthenticated adds the collateral.
+    const authenticated = this.verifier.authenticate(quote, now);
+    const { platform } = authenticated;
     const found = await this.collateral.forPlatform(platform, (bundle, at) => this.verifier.checkCollateral(bundle, at));
     const stopTimer = this.metrics.verificationSeconds.startTimer();
     try {
-      const verified = this.verifier.verify(raw, found.collateral, now);
+      const verified = this.verifier.verifyAuthenticated(authenticated, found.collateral);
       this.platformsVerified.set(platformKey(platform), true);
       return { verified, collateral: { origin: found.origin, stale: found.stale, nextUpdate: found.nextUpdate } };
     } catch (error) {

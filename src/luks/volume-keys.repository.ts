@@ -98,10 +98,18 @@ const COLUMNS =
 export class VolumeKeysRepository {
   constructor(private readonly db: Database) {}
 
-  /** Serialises changes to one VM's keys: the row exists once, and FOR UPDATE holds it until `tx` ends. */
+  /**
+   * Serialises changes to one VM's keys: the row exists once, and the lock holds until `tx` ends.
+   * One round trip: ON CONFLICT DO UPDATE locks an existing row as FOR UPDATE would (waiting for
+   * a concurrent inserter's commit, then locking its row), and a new row is ours until commit;
+   * the no-op SET changes nothing.
+   */
   async lockVm(vm: VmRef, now: Date, tx: Executor): Promise<void> {
-    await tx.rows(`INSERT INTO luks_vms (miner_hotkey, vm_name, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [vm.minerHotkey, vm.vmName, now]);
-    await tx.rows(`SELECT 1 FROM luks_vms WHERE miner_hotkey = $1 AND vm_name = $2 FOR UPDATE`, [vm.minerHotkey, vm.vmName]);
+    await tx.rows(
+      `INSERT INTO luks_vms (miner_hotkey, vm_name, created_at) VALUES ($1, $2, $3)
+       ON CONFLICT (miner_hotkey, vm_name) DO UPDATE SET created_at = luks_vms.created_at`,
+      [vm.minerHotkey, vm.vmName, now],
+    );
   }
 
   /** Locks the VM's row like `lockVm` without creating it; false when the VM never had keys. */

@@ -2,8 +2,9 @@
  * Load shedding (issue 16): with MAX_INFLIGHT requests in flight the next one is answered 503
  * OVERLOADED with Retry-After before any work (its body is never read, so a malformed one is
  * not even a 422), while /healthz, /readyz and /metrics keep answering. A slot is freed when
- * its answer is sent or its client hangs up. A test-only route that waits for a gate stands in
- * for a slow request path (a slow database, a slow handler).
+ * its answer is sent or its client hangs up. New boots (GET /servers/nonce) are refused from 3/4
+ * of the slots, and Retry-After grows with the clients refused lately. A test-only route that
+ * waits for a gate stands in for a slow request path (a slow database, a slow handler).
  */
 import * as http from 'node:http';
 import { Controller, Get, Module } from '@nestjs/common';
@@ -43,7 +44,7 @@ const db = testDatabase('load_shedding');
 let app: TestApp;
 
 beforeAll(async () => {
-  app = await startTestApp({ database: db.target, env: { MAX_INFLIGHT: '2', RATE_LIMIT_ANON_PER_MIN: '0' }, extraModules: [SlowModule] });
+  app = await startTestApp({ database: db.target, env: { MAX_INFLIGHT: '4', RATE_LIMIT_ANON_PER_MIN: '0' }, extraModules: [SlowModule] });
 });
 
 afterAll(async () => {
@@ -79,13 +80,46 @@ async function metric(name: string): Promise<number> {
   return Number(line?.split(' ')[1]);
 }
 
-describe('MAX_INFLIGHT=2 with two slow requests in flight', () => {
+/** Waits until the shedding episodes of earlier tests no longer count (two quiet windows). */
+const backlogForgotten = () => new Promise((resolve) => setTimeout(resolve, 2100));
+
+describe('MAX_INFLIGHT=4 with three slow requests in flight (3/4 of the slots)', () => {
   let held: ReturnType<typeof holdSlot>[];
 
   beforeAll(async () => {
     closeGate();
-    held = [holdSlot(), holdSlot()];
-    await waitUntil(() => waiting === 2);
+    held = [holdSlot(), holdSlot(), holdSlot()];
+    await waitUntil(() => waiting === 3);
+  });
+
+  afterAll(async () => {
+    gate.open();
+    await Promise.all(held.map((h) => h.done));
+    await waitUntil(() => waiting === 0);
+    await backlogForgotten();
+  });
+
+  it('refuses a new boot (GET /servers/nonce) but admits other work into the last slot', async () => {
+    const nonce = await httpRequest<{ code: string }>(`${app.baseUrl}/servers/nonce`);
+    expect([nonce.status, nonce.json.code, nonce.headers['retry-after']]).toEqual([503, 'OVERLOADED', '1']);
+    // The fourth slot is still there for a boot under way: this one is admitted and judged (422).
+    const attest = await httpRequest<{ code: string }>(`${app.baseUrl}/servers/boot/attestation`, { headers: { 'x-chutes-nonce': 'zz' }, body: { quote: 42 } });
+    expect(attest.status).toBe(422);
+    const fourth = holdSlot();
+    held.push(fourth);
+    await waitUntil(() => waiting === 4);
+    const fifth = await httpRequest<{ code: string }>(`${app.baseUrl}/servers/boot/attestation`, { headers: { 'x-chutes-nonce': 'zz' }, body: { quote: 42 } });
+    expect([fifth.status, fifth.json.code]).toEqual([503, 'OVERLOADED']);
+  });
+});
+
+describe('MAX_INFLIGHT=4 with four slow requests in flight', () => {
+  let held: ReturnType<typeof holdSlot>[];
+
+  beforeAll(async () => {
+    closeGate();
+    held = [holdSlot(), holdSlot(), holdSlot(), holdSlot()];
+    await waitUntil(() => waiting === 4);
   });
 
   it('answers a third request 503 OVERLOADED with Retry-After, in the error contract', async () => {
@@ -106,13 +140,27 @@ describe('MAX_INFLIGHT=2 with two slow requests in flight', () => {
     expect((await httpRequest(`${app.baseUrl}/healthz`)).status).toBe(200);
     expect((await httpRequest(`${app.baseUrl}/readyz`)).status).toBe(200);
     expect((await httpRequest(`${app.baseUrl}/healthz/`)).status).toBe(200);
-    expect(await metric('bootkey_requests_in_flight')).toBe(2);
-    expect(await metric('bootkey_requests_shed_total')).toBe(3);
+    expect(await metric('bootkey_requests_in_flight')).toBe(4);
+    expect(await metric('bootkey_requests_shed_total')).toBe(5);
+  });
+
+  it('Retry-After grows with the clients refused lately (none completed meanwhile), within 1..60 s', async () => {
+    const seen: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      const res = await httpRequest<{ message: string }>(`${app.baseUrl}/servers/nonce`);
+      expect(res.status).toBe(503);
+      const seconds = Number(res.headers['retry-after']);
+      expect(res.json.message).toBe(`the broker is at capacity; retry in ${seconds} s`);
+      seen.push(seconds);
+    }
+    // One more second per MAX_INFLIGHT (or per best completions/s, if higher) ÷ 3 refused clients.
+    expect(Math.max(...seen)).toBeGreaterThan(seen[0]);
+    expect(seen.every((seconds) => seconds >= 1 && seconds <= 60)).toBe(true);
   });
 
   it('admits requests again once the slow ones are answered', async () => {
     gate.open();
-    expect(await Promise.all(held.map((h) => h.done))).toEqual([200, 200]);
+    expect(await Promise.all(held.map((h) => h.done))).toEqual([200, 200, 200, 200]);
     await waitUntil(() => waiting === 0);
     const res = await httpRequest(`${app.baseUrl}/servers/nonce`);
     expect(res.status).toBe(200);
@@ -123,22 +171,24 @@ describe('a client that hangs up', () => {
   it('frees its slot', async () => {
     closeGate();
     const first = holdSlot();
-    const second = holdSlot();
-    await waitUntil(() => waiting === 2);
+    const others = [holdSlot(), holdSlot(), holdSlot()];
+    await waitUntil(() => waiting === 4);
     expect((await httpRequest(`${app.baseUrl}/servers/nonce`)).status).toBe(503);
     first.abort();
     await first.done;
-    // The handler still waits at the gate, but the connection is gone: the slot is free.
+    // The handler still waits at the gate, but the connection is gone: the slot is free (a
+    // malformed attestation is admitted and judged, 422; a new boot still waits for 3/4).
     let status = 0;
     const deadline = Date.now() + 5000;
     while (Date.now() < deadline) {
-      status = (await httpRequest(`${app.baseUrl}/servers/nonce`)).status;
-      if (status === 200) break;
+      status = (await httpRequest(`${app.baseUrl}/servers/boot/attestation`, { headers: { 'x-chutes-nonce': 'zz' }, body: { quote: 42 } })).status;
+      if (status === 422) break;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    expect(status).toBe(200);
+    expect(status).toBe(422);
+    expect((await httpRequest(`${app.baseUrl}/servers/nonce`)).status).toBe(503);
     gate.open();
-    expect(await second.done).toBe(200);
+    expect(await Promise.all(others.map((h) => h.done))).toEqual([200, 200, 200]);
   });
 });
 

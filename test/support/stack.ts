@@ -47,6 +47,8 @@ export function buildBroker(outDir = path.join(REPO, 'dist')): string {
 export interface PgDatabase {
   url: string;
   name: string;
+  /** Server processes serving this database now (meaningful when PostgreSQL runs on this machine). */
+  backendPids(): Promise<number[]>;
   drop(): Promise<void>;
 }
 
@@ -65,6 +67,16 @@ export async function createPgDatabase(label: string, adminUrl = process.env.PG_
   return {
     url: url.toString(),
     name,
+    backendPids: async () => {
+      const client = new Client({ connectionString: adminUrl });
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [name]);
+        return rows.map((row) => row.pid);
+      } finally {
+        await client.end();
+      }
+    },
     drop: async () => {
       const client = new Client({ connectionString: adminUrl });
       await client.connect();
@@ -349,13 +361,19 @@ const CLOCK_TICKS_PER_S = (() => {
 
 /** CPU time (user + system, ms) a process has used so far, from /proc/<pid>/stat; 0 if gone. */
 export function processCpuMs(pid: number): number {
+  const { userMs, systemMs } = processCpuSplitMs(pid);
+  return userMs + systemMs;
+}
+
+/** CPU time a process has used so far in user space and in the kernel (ms); zeros if gone. */
+export function processCpuSplitMs(pid: number): { userMs: number; systemMs: number } {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name (which may contain spaces) start at field 3.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
+    return { userMs: (Number(fields[11]) * 1000) / CLOCK_TICKS_PER_S, systemMs: (Number(fields[12]) * 1000) / CLOCK_TICKS_PER_S };
   } catch {
-    return 0;
+    return { userMs: 0, systemMs: 0 };
   }
 }
 

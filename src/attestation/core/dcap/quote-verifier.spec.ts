@@ -100,6 +100,31 @@ describe('verifyQuote on the real Intel sample', () => {
     expect(verifier.verify(rawQuote, collateral, FIXTURE_NOW, { staleGraceSeconds: 0 }).tcbStatus).toBe('UpToDate');
   });
 
+  it('verifyAuthenticated: the checks of authenticate once, at its time, and only for what this verifier authenticated', () => {
+    const verifier = new QuoteVerifier(rootCaDer);
+    const quote = parseTdxQuote(rawQuote);
+    const authenticated = verifier.authenticate(quote, FIXTURE_NOW);
+    expect(authenticated.platform).toEqual(verifier.authenticatedPlatform(quote, FIXTURE_NOW));
+    expect(verifier.verifyAuthenticated(authenticated, collateral)).toEqual(verifier.verify(rawQuote, collateral, FIXTURE_NOW));
+    // Collateral time is judged at the authentication's `now`, not at the call.
+    const late = verifier.authenticate(quote, seconds(FIXTURE_VALID_UNTIL, 1));
+    expect(codeOf(() => verifier.verifyAuthenticated(late, collateral))).toBe(ErrorCode.COLLATERAL_EXPIRED);
+    // A look-alike object, or another verifier's result, is not taken on trust.
+    expect(() => verifier.verifyAuthenticated({ ...authenticated }, collateral)).toThrow(TypeError);
+    expect(() => new QuoteVerifier(rootCaDer).verifyAuthenticated(authenticated, collateral)).toThrow(TypeError);
+  });
+
+  it('a quote whose QE report is re-signed under a parsed attestation key is still refused when the new signature is bad', () => {
+    const verifier = new QuoteVerifier(rootCaDer);
+    expect(verifier.verify(rawQuote, collateral, FIXTURE_NOW).tcbStatus).toBe('UpToDate');
+    // Same attestation key (its KeyObject is cached), other QE report signature: verified again, refused.
+    const quote = parseTdxQuote(rawQuote);
+    const tampered = new Uint8Array(rawQuote);
+    const at = Buffer.from(rawQuote).indexOf(Buffer.from(quote.signature.qeCertification.qeReportSignature));
+    tampered[at] ^= 0x01;
+    expect(codeOf(() => verifier.verify(tampered, collateral, FIXTURE_NOW))).toBe(ErrorCode.QE_REPORT_INVALID);
+  });
+
   it('reports the DEBUG bit without refusing it (policy decides)', () => {
     const debug = new Uint8Array(rawQuote);
     debug[48 + 120] |= 0x01; // td_attributes[0]

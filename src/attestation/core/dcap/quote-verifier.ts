@@ -83,6 +83,21 @@ export interface PckPlatformId {
   ca: PckCaKind;
 }
 
+/**
+ * A quote whose own cryptography held at `now` (QuoteVerifier.authenticate): hand it to
+ * verifyAuthenticated so those checks run once per quote. Only the verifier that made one
+ * accepts it.
+ */
+export interface AuthenticatedQuote {
+  readonly quote: TdxQuote;
+  readonly now: Date;
+  readonly platform: PckPlatformId;
+}
+
+interface Authenticated extends AuthenticatedQuote {
+  readonly pck: PckChainEntry;
+}
+
 /** What a verified collateral bundle says about itself (ordering, freshness, platform). */
 export interface CollateralFacts {
   fmspc: string; // lowercase hex
@@ -112,6 +127,14 @@ export class QuoteVerifier {
   private readonly pckChains: LruCache<string, PckChainEntry>;
   /** Attestation keys certified by a verified QE report, keyed by everything that certified them. */
   private readonly certifiedAttestationKeys: LruCache<string, KeyObject>;
+  /**
+   * Parsed attestation keys by their bytes. Parsing is a pure function of the bytes (OpenSSL
+   * checks the point), so a hit skips only the import, never a check: the QE report signature
+   * that certifies the key is verified on every miss of certifiedAttestationKeys.
+   */
+  private readonly attestationKeyObjects: LruCache<string, KeyObject>;
+  /** Results of authenticate, so verifyAuthenticated takes no object it did not make. */
+  private readonly authenticated = new WeakSet<AuthenticatedQuote>();
   /** Same collateral object as last time → skip re-hashing it (fields are compared by identity). */
   private readonly collateralKeys = new WeakMap<object, { fields: string[]; key: string }>();
   private readonly cacheSize: number;
@@ -123,16 +146,22 @@ export class QuoteVerifier {
     this.collaterals = new LruCache(this.cacheSize);
     this.pckChains = new LruCache(this.cacheSize);
     this.certifiedAttestationKeys = new LruCache(this.cacheSize * 4);
+    this.attestationKeyObjects = new LruCache(this.cacheSize * 16);
   }
 
   verify(rawQuote: Uint8Array, collateral: QuoteCollateral, now: Date, options: { staleGraceSeconds?: number } = {}): VerifiedQuote {
     const nowMs = now.getTime();
     if (!Number.isFinite(nowMs)) throw new RangeError('verify: now is not a valid Date');
-    const grace = options.staleGraceSeconds === undefined ? this.defaultGraceMs : graceMs(options.staleGraceSeconds);
+    return this.verifyAuthenticated(this.authenticate(parseTdxQuote(rawQuote), now), collateral, options);
+  }
 
-    const quote = parseTdxQuote(rawQuote);
+  /** verify, for a quote authenticate has already checked at its `now`. */
+  verifyAuthenticated(authenticated: AuthenticatedQuote, collateral: QuoteCollateral, options: { staleGraceSeconds?: number } = {}): VerifiedQuote {
+    if (!this.authenticated.has(authenticated)) throw new TypeError("verifyAuthenticated: not a result of this verifier's authenticate");
+    const { quote, pck } = authenticated as Authenticated;
+    const nowMs = authenticated.now.getTime();
+    const grace = options.staleGraceSeconds === undefined ? this.defaultGraceMs : graceMs(options.staleGraceSeconds);
     const qeCertification = quote.signature.qeCertification;
-    const pck = this.authenticate(quote, nowMs);
 
     const entry = this.collateral(collateral);
     checkCollateralFreshness(entry, nowMs, grace);
@@ -172,19 +201,20 @@ export class QuoteVerifier {
    * quote never makes the broker look up collateral.
    */
   authenticatedPlatform(quote: TdxQuote, now: Date): PckPlatformId {
-    const nowMs = now.getTime();
-    if (!Number.isFinite(nowMs)) throw new RangeError('authenticatedPlatform: now is not a valid Date');
-    const pck = this.authenticate(quote, nowMs);
-    return { fmspc: toHex(pck.extension.fmspc), ca: pck.chain.caKind };
+    return this.authenticate(quote, now).platform;
   }
 
   /** Everything that needs no collateral: QE report data, PCK chain at `now`, both signatures. */
-  private authenticate(quote: TdxQuote, nowMs: number): PckChainEntry {
+  authenticate(quote: TdxQuote, now: Date): AuthenticatedQuote {
+    const nowMs = now.getTime();
+    if (!Number.isFinite(nowMs)) throw new RangeError('authenticate: now is not a valid Date');
     verifyQeReportData(quote.signature.qeCertification, quote.signature.attestationKey);
     const pck = this.pckChain(quote);
     checkChainValidity(pck.chain, nowMs, 'pck chain', ErrorCode.PCK_CHAIN_INVALID);
     verifyQuoteSignature(quote, this.certifiedAttestationKey(quote, pck));
-    return pck;
+    const authenticated: Authenticated = { quote, now: new Date(nowMs), platform: { fmspc: toHex(pck.extension.fmspc), ca: pck.chain.caKind }, pck };
+    this.authenticated.add(authenticated);
+    return authenticated;
   }
 
   /**
@@ -242,7 +272,9 @@ export class QuoteVerifier {
     const cached = this.certifiedAttestationKeys.get(key);
     if (cached) return cached;
     verifyQeReportSignature(qe, pck.chain.leafKey);
-    const keyObject = attestationKeyObject(attestationKey);
+    const bytesKey = Buffer.from(attestationKey).toString('base64');
+    const keyObject = this.attestationKeyObjects.get(bytesKey) ?? attestationKeyObject(attestationKey);
+    this.attestationKeyObjects.set(bytesKey, keyObject);
     this.certifiedAttestationKeys.set(key, keyObject);
     return keyObject;
   }
