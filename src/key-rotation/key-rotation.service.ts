@@ -7,6 +7,7 @@
  * runs in the caller's transaction, under the VM's row lock, so an answer only leaves once what
  * it hands out is stored.
  */
+import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
@@ -116,14 +117,9 @@ export class KeyRotationService implements OnModuleInit, OnModuleDestroy {
     if (current && !renew) return { key: this.open(generations, 'k3s', current.generation), created: false };
     if (current) await this.volumeKeys.changeState(vm, { volume: 'k3s', generation: current.generation }, ['current'], 'superseded', cause.now, tx);
     const generation = Math.max(0, ...generations.map((g) => g.generation)) + 1;
-    const key = await this.create(vm, 'k3s', generation, 'current', null, cause, tx, randomHexBytesBase64(32));
+    const key = await this.create(vm, 'k3s', generation, 'current', null, cause, tx, randomBytes(32).toString('base64'));
     await this.event('k3s', vm, cause, tx, { generation, replaced_generation: current?.generation ?? null });
     return { key, created: true };
-  }
-
-  /** Whether the volume has a current generation (before any issue changes it). */
-  async hasCurrent(vm: VmRef, volume: string, tx: Executor): Promise<boolean> {
-    return (await this.volumeKeys.generationsOf(vm, tx)).some((g) => g.volume === volume && g.state === 'current');
   }
 
   /** A new confirm nonce for the issue of `attestationId` (scope root: the boot; storage: /provision). */
@@ -235,8 +231,4 @@ export class KeyRotationService implements OnModuleInit, OnModuleDestroy {
   ): Promise<void> {
     await this.keyReleases.insert({ kind, createdAt: cause.now, ...vm, attestationId: cause.attestationId, clientIp: cause.clientIp, detail }, tx);
   }
-}
-
-function randomHexBytesBase64(bytes: number): string {
-  return Buffer.from(randomHex(bytes), 'hex').toString('base64');
 }

@@ -20,8 +20,11 @@ export interface VmRef {
  */
 export type GenerationState = 'current' | 'pending' | 'superseded' | 'retired' | 'discarded' | 'abandoned' | 'shredded';
 
-/** States whose bytes the retention purge shreds once they are older than KEY_RETENTION_DAYS. */
-export const NONCURRENT_STATES: readonly GenerationState[] = ['superseded', 'retired', 'discarded', 'abandoned'];
+/**
+ * States whose bytes the retention purge shreds once they are older than KEY_RETENTION_DAYS, as
+ * SQL text: a literal list, so the partial index idx_luks_volumes_noncurrent (same list) serves the purge.
+ */
+const NONCURRENT_STATES_SQL = `('superseded', 'retired', 'discarded', 'abandoned')`;
 
 /** One generation of a volume key as stored; `sealed` is null once shredded. */
 export interface VolumeKeyGeneration extends VmRef {
@@ -212,7 +215,7 @@ export class VolumeKeysRepository {
 
   /** Shreds a VM's superseded, retired, discarded and abandoned generations that stopped being current before `cutoff`. */
   async shredNoncurrentBefore(vm: VmRef, cutoff: Date, now: Date, tx: Executor): Promise<GenerationRef[]> {
-    return this.shredWhere(vm, `state IN ('superseded', 'retired', 'discarded', 'abandoned') AND noncurrent_since < $4`, [cutoff], now, tx);
+    return this.shredWhere(vm, `state IN ${NONCURRENT_STATES_SQL} AND noncurrent_since < $4`, [cutoff], now, tx);
   }
 
   /** VMs that have generations the retention purge would shred at `cutoff` (at most `limit`). */
@@ -220,7 +223,7 @@ export class VolumeKeysRepository {
     const rows = await this.db.rows<{ miner_hotkey: string; vm_name: string }>(
       `SELECT DISTINCT miner_hotkey, vm_name FROM (
          SELECT miner_hotkey, vm_name FROM luks_volumes
-          WHERE state IN ('superseded', 'retired', 'discarded', 'abandoned') AND noncurrent_since < $1
+          WHERE state IN ${NONCURRENT_STATES_SQL} AND noncurrent_since < $1
           ORDER BY noncurrent_since LIMIT $2) AS due`,
       [cutoff, limit],
     );

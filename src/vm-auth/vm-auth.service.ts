@@ -70,11 +70,6 @@ export class VmAuthService implements OnModuleInit {
     return this.states.find(vm, executor);
   }
 
-  /** The signer of the VM's current vm_auth key, or null when its latest boot made none. */
-  async signer(vm: VmRef): Promise<Sr25519Signer | null> {
-    return (await this.latestWithSigner(vm)).signer;
-  }
-
   /** The VM's latest boot state and the signer of its vm_auth key, from one read (so both belong to the same boot). */
   async latestWithSigner(vm: VmRef): Promise<{ state: VmBootState | null; signer: Sr25519Signer | null }> {
     const state = await this.states.find(vm);
