@@ -22,6 +22,7 @@ import { BootTokenBinding, bootTokenHash, BootTokensService, invalidBootToken } 
 import { planSync, retainedGenerations, VolumeStep } from './generation-plan';
 import { SyncAnswerRefs, SyncReceiptsRepository } from './sync-receipts.repository';
 import { volumeAad } from './volume-aad';
+import { checkVolumeNames } from './volume-names';
 import { GenerationRef, isStored, StoredVolumeKey, VmRef, VolumeKeyGeneration, VolumeKeysRepository } from './volume-keys.repository';
 
 export { volumeAad } from './volume-aad';
@@ -81,11 +82,7 @@ export class LuksService implements OnModuleInit {
 
   /** Checks names against LUKS_VOLUMES and rekey ⊆ volumes (422 before anything is touched). */
   validateVolumes(volumes: string[], rekey: string[]): void {
-    const allowed = new Set(this.config.luksVolumes);
-    const unknown = volumes.filter((volume) => !allowed.has(volume));
-    if (unknown.length > 0)
-      throw new DomainError(ErrorCode.VALIDATION_FAILED, `volumes must be among ${this.config.luksVolumes.join(', ')}; unknown: ${unknown.join(', ')}`);
-    if (new Set(volumes).size !== volumes.length) throw new DomainError(ErrorCode.VALIDATION_FAILED, 'volumes must not repeat');
+    checkVolumeNames(volumes, this.config.luksVolumes);
     const listed = new Set(volumes);
     const stray = rekey.filter((volume) => !listed.has(volume));
     if (stray.length > 0) throw new DomainError(ErrorCode.VALIDATION_FAILED, `rekey must be a subset of volumes; not in volumes: ${stray.join(', ')}`);

@@ -25,6 +25,7 @@ import { KeyReleaseEventsRepository } from '../audit/key-release-events.reposito
 import { NonceService } from '../nonces/nonce.service';
 import { KeyRotationService } from '../key-rotation/key-rotation.service';
 import type { ConfirmScope } from '../key-rotation/confirm-nonces.repository';
+import { checkVolumeNames } from '../luks/volume-names';
 import { VmAuthService } from '../vm-auth/vm-auth.service';
 import type { VmBootState } from '../vm-auth/vm-boot-states.repository';
 import { ConfirmResponse, ProvisionRequest, ProvisionResponse, VolumeKeyPair } from './dto/provision.dto';
@@ -183,11 +184,7 @@ export class ProvisionService {
   }
 
   private checkVolumeNames(volumes: string[], route: Route): string[] {
-    const allowed = new Set(this.config.luksVolumes);
-    const unknown = volumes.filter((volume) => !allowed.has(volume));
-    if (unknown.length > 0)
-      throw new DomainError(ErrorCode.VALIDATION_FAILED, `volumes must be among ${this.config.luksVolumes.join(', ')}; unknown: ${unknown.join(', ')}`);
-    if (new Set(volumes).size !== volumes.length) throw new DomainError(ErrorCode.VALIDATION_FAILED, 'volumes must not repeat');
+    checkVolumeNames(volumes, this.config.luksVolumes);
     if (route === 'legacy' && volumes.length === 0) throw new DomainError(ErrorCode.VALIDATION_FAILED, 'volumes must not be empty');
     return volumes;
   }
