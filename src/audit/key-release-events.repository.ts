@@ -13,26 +13,8 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Database, Executor } from '../database/executor';
+import type { KeyReleaseKind } from '../common/audit/key-release-kinds';
 import type { AuditPosition } from './attestation-audit.repository';
-
-export const KEY_RELEASE_KINDS = [
-  'root',
-  'sync',
-  'sync_replay',
-  'legacy_get',
-  'replaced',
-  'restore',
-  'shred',
-  'purge',
-  'destroy',
-  'provision',
-  'promote',
-  'discard',
-  'abandon',
-  'k3s',
-  'confirm_replay',
-] as const;
-export type KeyReleaseKind = (typeof KEY_RELEASE_KINDS)[number];
 
 export interface KeyReleaseEvent {
   kind: KeyReleaseKind;

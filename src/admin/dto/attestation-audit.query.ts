@@ -11,12 +11,8 @@ export type AuditKind = (typeof AUDIT_KINDS)[number];
 export const AUDIT_PAGE_DEFAULT = 50;
 export const AUDIT_PAGE_MAX = 500;
 
-export class AttestationAuditQuery {
-  /** `boot` (boot_attestations) or `runtime` (server_attestations: registration and runtime); both when absent. */
-  @IsOptional()
-  @IsIn(AUDIT_KINDS)
-  kind?: AuditKind;
-
+/** What every audit trail query takes besides its kind: who, which VM, since when, and paging. */
+export class AuditTrailQuery {
   /** Miner hotkey (ss58, any prefix). */
   @IsOptional()
   @IsSs58()
@@ -26,7 +22,7 @@ export class AttestationAuditQuery {
   @Matches(VM_NAME_PATTERN, { message: vmNameMessage('vm_name') })
   vm_name?: string;
 
-  /** ISO-8601 instant; only attempts at or after it. */
+  /** ISO-8601 instant; only rows at or after it. */
   @IsOptional()
   @IsISO8601({ strict: true }, { message: 'since must be an ISO-8601 date-time' })
   since?: string;
@@ -44,4 +40,11 @@ export class AttestationAuditQuery {
   @MaxLength(200)
   @Matches(/^[A-Za-z0-9_-]+$/, { message: 'cursor must be a next_cursor value' })
   cursor?: string;
+}
+
+export class AttestationAuditQuery extends AuditTrailQuery {
+  /** `boot` (boot_attestations, with the gen-C provision and confirm steps) or `runtime` (server_attestations: registration and runtime); both when absent. */
+  @IsOptional()
+  @IsIn(AUDIT_KINDS)
+  kind?: AuditKind;
 }

@@ -1,6 +1,6 @@
 /** Response of GET /admin/key-events: which keys left or changed, never the keys. */
 import { IsArray, IsIn, IsISO8601, IsObject, IsOptional, IsString, IsUUID, ValidateNested } from 'class-validator';
-import { KEY_RELEASE_KINDS } from '../../audit/key-release-events.repository';
+import { KEY_RELEASE_KINDS } from '../../common/audit/key-release-kinds';
 import { NestedArrayOf } from '../../openapi/api-doc.decorator';
 
 export class KeyEventItem {

@@ -9,7 +9,7 @@ import { Injectable } from '@nestjs/common';
 import { DomainError, ErrorCode } from '../../common/errors';
 import { canonicalSs58 } from '../../common/validation/ss58';
 import { AttestationAuditEntry, AttestationAuditRepository, AuditPosition } from '../../audit/attestation-audit.repository';
-import { AUDIT_PAGE_DEFAULT, AttestationAuditQuery } from '../dto/attestation-audit.query';
+import { AUDIT_PAGE_DEFAULT, AttestationAuditQuery, AuditTrailQuery } from '../dto/attestation-audit.query';
 import { AttestationAuditItem, AttestationAuditPage } from '../dto/attestation-audit.response';
 
 const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
@@ -31,6 +31,22 @@ export function decodeCursor(text: string): AuditPosition {
   const [createdAt, id] = parsed as unknown[];
   if (typeof createdAt !== 'string' || !CURSOR_TIME.test(createdAt) || typeof id !== 'string' || !UUID.test(id)) throw invalid();
   return { createdAt, id };
+}
+
+/** The filters and paging every audit trail shares, from its query (422 for a `since` that is no instant). */
+export function trailFilter(query: AuditTrailQuery): { minerHotkey?: string; vmName?: string; since?: Date; after?: AuditPosition; limit: number } {
+  let since: Date | undefined;
+  if (query.since !== undefined) {
+    since = new Date(query.since);
+    if (Number.isNaN(since.getTime())) throw new DomainError(ErrorCode.VALIDATION_FAILED, 'since must be an ISO-8601 date-time');
+  }
+  return {
+    minerHotkey: query.hotkey === undefined ? undefined : canonicalSs58(query.hotkey),
+    vmName: query.vm_name,
+    since,
+    after: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
+    limit: query.limit ?? AUDIT_PAGE_DEFAULT,
+  };
 }
 
 function toItem(entry: AttestationAuditEntry): AttestationAuditItem {
@@ -57,19 +73,10 @@ export class AttestationAuditService {
   constructor(private readonly audit: AttestationAuditRepository) {}
 
   async page(query: AttestationAuditQuery): Promise<AttestationAuditPage> {
-    let since: Date | undefined;
-    if (query.since !== undefined) {
-      since = new Date(query.since);
-      if (Number.isNaN(since.getTime())) throw new DomainError(ErrorCode.VALIDATION_FAILED, 'since must be an ISO-8601 date-time');
-    }
     const page = await this.audit.page({
       // kind=runtime is the whole server_attestations table: registration rows are runtime checks too.
       table: query.kind === undefined ? undefined : query.kind === 'boot' ? 'boot' : 'server',
-      minerHotkey: query.hotkey === undefined ? undefined : canonicalSs58(query.hotkey),
-      vmName: query.vm_name,
-      since,
-      after: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
-      limit: query.limit ?? AUDIT_PAGE_DEFAULT,
+      ...trailFilter(query),
     });
     return { items: page.entries.map(toItem), next_cursor: page.next ? encodeCursor(page.next) : null };
   }

@@ -6,6 +6,7 @@
 import { Command, Option } from 'commander';
 import { CliContext, CliIo } from '../context';
 import { BrokerRefusedError, UsageError } from '../errors';
+import { KEY_RELEASE_KINDS } from '../../common/audit/key-release-kinds';
 import { readMeasurementSets } from '../measurement-sets';
 import { Column, flatten, inline, renderTable, shortKey } from '../output';
 import { confirm } from '../prompt';
@@ -342,25 +343,7 @@ function auditCommand(io: CliIo): Command {
           'keys',
         ]),
       )
-      .addOption(
-        new Option('--event <event>', 'with --kind keys: one event kind').choices([
-          'root',
-          'sync',
-          'sync_replay',
-          'legacy_get',
-          'replaced',
-          'restore',
-          'shred',
-          'purge',
-          'destroy',
-          'provision',
-          'promote',
-          'discard',
-          'abandon',
-          'k3s',
-          'confirm_replay',
-        ]),
-      )
+      .addOption(new Option('--event <event>', 'with --kind keys: one event kind').choices(KEY_RELEASE_KINDS))
       .option('--hotkey <ss58>', 'only this miner')
       .option('--vm-name <name>', 'only this VM')
       .option('--since <time>', 'only after this ISO-8601 time, or a duration back from now (30m, 24h, 7d)')
