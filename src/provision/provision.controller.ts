@@ -5,7 +5,7 @@ import { AnonymousRateLimited } from '../common/rate-limit/anon-rate-limit.guard
 import { ApiDoc } from '../openapi/api-doc.decorator';
 import type { RequestWithRawBody } from '../auth/raw-body';
 import { ConfirmRequest, ConfirmResponse, ProvisionRequest, ProvisionResponse, VmNameParams } from './dto/provision.dto';
-import { ProvisionService, Route, VmCaller } from './provision.service';
+import { ProvisionService, VmCaller } from './provision.service';
 
 const QUOTE_ERRORS = [
   ErrorCode.VALIDATION_FAILED,
@@ -119,7 +119,7 @@ export class ProvisionController {
     errors: CONFIRM_ERRORS,
   })
   legacyConfirm(@Param() params: VmNameParams, @Body() body: ConfirmRequest, @Req() request: RequestWithRawBody): Promise<ConfirmResponse> {
-    return this.provisioning.confirm(params.vm_name, body, this.caller(request), 'legacy' satisfies Route);
+    return this.provisioning.confirm(params.vm_name, body, this.caller(request), 'legacy');
   }
 
   private caller(request: RequestWithRawBody): VmCaller {

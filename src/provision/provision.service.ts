@@ -70,7 +70,7 @@ export class ProvisionService {
       if (verdict !== 'ok' || !bootId)
         throw new DomainError(ErrorCode.QUOTE_NONCE_INVALID, 'X-Quote-Nonce is missing, unknown, expired, used, or was issued to another VM');
       const boot = await this.bootOf(vm, bootId, route, record);
-      const provenHotkey = route === 'signed' ? this.requireSignature(caller, quoteNonce, minerHotkey, record) : undefined;
+      const provenHotkey = route === 'signed' ? this.requireSignature(caller, quoteNonce, record) : undefined;
       const volumes = this.checkVolumeNames(body.volumes, route);
       const raw = this.appraisal.decode(body.quote, record);
       attempt.quoteSha256 = sha256Hex(raw);
@@ -132,7 +132,7 @@ export class ProvisionService {
       const volumes = parseConfirmVolumes(body.volumes);
       if (!minerHotkey) throw new DomainError(ErrorCode.SIGNATURE_MISSING, 'X-Chutes-Hotkey (the miner hotkey, ss58) is required');
       const confirmNonce = (single(caller.headers, 'x-confirm-nonce') ?? '').trim().toLowerCase();
-      if (route === 'signed') this.requireSignature(caller, confirmNonce, minerHotkey, record);
+      if (route === 'signed') this.requireSignature(caller, confirmNonce, record);
       else {
         const latest = await this.vmAuth.latest(vm);
         if (latest?.vmAuth) this.refuseLegacyForGenC(record);
@@ -169,12 +169,12 @@ export class ProvisionService {
     throw new DomainError(ErrorCode.SIGNATURE_MISSING, 'this VM booted a gen-C image: it must use the signed /provision routes');
   }
 
-  private requireSignature(caller: VmCaller, nonce: string, minerHotkey: string, record: AppraisalRecord): string {
+  /** The miner's signature over `nonce`; it signs as X-Chutes-Hotkey, the very header that names the VM's miner. */
+  private requireSignature(caller: VmCaller, nonce: string, record: AppraisalRecord): string {
     try {
       const proof = readPossessionProof(caller.headers, caller.rawBody, nonce);
       if (!proof.proven)
         throw new DomainError(ErrorCode.SIGNATURE_MISSING, 'this call must be signed with the miner hotkey (X-Chutes-Hotkey, X-Chutes-Signature)');
-      if (proof.hotkey !== minerHotkey) throw new DomainError(ErrorCode.SIGNATURE_INVALID, 'the signing hotkey differs from X-Chutes-Hotkey');
       record.verdict.signature = 'valid';
       return proof.hotkey;
     } catch (error) {
