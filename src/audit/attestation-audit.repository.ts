@@ -60,13 +60,17 @@ export interface AuditPosition {
   id: string;
 }
 
-export interface AttestationAuditFilter {
-  /** `boot`: boot_attestations only; `server`: server_attestations only (both kinds); both when absent. */
-  table?: 'boot' | 'server';
+/** The filters every audit trail shares: who, which VM, since when, and the keyset position. */
+export interface TrailFilter {
   minerHotkey?: string;
   vmName?: string;
   since?: Date;
   after?: AuditPosition;
+}
+
+export interface AttestationAuditFilter extends TrailFilter {
+  /** `boot`: boot_attestations only; `server`: server_attestations only (both kinds); both when absent. */
+  table?: 'boot' | 'server';
   limit: number;
 }
 
@@ -149,6 +153,16 @@ function toEntry(row: AuditRow): AttestationAuditEntry {
     advisoryIds: row.advisory_ids,
     verdict: row.verdict,
   };
+}
+
+/** The WHERE conditions of a TrailFilter (both trails' tables have these columns), values bound through `bind`. */
+export function trailConditions(filter: TrailFilter, bind: (value: unknown) => string): string[] {
+  const conditions: string[] = [];
+  if (filter.minerHotkey !== undefined) conditions.push(`miner_hotkey = ${bind(filter.minerHotkey)}`);
+  if (filter.vmName !== undefined) conditions.push(`vm_name = ${bind(filter.vmName)}`);
+  if (filter.since !== undefined) conditions.push(`created_at >= ${bind(filter.since)}`);
+  if (filter.after !== undefined) conditions.push(`(created_at, id) < (${bind(filter.after.createdAt)}::timestamptz, ${bind(filter.after.id)}::uuid)`);
+  return conditions;
 }
 
 @Injectable()
@@ -242,12 +256,7 @@ export class AttestationAuditRepository {
       parameters.push(value);
       return `$${parameters.length}`;
     };
-    if (filter.minerHotkey !== undefined) conditions.push(`miner_hotkey = ${bind(filter.minerHotkey)}`);
-    if (filter.vmName !== undefined) conditions.push(`vm_name = ${bind(filter.vmName)}`);
-    if (filter.since !== undefined) conditions.push(`created_at >= ${bind(filter.since)}`);
-    if (filter.after !== undefined) {
-      conditions.push(`(created_at, id) < (${bind(filter.after.createdAt)}::timestamptz, ${bind(filter.after.id)}::uuid)`);
-    }
+    conditions.push(...trailConditions(filter, bind));
     // One row more than the page tells whether another page follows.
     const take = bind(filter.limit + 1);
     const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';

@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Database, Executor } from '../database/executor';
 import type { KeyReleaseKind } from '../common/audit/key-release-kinds';
-import type { AuditPosition } from './attestation-audit.repository';
+import { AuditPosition, TrailFilter, trailConditions } from './attestation-audit.repository';
 
 export interface KeyReleaseEvent {
   kind: KeyReleaseKind;
@@ -35,12 +35,8 @@ export interface StoredKeyReleaseEvent extends Required<KeyReleaseEvent> {
   id: string;
 }
 
-export interface KeyReleaseFilter {
+export interface KeyReleaseFilter extends TrailFilter {
   kind?: KeyReleaseKind;
-  minerHotkey?: string;
-  vmName?: string;
-  since?: Date;
-  after?: AuditPosition;
   limit: number;
 }
 
@@ -112,10 +108,7 @@ export class KeyReleaseEventsRepository {
       return `$${parameters.length}`;
     };
     if (filter.kind !== undefined) conditions.push(`kind = ${bind(filter.kind)}`);
-    if (filter.minerHotkey !== undefined) conditions.push(`miner_hotkey = ${bind(filter.minerHotkey)}`);
-    if (filter.vmName !== undefined) conditions.push(`vm_name = ${bind(filter.vmName)}`);
-    if (filter.since !== undefined) conditions.push(`created_at >= ${bind(filter.since)}`);
-    if (filter.after !== undefined) conditions.push(`(created_at, id) < (${bind(filter.after.createdAt)}::timestamptz, ${bind(filter.after.id)}::uuid)`);
+    conditions.push(...trailConditions(filter, bind));
     const take = bind(filter.limit + 1);
     const rows = await this.db.rows<EventRow>(
       `SELECT id, kind, created_at, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_key,

@@ -8,7 +8,7 @@
 import { Injectable } from '@nestjs/common';
 import { DomainError, ErrorCode } from '../../common/errors';
 import { canonicalSs58 } from '../../common/validation/ss58';
-import { AttestationAuditEntry, AttestationAuditRepository, AuditPosition } from '../../audit/attestation-audit.repository';
+import { AttestationAuditEntry, AttestationAuditRepository, AuditPosition, TrailFilter } from '../../audit/attestation-audit.repository';
 import { AUDIT_PAGE_DEFAULT, AttestationAuditQuery, AuditTrailQuery } from '../dto/attestation-audit.query';
 import { AttestationAuditItem, AttestationAuditPage } from '../dto/attestation-audit.response';
 
@@ -34,7 +34,7 @@ export function decodeCursor(text: string): AuditPosition {
 }
 
 /** The filters and paging every audit trail shares, from its query (422 for a `since` that is no instant). */
-export function trailFilter(query: AuditTrailQuery): { minerHotkey?: string; vmName?: string; since?: Date; after?: AuditPosition; limit: number } {
+export function trailFilter(query: AuditTrailQuery): TrailFilter & { limit: number } {
   let since: Date | undefined;
   if (query.since !== undefined) {
     since = new Date(query.since);
